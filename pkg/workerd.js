@@ -1,0 +1,7 @@
+// Cloudflare Workers (workerd): wrangler bundles the .wasm import as a compiled WebAssembly.Module
+// (Workers forbid compiling wasm from bytes at run time). Instantiated on the first createFetch().
+import wasmModule from "./gen/ballast_bg.wasm";
+import { bind } from "./api.js";
+
+export { ConfigError, BallastError } from "./api.js";
+export const createFetch = bind(() => wasmModule);

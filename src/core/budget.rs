@@ -1,0 +1,202 @@
+//! The retry budget: a token bucket over a sliding window, shared by every task of a client.
+//!
+//! Why a budget and not only "3 attempts": a fixed per-request retry count multiplies load by the
+//! attempt count exactly when the origin is least able to take it (a full outage with 3 attempts is
+//! 3x the traffic). A budget caps retries to a *share* of real traffic: every task deposits, every
+//! retry withdraws `1 / ratio` deposits, so over the window at most `ratio x tasks` retries happen,
+//! plus a small reserve (`minPerSec x ttl`) so that a quiet client can still retry a one-off blip.
+//!
+//! This is the model of Finagle's `RetryBudget` and tower's `TpsBudget`: deposits live in ten
+//! slots of `ttl / 10` and expire with their slot, so the budget reflects *recent* traffic, not
+//! all-time traffic. Amounts are integers (a deposit is 1000 units) so there is no float drift.
+//! Withdrawals are charged to the current slot and may drive it negative; they expire with it.
+
+const SLOTS: usize = 10;
+const UNIT: i64 = 1000;
+
+#[derive(Debug, Clone)]
+pub struct RetryBudget {
+    slots: [i64; SLOTS],
+    /// Generation (time / slot length) of the current slot.
+    generation: i64,
+    slot_ms: f64,
+    deposit: i64,
+    withdraw: i64,
+    reserve: i64,
+    exhausted: u64,
+}
+
+impl RetryBudget {
+    /// `ratio` in [0, 10], `min_per_sec` >= 0, `ttl_ms` >= 1000 (validated by `Config`).
+    pub fn new(ratio: f64, min_per_sec: f64, ttl_ms: f64) -> Self {
+        let (deposit, withdraw) = if ratio <= 0.0 {
+            (0, UNIT)
+        } else {
+            (UNIT, ((UNIT as f64 / ratio).round() as i64).max(1))
+        };
+        let reserve = (min_per_sec * (ttl_ms / 1000.0) * withdraw as f64) as i64;
+        RetryBudget {
+            slots: [0; SLOTS],
+            generation: 0,
+            slot_ms: ttl_ms / SLOTS as f64,
+            deposit,
+            withdraw,
+            reserve,
+            exhausted: 0,
+        }
+    }
+
+    /// Clears slots whose deposits have outlived the window. Time going backwards is ignored.
+    fn expire(&mut self, now_ms: f64) {
+        let generation = (now_ms.max(0.0) / self.slot_ms).floor() as i64;
+        let behind = generation - self.generation;
+        if behind <= 0 {
+            return;
+        }
+        let clear = behind.min(SLOTS as i64) as usize;
+        for i in 1..=clear {
+            let idx = (self.generation as usize + i) % SLOTS;
+            self.slots[idx] = 0;
+        }
+        self.generation = generation;
+    }
+
+    fn current(&mut self) -> &mut i64 {
+        &mut self.slots[self.generation as usize % SLOTS]
+    }
+
+    fn sum(&self) -> i64 {
+        self.reserve + self.slots.iter().sum::<i64>()
+    }
+
+    /// A task started: it earns the client a share of a retry.
+    pub fn deposit(&mut self, now_ms: f64) {
+        self.expire(now_ms);
+        let d = self.deposit;
+        *self.current() += d;
+    }
+
+    /// Asks for one retry. On `false` the retry must not happen; it is counted as exhausted.
+    pub fn withdraw(&mut self, now_ms: f64) -> bool {
+        self.expire(now_ms);
+        if self.sum() < self.withdraw {
+            self.exhausted += 1;
+            return false;
+        }
+        let w = self.withdraw;
+        *self.current() -= w;
+        true
+    }
+
+    /// Whole retries available right now.
+    pub fn balance(&mut self, now_ms: f64) -> u64 {
+        self.expire(now_ms);
+        (self.sum().max(0) / self.withdraw) as u64
+    }
+
+    /// The reserve expressed in retries (`minPerSec x ttl`).
+    pub fn reserve_retries(&self) -> u64 {
+        (self.reserve / self.withdraw) as u64
+    }
+
+    /// How many retries were refused since creation.
+    pub fn exhausted(&self) -> u64 {
+        self.exhausted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn frozen_time_matches_finagle_bound() {
+        // Finagle's own test: 10,000 deposits at frozen time, retries == n * pct + reserve (+/- 1).
+        let mut b = RetryBudget::new(0.2, 10.0, 10_000.0);
+        for _ in 0..10_000 {
+            b.deposit(0.0);
+        }
+        let mut retries = 0;
+        while b.withdraw(0.0) {
+            retries += 1;
+        }
+        assert_eq!(retries, 2_000 + 100);
+        assert_eq!(b.exhausted(), 1);
+    }
+
+    #[test]
+    fn deposits_expire_after_ttl() {
+        let mut b = RetryBudget::new(0.5, 0.0, 1_000.0);
+        for _ in 0..10 {
+            b.deposit(0.0);
+        }
+        assert_eq!(b.balance(0.0), 5);
+        assert_eq!(b.balance(999.0), 5);
+        assert_eq!(b.balance(1_000.0), 0, "the slot of t=0 expired");
+        assert!(!b.withdraw(1_000.0));
+    }
+
+    #[test]
+    fn reserve_refills_as_withdrawals_expire() {
+        let mut b = RetryBudget::new(0.1, 1.0, 10_000.0);
+        assert_eq!(b.reserve_retries(), 10);
+        let mut n = 0;
+        while b.withdraw(0.0) {
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        assert!(b.withdraw(10_000.0), "withdrawals expire with their slot");
+    }
+
+    #[test]
+    fn zero_ratio_allows_only_the_reserve() {
+        let mut b = RetryBudget::new(0.0, 0.0, 10_000.0);
+        for _ in 0..100 {
+            b.deposit(0.0);
+        }
+        assert!(!b.withdraw(0.0));
+    }
+
+    proptest! {
+        /// Over any schedule inside one window the budget never allows more than
+        /// `ratio x tasks + reserve` retries (the property).
+        #[test]
+        fn never_more_than_ratio_times_tasks_plus_reserve(
+            ratio in 0.0f64..2.0,
+            min_per_sec in 0.0f64..20.0,
+            ops in proptest::collection::vec((any::<bool>(), 0.0f64..999.0), 0..3000),
+        ) {
+            let ttl = 10_000.0;
+            let mut b = RetryBudget::new(ratio, min_per_sec, ttl);
+            let reserve = (min_per_sec * ttl / 1000.0).floor();
+            let (mut tasks, mut retries) = (0u64, 0u64);
+            let mut now = 0.0;
+            for (is_task, dt) in ops {
+                now += dt / 1000.0; // all within the first second: nothing expires
+                if is_task { b.deposit(now); tasks += 1; } else if b.withdraw(now) { retries += 1; }
+            }
+            let bound = ratio * tasks as f64 + reserve + 1.0;
+            prop_assert!((retries as f64) <= bound, "retries {} > bound {}", retries, bound);
+        }
+
+        /// Over long schedules, retries in any ttl-long window stay within the bound for that window.
+        #[test]
+        fn long_runs_stay_within_rate(
+            ops in proptest::collection::vec((any::<bool>(), 0.0f64..500.0), 0..4000),
+        ) {
+            let (ratio, mps, ttl) = (0.1, 1.0, 10_000.0);
+            let mut b = RetryBudget::new(ratio, mps, ttl);
+            let mut now = 0.0;
+            let (mut tasks, mut retries) = (0u64, 0u64);
+            for (is_task, dt) in ops {
+                now += dt;
+                if is_task { b.deposit(now); tasks += 1; } else if b.withdraw(now) { retries += 1; }
+            }
+            // Each window of ttl contributes at most its deposits' share plus one reserve.
+            let windows = (now / ttl).floor() + 1.0;
+            let bound = ratio * tasks as f64 + windows * (mps * ttl / 1000.0) * 2.0 + 1.0;
+            prop_assert!((retries as f64) <= bound);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Configuration: the shape users write, its defaults, and validation.
+//!
+//! Why validate here and not in JS: the engine is the only place that knows what a value *means*
+//! (a `budget.ratio` of 20 is legal but a `budget.ttlMs` of 20 is not), and every runtime gets the
+//! same rules. Config drift is one of the quiet ways a tested setup breaks in production, so unknown
+//! keys are errors (a typo such as `budget.ratoi` would otherwise silently fall back to a default)
+//! and every error names the path, the bad value and the allowed range.
+//!
+//! Defaults are chosen for a browser or edge client (one user's tab, one Worker isolate), not for
+//! a server fleet; the README explains each one.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// A validation failure that names the field (`budget.ratio`), the value and the allowed range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub path: String,
+    pub value: String,
+    pub allowed: String,
+}
+
+impl ConfigError {
+    pub fn new(path: &str, value: impl fmt::Display, allowed: &str) -> Self {
+        ConfigError {
+            path: path.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid ballast config: {} = {} (allowed: {})",
+            self.path, self.value, self.allowed
+        )
+    }
+}
+
+/// The four jitter strategies of the AWS "Exponential Backoff and Jitter" article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackoffKind {
+    /// `min(cap, base * 2^n)`, no jitter.
+    Exponential,
+    /// `U(0, expo)`.
+    Full,
+    /// `expo / 2 + U(0, expo / 2)`.
+    Equal,
+    /// `min(cap, U(base, prev * 3))`.
+    Decorrelated,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct BackoffConfig {
+    pub kind: BackoffKind,
+    pub base_ms: f64,
+    pub cap_ms: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            kind: BackoffKind::Full,
+            base_ms: 100.0,
+            cap_ms: 5_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct RetryConfig {
+    /// Attempts per task, the first one included.
+    pub max_attempts: u32,
+    pub backoff: BackoffConfig,
+    pub statuses: Vec<u16>,
+    pub methods: Vec<String>,
+    pub max_retry_after_ms: f64,
+}
+
+pub const DEFAULT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+pub const DEFAULT_METHODS: [&str; 6] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 3,
+            backoff: BackoffConfig::default(),
+            statuses: DEFAULT_STATUSES.to_vec(),
+            methods: DEFAULT_METHODS.iter().map(|m| m.to_string()).collect(),
+            max_retry_after_ms: 20_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct BudgetConfig {
+    /// Retries allowed per task, on average over `ttl_ms`.
+    pub ratio: f64,
+    /// Retries per second always allowed (the reserve), so a quiet client can still retry.
+    pub min_per_sec: f64,
+    /// How long a deposit stays in the bucket.
+    pub ttl_ms: f64,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        BudgetConfig {
+            ratio: 0.1,
+            min_per_sec: 1.0,
+            ttl_ms: 10_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct TimeoutConfig {
+    /// Fresh for every attempt; `None` (JS `null`) disables it.
+    pub attempt_ms: Option<f64>,
+    /// One deadline over queueing, attempts and sleeps; `None` disables it.
+    pub total_ms: Option<f64>,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            attempt_ms: Some(10_000.0),
+            total_ms: Some(30_000.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Config {
+    pub retry: RetryConfig,
+    pub budget: BudgetConfig,
+    pub timeout: TimeoutConfig,
+    /// Seed for the jitter RNG; the driver picks a random one when absent.
+    pub seed: Option<f64>,
+}
+
+fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            path,
+            fmt_num(v),
+            &format!("a number in [{}, {}]", fmt_num(lo), fmt_num(hi)),
+        ))
+    }
+}
+
+/// Integers print without a trailing `.0` so messages read like the JS the user wrote.
+pub(crate) fn fmt_num(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Every object in the config and the keys it may hold. serde's `deny_unknown_fields` cannot be
+/// relied on for this (serde-wasm-bindgen reads only the fields it knows), so the driver walks the
+/// user's object against this table; a typo is an error, not a silent default.
+pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
+    ("", &["retry", "budget", "timeout", "seed"]),
+    (
+        "retry",
+        &["maxAttempts", "backoff", "statuses", "methods", "maxRetryAfterMs"],
+    ),
+    ("retry.backoff", &["kind", "baseMs", "capMs"]),
+    ("budget", &["ratio", "minPerSec", "ttlMs"]),
+    ("timeout", &["attemptMs", "totalMs"]),
+];
+
+/// The keys allowed in the object at `path`, or `None` if `path` is not an object in the schema.
+pub fn known_keys(path: &str) -> Option<&'static [&'static str]> {
+    KNOWN_KEYS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k)
+}
+
+/// Upper bound for every duration: one hour. Longer waits are a configuration mistake in a
+/// client that a person or an edge request is waiting on.
+pub const MAX_MS: f64 = 3_600_000.0;
+
+impl Config {
+    /// Checks every field and normalises methods to upper case.
+    pub fn validated(mut self) -> Result<Config, ConfigError> {
+        let r = &mut self.retry;
+        if !(1..=10).contains(&r.max_attempts) {
+            return Err(ConfigError::new(
+                "retry.maxAttempts",
+                r.max_attempts,
+                "an integer in [1, 10]",
+            ));
+        }
+        check_range("retry.backoff.baseMs", r.backoff.base_ms, 0.0, MAX_MS)?;
+        check_range("retry.backoff.capMs", r.backoff.cap_ms, 0.0, MAX_MS)?;
+        if r.backoff.cap_ms < r.backoff.base_ms {
+            return Err(ConfigError::new(
+                "retry.backoff.capMs",
+                fmt_num(r.backoff.cap_ms),
+                &format!(
+                    "a number >= retry.backoff.baseMs ({})",
+                    fmt_num(r.backoff.base_ms)
+                ),
+            ));
+        }
+        for (i, s) in r.statuses.iter().enumerate() {
+            if !(100..=599).contains(s) {
+                return Err(ConfigError::new(
+                    &format!("retry.statuses[{i}]"),
+                    s,
+                    "an HTTP status in [100, 599]",
+                ));
+            }
+        }
+        for (i, m) in r.methods.iter_mut().enumerate() {
+            if !is_token(m) {
+                return Err(ConfigError::new(
+                    &format!("retry.methods[{i}]"),
+                    format!("{m:?}"),
+                    "an HTTP method name such as \"GET\"",
+                ));
+            }
+            *m = m.to_ascii_uppercase();
+        }
+        check_range("retry.maxRetryAfterMs", r.max_retry_after_ms, 0.0, MAX_MS)?;
+
+        let b = &self.budget;
+        check_range("budget.ratio", b.ratio, 0.0, 10.0)?;
+        check_range("budget.minPerSec", b.min_per_sec, 0.0, 10_000.0)?;
+        check_range("budget.ttlMs", b.ttl_ms, 1_000.0, 60_000.0)?;
+
+        if let Some(v) = self.timeout.attempt_ms {
+            check_range("timeout.attemptMs", v, 1.0, MAX_MS)?;
+        }
+        if let Some(v) = self.timeout.total_ms {
+            check_range("timeout.totalMs", v, 1.0, MAX_MS)?;
+        }
+        if let Some(s) = self.seed {
+            check_range("seed", s, 0.0, 9_007_199_254_740_991.0)?;
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Config::default().validated().is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_path_and_range() {
+        let mut c = Config::default();
+        c.budget.ratio = -1.0;
+        let e = c.validated().unwrap_err();
+        assert_eq!(e.path, "budget.ratio");
+        assert_eq!(e.value, "-1");
+        assert!(e.to_string().contains("budget.ratio = -1"));
+        assert!(e.allowed.contains("[0, 10]"));
+    }
+
+    #[test]
+    fn nan_and_cap_below_base_are_rejected() {
+        let mut c = Config::default();
+        c.timeout.total_ms = Some(f64::NAN);
+        assert_eq!(c.validated().unwrap_err().path, "timeout.totalMs");
+        let mut c = Config::default();
+        c.retry.backoff.cap_ms = 10.0;
+        assert_eq!(c.validated().unwrap_err().path, "retry.backoff.capMs");
+    }
+
+    #[test]
+    fn methods_are_upper_cased_and_checked() {
+        let mut c = Config::default();
+        c.retry.methods = vec!["post".into()];
+        assert_eq!(c.clone().validated().unwrap().retry.methods, vec!["POST"]);
+        c.retry.methods = vec!["PO ST".into()];
+        assert_eq!(c.validated().unwrap_err().path, "retry.methods[0]");
+    }
+}

@@ -1,0 +1,161 @@
+//! Counters and windowed figures, and the plain `Snapshot` handed to JS.
+//!
+//! Why windowed: "retry density" and tail latency are only useful if they describe *now*. All-time
+//! averages hide a storm that started a minute ago behind a quiet week. Everything here lives in a
+//! 60 s sliding window of six 10 s slots, except the lifetime counters, which are plain totals.
+//! Memory is fixed: six slots, each with two bounded sketches.
+
+use crate::core::sketch::Sketch;
+use crate::core::window::Window;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The recent window that every windowed figure covers.
+pub const WINDOW_MS: f64 = 60_000.0;
+
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    tasks: u64,
+    retries: u64,
+    latency: Sketch,
+    attempt_latency: Sketch,
+}
+
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    tasks: u64,
+    in_flight: u64,
+    attempts: u64,
+    retries: u64,
+    giveups: BTreeMap<&'static str, u64>,
+    window: Window<Slot>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            tasks: 0,
+            in_flight: 0,
+            attempts: 0,
+            retries: 0,
+            giveups: BTreeMap::new(),
+            window: Window::new(WINDOW_MS),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn task_started(&mut self, now: f64) {
+        self.tasks += 1;
+        self.in_flight += 1;
+        self.window.current(now).tasks += 1;
+    }
+
+    pub fn task_finished(&mut self, latency_ms: f64, now: f64) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.window.current(now).latency.add(latency_ms);
+    }
+
+    pub fn attempt_started(&mut self) {
+        self.attempts += 1;
+    }
+
+    pub fn attempt_finished(&mut self, duration_ms: f64, now: f64) {
+        self.window.current(now).attempt_latency.add(duration_ms);
+    }
+
+    pub fn retried(&mut self, now: f64) {
+        self.retries += 1;
+        self.window.current(now).retries += 1;
+    }
+
+    pub fn gave_up(&mut self, reason: &'static str) {
+        *self.giveups.entry(reason).or_insert(0) += 1;
+    }
+
+    pub fn snapshot(&mut self, now: f64, budget: BudgetSnapshot) -> Snapshot {
+        let (mut tasks, mut retries) = (0u64, 0u64);
+        let (mut lat, mut att) = (Sketch::default(), Sketch::default());
+        for s in self.window.live(now) {
+            tasks += s.tasks;
+            retries += s.retries;
+            lat.merge(&s.latency);
+            att.merge(&s.attempt_latency);
+        }
+        Snapshot {
+            tasks: self.tasks,
+            in_flight: self.in_flight,
+            attempts: self.attempts,
+            retries: self.retries,
+            retry_density: if tasks == 0 {
+                0.0
+            } else {
+                retries as f64 / tasks as f64
+            },
+            window_ms: WINDOW_MS,
+            giveups: self
+                .giveups
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            budget,
+            latency: Quantiles::of(&lat),
+            attempt_latency: Quantiles::of(&att),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quantiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+impl Quantiles {
+    fn of(s: &Sketch) -> Self {
+        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        Quantiles {
+            p50: r(s.quantile(0.50)),
+            p95: r(s.quantile(0.95)),
+            p99: r(s.quantile(0.99)),
+            max: r(s.max()),
+            count: s.count(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetSnapshot {
+    /// Whole retries available now.
+    pub balance: u64,
+    /// Retries refused because the budget was empty (lifetime).
+    pub exhausted: u64,
+    /// The part of the balance that is the per-second reserve.
+    pub reserve: u64,
+}
+
+/// What `fetch.snapshot()` returns: plain data, JSON-serialisable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Tasks (calls of the wrapped fetch) started, lifetime.
+    pub tasks: u64,
+    pub in_flight: u64,
+    /// Attempts sent to the network, lifetime.
+    pub attempts: u64,
+    /// Retries (attempts after the first), lifetime.
+    pub retries: u64,
+    /// Retries per task over the recent window.
+    pub retry_density: f64,
+    pub window_ms: f64,
+    /// Give-ups by reason, lifetime.
+    pub giveups: BTreeMap<String, u64>,
+    pub budget: BudgetSnapshot,
+    /// Whole-task latency over the recent window, ms.
+    pub latency: Quantiles,
+    /// Per-attempt latency over the recent window, ms.
+    pub attempt_latency: Quantiles,
+}

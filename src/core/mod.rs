@@ -1,0 +1,17 @@
+//! The sans-IO engine. Pure Rust and deterministic: time comes in as an argument (ms, monotonic),
+//! randomness from a seeded RNG. No JS bindings, clocks or I/O live here, so the same code runs in
+//! every JS runtime through `crate::wasm` and natively in tests and the simulator.
+
+pub mod backoff;
+pub mod budget;
+pub mod config;
+pub mod engine;
+pub mod metrics;
+pub mod policy;
+pub mod retry_after;
+pub mod sketch;
+pub mod window;
+
+pub use config::{Config, ConfigError};
+pub use engine::{Decision, Engine, Event, Outcome, Task};
+pub use policy::{BodyKind, GiveUpReason, RequestMeta};

@@ -1,0 +1,146 @@
+// Small JS helpers for the Rust driver (src/wasm). Hand-written, runtime-neutral: only globals that
+// Node >= 20, Deno, workerd and browsers all have, always looked up at call time, never `window`.
+// Nothing here runs at module scope.
+
+const BODY_NONE = 0;
+const BODY_REPLAYABLE = 1;
+const BODY_STREAM = 2;
+
+export function now() {
+  const p = globalThis.performance;
+  return p && typeof p.now === "function" ? p.now() : Date.now();
+}
+
+export function wallNow() {
+  return Date.now();
+}
+
+export function randomSeed() {
+  return Math.floor(Math.random() * 9007199254740991);
+}
+
+function bodyKind(body) {
+  if (body == null) return BODY_NONE;
+  if (typeof body === "string" || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    return BODY_REPLAYABLE;
+  }
+  if (typeof ReadableStream === "function" && body instanceof ReadableStream) return BODY_STREAM;
+  if (typeof body.getReader === "function" || typeof body.pipe === "function") return BODY_STREAM;
+  if (typeof body[Symbol.asyncIterator] === "function") return BODY_STREAM;
+  // Blob, URLSearchParams, FormData, and anything fetch stringifies: all can be sent again.
+  return BODY_REPLAYABLE;
+}
+
+// What the engine needs to know about a call. Throws (like fetch would) on bad headers.
+export function describe(input, init) {
+  const req = typeof Request === "function" && input instanceof Request ? input : null;
+  const method = String((init && init.method) || (req && req.method) || "GET").toUpperCase();
+  const headers = new Headers((init && init.headers) || (req && req.headers) || undefined);
+  let body = BODY_NONE;
+  if (init && init.body != null) body = bodyKind(init.body);
+  else if (req && req.body != null) body = BODY_REPLAYABLE; // sent as a clone per attempt
+  const signal = (init && init.signal) || (req && req.signal) || null;
+  return {
+    method,
+    url: req ? req.url : String(input),
+    idempotencyKey: headers.has("idempotency-key"),
+    body,
+    signal,
+    isRequest: req !== null,
+  };
+}
+
+export function isAborted(signal) {
+  return signal != null && signal.aborted === true;
+}
+
+export function abortReason(signal) {
+  return signal.reason !== undefined
+    ? signal.reason
+    : new DOMException("This operation was aborted", "AbortError");
+}
+
+export function timeoutError(message) {
+  return new DOMException(message, "TimeoutError");
+}
+
+export function newController() {
+  return new AbortController();
+}
+
+export function abortController(controller, reason) {
+  controller.abort(reason);
+}
+
+// The signal one attempt runs under: the caller's signal or ours (attempt timeout, deadline).
+// With AbortSignal.any the caller's signal still reaches the body after the call settles.
+export function attemptSignal(callerSignal, controller) {
+  if (!callerSignal) return controller.signal;
+  if (typeof AbortSignal.any === "function") {
+    return AbortSignal.any([callerSignal, controller.signal]);
+  }
+  callerSignal.addEventListener("abort", () => controller.abort(callerSignal.reason), { once: true });
+  return controller.signal;
+}
+
+// One attempt. A Request input is cloned so its body can be sent again.
+export function send(transport, input, init, signal, isRequest) {
+  try {
+    const f = typeof transport === "function" ? transport : globalThis.fetch;
+    const target = isRequest ? input.clone() : input;
+    const attemptInit = init ? Object.assign({}, init, { signal }) : { signal };
+    return Promise.resolve(f(target, attemptInit));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+export function isResponse(value) {
+  return (
+    value != null &&
+    typeof value.status === "number" &&
+    value.headers != null &&
+    typeof value.headers.get === "function"
+  );
+}
+
+export function status(response) {
+  return response.status;
+}
+
+export function retryAfter(response) {
+  const v = response.headers.get("retry-after");
+  return v == null ? undefined : String(v);
+}
+
+// Frees the connection of a response we will not return (before a retry).
+export function discard(response) {
+  try {
+    const body = response.body;
+    if (body && !body.locked && typeof body.cancel === "function") body.cancel().catch(() => {});
+  } catch {
+    // nothing to free
+  }
+}
+
+export function setTimer(callback, ms) {
+  return setTimeout(callback, ms);
+}
+
+export function clearTimer(id) {
+  clearTimeout(id);
+}
+
+export function onAbort(signal, listener) {
+  signal.addEventListener("abort", listener);
+}
+
+export function offAbort(signal, listener) {
+  signal.removeEventListener("abort", listener);
+}
+
+export function describeError(err) {
+  if (err == null) return String(err);
+  if (typeof err === "object" && "message" in err) return `${err.name || "Error"}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,115 @@
+// Caller aborts: before start, during a backoff sleep, during an attempt. No timers left behind.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createFetch } from "../../pkg/node.js";
+import { startOrigin } from "../origin/server.mjs";
+import { uniqueKey, collect, FAST, rejection, sleep, waitFor, activeTimeouts } from "./helpers.mjs";
+
+let origin;
+const u = (p) => `${origin.url}${p}`;
+before(async () => {
+  origin = await startOrigin();
+});
+after(() => origin.close());
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test("abort during a 10 s backoff sleep rejects with AbortError within 100 ms and leaves no timer", async () => {
+  const f = createFetch({
+    retry: { maxAttempts: 3, backoff: { kind: "exponential", baseMs: 10_000, capMs: 10_000 } },
+  });
+  // warm up (lazy init of the library, the keep-alive connection)
+  await (await f(u(`/ok`))).text();
+  await settle();
+  const baseline = activeTimeouts();
+
+  const retries = [];
+  const giveups = collect(f, "giveup");
+  const key = uniqueKey("abortsleep");
+  const ac = new AbortController();
+  let abortedAt = 0;
+  let abortTimer;
+  f.on("retry", (e) => {
+    retries.push(e);
+    abortTimer = setTimeout(() => {
+      abortedAt = performance.now();
+      ac.abort();
+    }, 50);
+  });
+  const err = await rejection(f(u(`/seq?key=${key}&codes=503,200`), { signal: ac.signal }));
+  const rejectedAt = performance.now();
+  clearTimeout(abortTimer);
+
+  assert.equal(retries.length, 1, "one retry was scheduled");
+  assert.equal(retries[0].delayMs, 10_000);
+  assert.ok(abortedAt > 0, "aborted by the test (not by anything else)");
+  assert.equal(err.name, "AbortError");
+  assert.ok(err instanceof DOMException, "default abort reason is a DOMException");
+  assert.equal(err, ac.signal.reason, "rejects with signal.reason");
+  const dt = rejectedAt - abortedAt;
+  assert.ok(dt < 100, `rejected ${dt.toFixed(1)} ms after abort, expected < 100`);
+  assert.equal(origin.hits(key), 1, "the retry never happened");
+  assert.equal(giveups.length, 1);
+  assert.equal(giveups[0].reason, "aborted");
+
+  await settle();
+  assert.equal(activeTimeouts(), baseline, `Timeout handles: ${process.getActiveResourcesInfo().join(",")}`);
+  assert.equal(f.snapshot().inFlight, 0);
+});
+
+test("abort during an attempt (/hang) rejects with signal.reason and closes the request", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  await (await f(u(`/ok`))).text();
+  await settle();
+  const baseline = activeTimeouts();
+  const key = uniqueKey("aborthang");
+  const ac = new AbortController();
+  const p = f(u(`/hang?key=${key}`), { signal: ac.signal });
+  await waitFor(() => origin.hits(key) === 1);
+  assert.equal(origin.hits(key), 1);
+  const t0 = performance.now();
+  ac.abort();
+  const err = await rejection(p);
+  const dt = performance.now() - t0;
+  assert.equal(err.name, "AbortError");
+  assert.equal(err, ac.signal.reason);
+  assert.ok(dt < 100, `rejected ${dt.toFixed(1)} ms after abort`);
+  assert.equal(await waitFor(() => origin.inFlight() === 0, { timeoutMs: 1000 }), true, "origin request closed");
+  assert.equal(origin.hits(key), 1);
+  await settle();
+  assert.equal(activeTimeouts(), baseline, `Timeout handles: ${process.getActiveResourcesInfo().join(",")}`);
+});
+
+test("abort with a custom reason rejects with that exact reason", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  const key = uniqueKey("abortreason");
+  const ac = new AbortController();
+  const p = f(u(`/hang?key=${key}`), { signal: ac.signal });
+  await waitFor(() => origin.hits(key) === 1);
+  const reason = new Error("caller gave up");
+  ac.abort(reason);
+  const err = await rejection(p);
+  assert.equal(err, reason);
+});
+
+test("abort before start rejects at once with AbortError and never hits the origin", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  const key = uniqueKey("abortbefore");
+  const ac = new AbortController();
+  ac.abort();
+  const t0 = performance.now();
+  const err = await rejection(f(u(`/ok?key=${key}`), { signal: ac.signal }));
+  const dt = performance.now() - t0;
+  assert.equal(err.name, "AbortError");
+  assert.equal(err, ac.signal.reason);
+  assert.ok(dt < 100, `rejected after ${dt.toFixed(1)} ms`);
+  await sleep(50);
+  assert.equal(origin.hits(key), 0);
+
+  // AbortSignal.abort(reason) with a custom reason, too
+  const reason = new Error("already gone");
+  const err2 = await rejection(f(u(`/ok?key=${key}`), { signal: AbortSignal.abort(reason) }));
+  assert.equal(err2, reason);
+  await sleep(20);
+  assert.equal(origin.hits(key), 0);
+});

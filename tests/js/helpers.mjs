@@ -1,0 +1,62 @@
+// Shared helpers for the Node test-runner suites (not a test file itself).
+
+let counter = 0;
+
+/** A key unique within this process, for per-key hit counters on the origin. */
+export function uniqueKey(prefix = "k") {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `pred` until it returns truthy or `timeoutMs` elapses; returns the last value. */
+export async function waitFor(pred, { timeoutMs = 2000, intervalMs = 5 } = {}) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v || Date.now() >= end) return v;
+    await sleep(intervalMs);
+  }
+}
+
+/** Subscribe to `type` on a ballast fetch and collect the events in an array. */
+export function collect(f, type) {
+  const events = [];
+  const unsubscribe = f.on(type, (e) => events.push(e));
+  events.unsubscribe = unsubscribe;
+  return events;
+}
+
+/** Number of ref'ed "Timeout" entries among the process's active resources. */
+export function activeTimeouts() {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+}
+
+/** Await a promise that must reject; returns the rejection reason (fails if it resolves). */
+export async function rejection(promise) {
+  let v;
+  try {
+    v = await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`expected a rejection, got a resolution: ${describe(v)}`);
+}
+
+function describe(v) {
+  if (v instanceof Response) return `Response ${v.status}`;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Small fast backoff for tests. */
+export const FAST = Object.freeze({ kind: "full", baseMs: 1, capMs: 10 });
+
+/** Read a response body fully (so sockets are released) and return the text. */
+export async function drain(res) {
+  return res.text();
+}

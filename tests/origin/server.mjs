@@ -1,0 +1,403 @@
+// Fault-injecting HTTP origin for ballast tests (Node 20+, node:http only, no dependencies).
+//
+// Library use:
+//   import { startOrigin } from "./tests/origin/server.mjs";
+//   const origin = await startOrigin();           // { url, port, hits, inFlight, ... }
+//   await fetch(`${origin.url}/seq?key=a&codes=503,200`);
+//   await origin.close();
+//
+// CLI use (for Deno / workerd / browser tests running in another process):
+//   node tests/origin/server.mjs [--port N] [--no-stdin]
+//   -> prints exactly one line `{"url":"http://127.0.0.1:PORT"}` on stdout, then serves until
+//      SIGTERM / SIGINT or until stdin closes (disable the stdin watch with --no-stdin, e.g. when
+//      started in the background with stdin at /dev/null).
+//
+// See tests/origin/README.md for the endpoint table.
+
+import http from "node:http";
+import { pathToFileURL } from "node:url";
+
+const HOST = "127.0.0.1";
+/** Largest request body kept in the per-key request log. */
+const MAX_LOGGED_BODY = 1 << 20;
+
+const CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": "*",
+};
+
+// ---- deterministic PRNG (mulberry32) for /flaky -------------------------------------------------
+
+function hashString(s) {
+  // FNV-1a 32-bit
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function intParam(params, name, dflt) {
+  const raw = params.get(name);
+  if (raw === null || raw === "") return dflt;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : dflt;
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size <= MAX_LOGGED_BODY) chunks.push(c);
+    });
+    const done = () => resolve(Buffer.concat(chunks));
+    req.on("end", done);
+    req.on("error", done);
+    req.on("close", done);
+  });
+}
+
+/**
+ * Start the origin.
+ * @param {{ port?: number }} [opts]
+ */
+export async function startOrigin({ port = 0 } = {}) {
+  /** key -> number of counted requests */
+  const hitCounts = new Map();
+  /** key -> [{ t, method, url, headers, body: Buffer }] */
+  const logs = new Map();
+  /** key -> PRNG for /flaky */
+  const flakyRngs = new Map();
+  let totalHits = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const sockets = new Set();
+  const timers = new Set();
+
+  function later(fn, ms) {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  }
+  function cancel(t) {
+    clearTimeout(t);
+    timers.delete(t);
+  }
+
+  function send(res, status, body, headers = {}) {
+    if (res.destroyed || res.writableEnded) return;
+    const isJson = body !== undefined && typeof body !== "string" && !Buffer.isBuffer(body);
+    const payload =
+      body === undefined ? "" : isJson ? JSON.stringify(body) : body;
+    const h = { ...CORS, "cache-control": "no-store", ...headers };
+    if (payload !== "" && !("content-type" in h)) {
+      h["content-type"] = isJson ? "application/json" : "text/plain; charset=utf-8";
+    }
+    // 1xx/204/304 must not carry a body
+    const bodyless = status < 200 || status === 204 || status === 304;
+    if (!bodyless) h["content-length"] = String(Buffer.byteLength(payload));
+    res.writeHead(status, h);
+    res.end(bodyless ? undefined : payload);
+  }
+
+  function statsFor(key) {
+    const entries = logs.get(key) ?? [];
+    return {
+      hits: hitCounts.get(key) ?? 0,
+      times: entries.map((e) => e.t),
+      inFlight,
+      maxInFlight,
+    };
+  }
+
+  function withRetryAfter(params, status) {
+    const ra = params.get("ra");
+    return ra !== null && (status < 200 || status > 299) ? { "retry-after": ra } : {};
+  }
+
+  async function handle(req, res) {
+    const url = new URL(req.url ?? "/", `http://${HOST}`);
+    const path = url.pathname;
+    const params = url.searchParams;
+
+    // CORS preflight: answered, never counted.
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+      req.resume();
+      send(res, 204, undefined, {
+        "access-control-allow-headers": "*",
+        "access-control-allow-methods": "*",
+        "access-control-max-age": "600",
+      });
+      return;
+    }
+
+    // Stats endpoints: not counted.
+    if (path === "/hits") {
+      req.resume();
+      send(res, 200, { hits: hitCounts.get(params.get("key") ?? "") ?? 0 });
+      return;
+    }
+    if (path === "/stats") {
+      req.resume();
+      send(res, 200, statsFor(params.get("key") ?? ""));
+      return;
+    }
+    if (path === "/log") {
+      req.resume();
+      const entries = logs.get(params.get("key") ?? "") ?? [];
+      send(
+        res,
+        200,
+        entries.map((e) => ({
+          t: e.t,
+          method: e.method,
+          url: e.url,
+          headers: e.headers,
+          bodyBase64: e.body.toString("base64"),
+        })),
+      );
+      return;
+    }
+    if (path === "/reset-stats") {
+      req.resume();
+      resetStats();
+      send(res, 200, { ok: true });
+      return;
+    }
+
+    // Counted request.
+    const key = params.get("key") ?? "";
+    const t = Date.now();
+    const n = (hitCounts.get(key) ?? 0) + 1; // this request is the n-th hit for key
+    hitCounts.set(key, n);
+    totalHits++;
+    inFlight++;
+    if (inFlight > maxInFlight) maxInFlight = inFlight;
+    let counted = true;
+    const release = () => {
+      if (counted) {
+        counted = false;
+        inFlight--;
+      }
+    };
+    // "close" fires once the response is finished or the connection went away (abort, reset, close()).
+    res.on("close", release);
+
+    const entry = { t, method: req.method, url: req.url, headers: { ...req.headers }, body: Buffer.alloc(0) };
+    if (!logs.has(key)) logs.set(key, []);
+    logs.get(key).push(entry);
+
+    entry.body = await readBody(req);
+    if (res.destroyed) return;
+
+    switch (path) {
+      case "/ok":
+        send(res, 200, { ok: true });
+        return;
+
+      case "/seq": {
+        const codes = (params.get("codes") ?? "200")
+          .split(",")
+          .map((c) => Number(c.trim()))
+          .filter((c) => Number.isInteger(c));
+        const list = codes.length ? codes : [200];
+        const status = list[Math.min(n, list.length) - 1];
+        send(res, status, { seq: n, status }, withRetryAfter(params, status));
+        return;
+      }
+
+      case "/reset": {
+        const times = params.get("times");
+        if (times === null || n <= Number(times)) {
+          req.socket.destroy();
+          release();
+          return;
+        }
+        send(res, 200, { ok: true, hit: n });
+        return;
+      }
+
+      case "/hang":
+        // Never respond; released when the client goes away or close() destroys the socket.
+        return;
+
+      case "/slow": {
+        const ms = intParam(params, "ms", 1000);
+        const timer = later(() => send(res, 200, { ok: true, waitedMs: ms }), ms);
+        res.on("close", () => cancel(timer));
+        return;
+      }
+
+      case "/slow-body": {
+        const chunks = intParam(params, "chunks", 5);
+        const ms = intParam(params, "ms", 100);
+        res.writeHead(200, { ...CORS, "cache-control": "no-store", "content-type": "text/plain; charset=utf-8" });
+        res.flushHeaders();
+        let i = 0;
+        let timer;
+        const next = () => {
+          if (res.destroyed) return;
+          if (i >= chunks) {
+            res.end();
+            return;
+          }
+          res.write(`chunk-${i}\n`);
+          i++;
+          timer = later(next, ms);
+        };
+        res.on("close", () => cancel(timer));
+        if (chunks <= 0) res.end();
+        else timer = later(next, ms);
+        return;
+      }
+
+      case "/echo":
+        send(res, 200, {
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: entry.body.toString("utf8"),
+        });
+        return;
+
+      case "/flaky": {
+        const p = intParam(params, "p", 0.1);
+        const seed = params.get("seed") ?? "0";
+        let rng = flakyRngs.get(key);
+        if (!rng) {
+          rng = mulberry32(hashString(`${seed}\u0000${key}`));
+          flakyRngs.set(key, rng);
+        }
+        const status = rng() < p ? 503 : 200;
+        send(res, status, { flaky: n, status }, withRetryAfter(params, status));
+        return;
+      }
+
+      default: {
+        const m = /^\/status\/(\d{3})$/.exec(path);
+        if (m) {
+          const status = Number(m[1]);
+          send(res, status, { status }, withRetryAfter(params, status));
+          return;
+        }
+        send(res, 404, { error: "not found", path });
+      }
+    }
+  }
+
+  function resetStats() {
+    hitCounts.clear();
+    logs.clear();
+    flakyRngs.clear();
+    totalHits = 0;
+    maxInFlight = inFlight;
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) send(res, 500, { error: String(err) });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  // A client that resets mid-request must not crash the origin.
+  server.on("clientError", (_err, socket) => socket.destroy());
+
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, HOST, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const actualPort = server.address().port;
+
+  let closing;
+  return {
+    url: `http://${HOST}:${actualPort}`,
+    port: actualPort,
+    /** Counted requests carrying ?key=K (no argument: total across keys). */
+    hits: (key) => (key === undefined ? totalHits : hitCounts.get(String(key)) ?? 0),
+    /** Arrival timestamps (Date.now()) of the counted requests for key. */
+    hitTimes: (key) => (logs.get(String(key)) ?? []).map((e) => e.t),
+    /** Request log for key: [{ t, method, url, headers, body: Buffer }]. */
+    requests: (key) => (logs.get(String(key)) ?? []).slice(),
+    inFlight: () => inFlight,
+    maxInFlight: () => maxInFlight,
+    resetStats,
+    close() {
+      closing ??= new Promise((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        sockets.clear();
+        server.closeAllConnections?.();
+      });
+      return closing;
+    },
+  };
+}
+
+// ---- CLI ----------------------------------------------------------------------------------------
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+
+if (isMain) {
+  const args = process.argv.slice(2);
+  let port = 0;
+  let watchStdin = true;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--port") port = Number(args[++i]);
+    else if (args[i].startsWith("--port=")) port = Number(args[i].slice("--port=".length));
+    else if (args[i] === "--no-stdin") watchStdin = false;
+    else {
+      process.stderr.write(`unknown argument: ${args[i]}\nusage: node server.mjs [--port N] [--no-stdin]\n`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`invalid --port\n`);
+    process.exit(2);
+  }
+  const origin = await startOrigin({ port });
+  process.stdout.write(JSON.stringify({ url: origin.url }) + "\n");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await origin.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  if (watchStdin) {
+    process.stdin.on("end", stop);
+    process.stdin.on("close", stop);
+    process.stdin.on("error", stop);
+    process.stdin.resume();
+  }
+}
