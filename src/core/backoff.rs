@@ -59,7 +59,10 @@ mod tests {
         let mut rng = Rng::with_seed(7);
         let xs: Vec<f64> = (0..1000).map(|_| delay_ms(&c, 3, 0.0, &mut rng)).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        assert!((mean - 400.0).abs() < 40.0, "mean of U(0, 800) near 400, got {mean}");
+        assert!(
+            (mean - 400.0).abs() < 40.0,
+            "mean of U(0, 800) near 400, got {mean}"
+        );
     }
 
     proptest! {

@@ -161,7 +161,11 @@ fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> 
 
 /// Integers print without a trailing `.0` so messages read like the JS the user wrote.
 pub(crate) fn fmt_num(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        (if v > 0.0 { "Infinity" } else { "-Infinity" }).to_string()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
         format!("{v}")
@@ -181,12 +185,21 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ("", &["retry", "budget", "timeout", "seed"]),
     (
         "retry",
-        &["maxAttempts", "backoff", "statuses", "methods", "maxRetryAfterMs"],
+        &[
+            "maxAttempts",
+            "backoff",
+            "statuses",
+            "methods",
+            "maxRetryAfterMs",
+        ],
     ),
     ("retry.backoff", &["kind", "baseMs", "capMs"]),
     ("budget", &["ratio", "minPerSec", "ttlMs"]),
     ("timeout", &["attemptMs", "totalMs"]),
 ];
+
+/// Config fields that hold arrays (checked before deserialising, for a clear message).
+pub const ARRAY_KEYS: &[&str] = &["retry.statuses", "retry.methods"];
 
 /// The keys allowed in the object at `path`, or `None` if `path` is not an object in the schema.
 pub fn known_keys(path: &str) -> Option<&'static [&'static str]> {

@@ -174,7 +174,13 @@ impl Engine {
         task.attempt_start_ms = Some(now);
     }
 
-    fn record_attempt(&mut self, task: &mut Task, kind: &'static str, status: Option<u16>, now: f64) {
+    fn record_attempt(
+        &mut self,
+        task: &mut Task,
+        kind: &'static str,
+        status: Option<u16>,
+        now: f64,
+    ) {
         if let Some(start) = task.attempt_start_ms.take() {
             let duration_ms = (now - start).max(0.0);
             self.metrics.attempt_finished(duration_ms, now);

@@ -57,7 +57,7 @@ impl GiveUpReason {
 
 /// Whether this request may ever be retried, decided once when the task starts.
 pub fn eligibility(cfg: &RetryConfig, meta: &RequestMeta) -> Result<(), GiveUpReason> {
-    let listed = cfg.methods.iter().any(|m| *m == meta.method);
+    let listed = cfg.methods.contains(&meta.method);
     let keyed = meta.has_idempotency_key && (meta.method == "POST" || meta.method == "PATCH");
     if !listed && !keyed {
         return Err(GiveUpReason::MethodNotRetryable);

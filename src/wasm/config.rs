@@ -2,9 +2,9 @@
 //! the path, the value and what is allowed (for type errors and unknown keys too).
 
 use super::js::Hooks;
-use crate::core::config::{known_keys, Config, ConfigError};
-use wasm_bindgen::JsCast;
+use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Reads `config` (a plain object, already checked by the npm entry) into a validated `Config`.
 pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
@@ -42,14 +42,14 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
             format!("{path}.{key}")
         };
         let value = js_sys::Reflect::get(obj, &JsValue::from_str(&key)).ok()?;
+        let not_array = !value.is_undefined() && !js_sys::Array::is_array(&value);
+        if ARRAY_KEYS.contains(&child.as_str()) && not_array {
+            return Some(ConfigError::new(&child, show(&value), "an array"));
+        }
         if !known.contains(&key.as_str()) {
-            let shown = js_sys::JSON::stringify(&value)
-                .ok()
-                .and_then(|s| s.as_string())
-                .unwrap_or_else(|| "a value".to_string());
             return Some(ConfigError::new(
                 &child,
-                shown,
+                show(&value),
                 &format!("no such option; known keys here: {}", known.join(", ")),
             ));
         }
@@ -85,17 +85,22 @@ fn from_serde(path: &str, msg: &str) -> ConfigError {
     }
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let allowed = expected.trim_start_matches(", expected ").replace('`', "\"");
+        let allowed = expected
+            .trim_start_matches(", expected ")
+            .replace('`', "\"");
         return ConfigError::new(path, format!("{value:?}"), &allowed);
     }
     let (got, expected) = msg.split_once(", expected ").unwrap_or((msg, ""));
-    let got = got.trim_start_matches("invalid type: ").trim_start_matches("invalid value: ");
+    let got = got
+        .trim_start_matches("invalid type: ")
+        .trim_start_matches("invalid value: ");
     let allowed = match expected {
         "f64" => "a number".to_string(),
         "u32" | "u16" | "u64" => "a non-negative integer".to_string(),
         "a sequence" => "an array".to_string(),
         e if e.starts_with("struct ") => "an object".to_string(),
         e if e.starts_with("enum ") => "a string".to_string(),
+        "" => "a valid value (see the config reference in the README)".to_string(),
         e => e.to_string(),
     };
     ConfigError::new(if path.is_empty() { "config" } else { path }, got, &allowed)
@@ -118,4 +123,12 @@ fn value_at(root: &JsValue, path: &str) -> JsValue {
         }
     }
     cur
+}
+
+/// A short rendering of a JS value for messages (JSON where possible).
+fn show(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "a value".to_string())
 }

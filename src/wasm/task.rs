@@ -103,11 +103,16 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
         let (outcome, response) = match woke {
             Wake::Done(Ok(r)) if js::is_response(&r) => {
                 let status = js::status(&r).clamp(0.0, 999.0) as u16;
-                let retry_after_ms = js::retry_after(&r).and_then(|v| {
-                    crate::core::retry_after::parse(&v, js::wall_now())
-                });
+                let retry_after_ms = js::retry_after(&r)
+                    .and_then(|v| crate::core::retry_after::parse(&v, js::wall_now()));
                 errors.push(JsValue::UNDEFINED);
-                (Outcome::Response { status, retry_after_ms }, Some(r))
+                (
+                    Outcome::Response {
+                        status,
+                        retry_after_ms,
+                    },
+                    Some(r),
+                )
             }
             Wake::Done(Ok(other)) => {
                 let msg = format!(
@@ -116,11 +121,19 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 );
                 let err = js_sys::TypeError::new(&msg).into();
                 errors.push(err);
-                break Err(settle_error(&inner, &mut task, GiveUpReason::InvalidResponse, "INVALID_RESPONSE", &errors));
+                break Err(settle_error(
+                    &inner,
+                    &mut task,
+                    GiveUpReason::InvalidResponse,
+                    "INVALID_RESPONSE",
+                    &errors,
+                ));
             }
             Wake::Done(Err(e)) => {
                 if signal.as_ref().is_some_and(js::is_aborted) {
-                    inner.engine(false).cancel(&mut task, GiveUpReason::Aborted, js::now());
+                    inner
+                        .engine(false)
+                        .cancel(&mut task, GiveUpReason::Aborted, js::now());
                     break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
                 }
                 errors.push(e);
@@ -138,27 +151,43 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             Wake::Abort => {
                 let reason = js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL));
                 js::abort_controller(&controller, &reason);
-                inner.engine(false).cancel(&mut task, GiveUpReason::Aborted, js::now());
+                inner
+                    .engine(false)
+                    .cancel(&mut task, GiveUpReason::Aborted, js::now());
                 break Err(reason);
             }
             Wake::Deadline => {
                 let err = deadline_error();
                 js::abort_controller(&controller, &err);
-                inner.engine(false).cancel(&mut task, GiveUpReason::Deadline, js::now());
+                inner
+                    .engine(false)
+                    .cancel(&mut task, GiveUpReason::Deadline, js::now());
                 break Err(err);
             }
         };
         let timed_out = outcome == Outcome::Timeout;
-        let decision = inner.engine(false).attempt_finished(&mut task, outcome, js::now());
+        let decision = inner
+            .engine(false)
+            .attempt_finished(&mut task, outcome, js::now());
         inner.deliver_events();
         match (decision, response) {
             (Decision::Done | Decision::GiveUp(_), Some(r)) => break Ok(r),
             (Decision::GiveUp(reason), None) => {
-                let code = if timed_out { "ATTEMPT_TIMEOUT" } else { "NETWORK" };
+                let code = if timed_out {
+                    "ATTEMPT_TIMEOUT"
+                } else {
+                    "NETWORK"
+                };
                 break Err(error_for(&inner, &task, reason, code, &errors));
             }
             (Decision::Done, None) => {
-                break Err(error_for(&inner, &task, GiveUpReason::MaxAttempts, "NETWORK", &errors));
+                break Err(error_for(
+                    &inner,
+                    &task,
+                    GiveUpReason::MaxAttempts,
+                    "NETWORK",
+                    &errors,
+                ));
             }
             (Decision::Retry { delay_ms }, response) => {
                 if let Some(r) = response {
@@ -167,11 +196,15 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 let mut sleep = Some(Sleep::new(delay_ms));
                 match race(&mut None, &mut sleep, &mut abort, &mut deadline).await {
                     Wake::Abort => {
-                        inner.engine(false).cancel(&mut task, GiveUpReason::Aborted, js::now());
+                        inner
+                            .engine(false)
+                            .cancel(&mut task, GiveUpReason::Aborted, js::now());
                         break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
                     }
                     Wake::Deadline => {
-                        inner.engine(false).cancel(&mut task, GiveUpReason::Deadline, js::now());
+                        inner
+                            .engine(false)
+                            .cancel(&mut task, GiveUpReason::Deadline, js::now());
                         break Err(deadline_error());
                     }
                     _ => continue,
@@ -198,7 +231,13 @@ fn settle_error(
 }
 
 /// A `BallastError` for a task that ended without a response.
-fn error_for(inner: &Inner, task: &Task, reason: GiveUpReason, code: &str, errors: &[JsValue]) -> JsValue {
+fn error_for(
+    inner: &Inner,
+    task: &Task,
+    reason: GiveUpReason,
+    code: &str,
+    errors: &[JsValue],
+) -> JsValue {
     let attempts = js_sys::Array::new();
     for (i, rec) in task.attempts().iter().enumerate() {
         let o = serde_wasm_bindgen::to_value(rec).unwrap_or(JsValue::UNDEFINED);

@@ -85,10 +85,18 @@ function killChild(c, sig = "SIGTERM") {
   }
 }
 
-let exiting = false;
-async function cleanupAll() {
-  if (exiting) return;
-  exiting = true;
+let cleanupPromise;
+let interrupted = false;
+/** Idempotent: the signal handler and main's finally share one cleanup run. */
+function cleanupAll() {
+  cleanupPromise ??= doCleanupAll();
+  return cleanupPromise;
+}
+async function doCleanupAll() {
+  // Stop child processes first (npm, wrangler, deno, ...) so nothing still writes into the work dir.
+  const live = [...children].map((c) => new Promise((r) => (c.proc.exitCode !== null || c.proc.signalCode !== null ? r() : c.proc.once("close", r))));
+  for (const c of children) killChild(c, "SIGTERM");
+  await Promise.race([Promise.all(live), new Promise((r) => setTimeout(r, 3000))]);
   for (const fn of cleanups.splice(0).reverse()) {
     try {
       await Promise.race([fn(), new Promise((r) => setTimeout(r, 5000))]);
@@ -96,16 +104,24 @@ async function cleanupAll() {
       /* ignore */
     }
   }
-  for (const c of children) killChild(c, "SIGTERM");
+  for (const c of children) killChild(c, "SIGKILL");
 }
 process.on("exit", () => {
   for (const c of children) killChild(c, "SIGKILL");
 });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, async () => {
-    console.error(`\n${sig}: cleaning up`);
-    await cleanupAll();
-    process.exit(130);
+    if (interrupted) process.exit(130); // second signal: give up on a tidy exit
+    interrupted = true;
+    console.error(`\n${sig}: stopping`);
+    // Kill what the steps wait on so they fail fast; main() then unwinds and its `finally` runs
+    // cleanupAll() after every step has settled (so nothing re-creates files in the work dir).
+    for (const c of children) killChild(c, "SIGTERM");
+    browserPromise?.then((b) => b.close()).catch(() => {});
+    setTimeout(async () => {
+      await cleanupAll();
+      process.exit(130);
+    }, 15000);
   });
 }
 
@@ -115,6 +131,10 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
  */
 function run(cmd, args, { cwd, env, timeoutMs = STEP_MS, owner } = {}) {
   return new Promise((resolve, reject) => {
+    if (interrupted) {
+      reject(new StepError("interrupted"));
+      return;
+    }
     log(`$ (${path.relative(REPO, cwd || ".") || "."}) ${cmd} ${args.join(" ")}`);
     let proc;
     try {
@@ -361,7 +381,12 @@ async function runPage(ctx, url, server) {
   const pageErrors = [];
   const failed = [];
   page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  const wasmResponses = [];
   page.on("requestfailed", (r) => failed.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on("response", (r) => {
+    const type = r.headers()["content-type"] || "";
+    if (/\.wasm(\?|$)/.test(r.url()) || type.includes("wasm")) wasmResponses.push({ url: r.url(), status: r.status(), type });
+  });
   let onPageError;
   const pageErrored = new Promise((resolve) => (onPageError = resolve));
   page.on("pageerror", (e) => {
@@ -369,6 +394,7 @@ async function runPage(ctx, url, server) {
     onPageError();
   });
   const diag = () => ({
+    wasmResponses,
     pageErrors,
     console: consoleLines.slice(-20),
     failedRequests: failed,
@@ -587,6 +613,13 @@ async function runRuntime(name) {
       return s;
     },
   };
+  // On SIGINT/SIGTERM the global cleanup also closes this step's pages, servers and miniflare.
+  const onAbort = async () => {
+    if (closed) return;
+    closed = true;
+    for (const fn of pendingCleanups.reverse()) await fn();
+  };
+  cleanups.push(onAbort);
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new StepError(`timed out after ${STEP_MS / 1000}s`)), STEP_MS);
@@ -606,6 +639,7 @@ async function runRuntime(name) {
   } finally {
     clearTimeout(timer);
     for (const c of owned) killChild(c, "SIGKILL");
+    if (cleanups.includes(onAbort)) cleanups.splice(cleanups.indexOf(onAbort), 1);
     closed = true;
     for (const fn of pendingCleanups.reverse()) {
       try {
@@ -619,6 +653,7 @@ async function runRuntime(name) {
 }
 
 function report(o) {
+  if (interrupted) return;
   if (o.pass) {
     console.log(`PASS ${o.name}`);
     if (VERBOSE) {
@@ -691,6 +726,7 @@ async function main() {
     console.error(`work dir kept: ${WORK} (results.json inside)`);
   }
   log(`total ${since(t0)}`);
+  if (interrupted) return 130;
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
@@ -707,11 +743,13 @@ let code = 1;
 try {
   code = await main();
 } catch (e) {
-  console.error(`matrix error: ${e?.stack || e}`);
-  for (const r of ONLY) console.log(`FAIL ${r}: harness error: ${firstLine(e?.message || e)}`);
-  console.log(`0 passed, ${ONLY.length} failed`);
   code = 1;
+  if (!interrupted) {
+    console.error(`matrix error: ${e?.stack || e}`);
+    for (const r of ONLY) console.log(`FAIL ${r}: harness error: ${firstLine(e?.message || e)}`);
+    console.log(`0 passed, ${ONLY.length} failed`);
+  }
 } finally {
   await cleanupAll();
 }
-process.exit(code);
+process.exit(interrupted ? 130 : code);

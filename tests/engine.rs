@@ -1,0 +1,262 @@
+//! The engine's decisions in virtual time: no I/O, no clock, a seeded RNG. Each test plays the
+//! role of the driver against a scripted origin.
+
+use ballast::core::config::BackoffKind;
+use ballast::core::{
+    BodyKind, Config, Decision, Engine, Event, GiveUpReason, Outcome, RequestMeta, Task,
+};
+
+fn meta(method: &str) -> RequestMeta {
+    RequestMeta {
+        method: method.into(),
+        url: "http://origin.test/items".into(),
+        has_idempotency_key: false,
+        body: BodyKind::None,
+    }
+}
+
+fn resp(status: u16) -> Outcome {
+    Outcome::Response {
+        status,
+        retry_after_ms: None,
+    }
+}
+
+fn cfg() -> Config {
+    let mut c = Config::default();
+    c.retry.backoff.kind = BackoffKind::Exponential;
+    c.retry.backoff.base_ms = 100.0;
+    c.validated().unwrap()
+}
+
+/// Runs one task to the end against `origin` (attempt number -> outcome), each attempt taking
+/// `attempt_ms` of virtual time. Returns the decisions and the time at the end.
+fn run(
+    e: &mut Engine,
+    t0: f64,
+    attempt_ms: f64,
+    mut origin: impl FnMut(usize) -> Outcome,
+) -> (Vec<Decision>, f64, Task) {
+    let mut now = t0;
+    let mut task = e.begin(meta("GET"), now);
+    let mut out = vec![];
+    for n in 0.. {
+        e.attempt_started(&mut task, now);
+        now += attempt_ms;
+        let d = e.attempt_finished(&mut task, origin(n), now);
+        out.push(d.clone());
+        match d {
+            Decision::Retry { delay_ms } => now += delay_ms,
+            _ => break,
+        }
+    }
+    e.finish(&task, now);
+    (out, now, task)
+}
+
+#[test]
+fn retries_503_with_exponential_backoff_then_succeeds() {
+    let mut e = Engine::new(cfg(), 1);
+    let (d, end, task) = run(&mut e, 0.0, 10.0, |n| resp(if n < 2 { 503 } else { 200 }));
+    assert_eq!(
+        d,
+        vec![
+            Decision::Retry { delay_ms: 100.0 },
+            Decision::Retry { delay_ms: 200.0 },
+            Decision::Done
+        ]
+    );
+    assert_eq!(end, 330.0);
+    assert_eq!(task.attempts().len(), 3);
+    let s = e.snapshot(end);
+    assert_eq!((s.tasks, s.attempts, s.retries, s.in_flight), (1, 3, 2, 0));
+    assert_eq!(s.retry_density, 2.0);
+    let kinds: Vec<_> = e.take_events().iter().map(|ev| ev.kind()).collect();
+    assert_eq!(kinds, vec!["retry", "retry"]);
+}
+
+#[test]
+fn last_503_gives_up_with_max_attempts() {
+    let mut e = Engine::new(cfg(), 1);
+    let (d, _, _) = run(&mut e, 0.0, 1.0, |_| resp(503));
+    assert_eq!(d.last(), Some(&Decision::GiveUp(GiveUpReason::MaxAttempts)));
+    assert_eq!(d.len(), 3);
+}
+
+#[test]
+fn non_retryable_status_is_done_at_once() {
+    let mut e = Engine::new(cfg(), 1);
+    let (d, _, _) = run(&mut e, 0.0, 1.0, |_| resp(404));
+    assert_eq!(d, vec![Decision::Done]);
+    assert!(e.take_events().is_empty());
+}
+
+#[test]
+fn retry_after_is_honoured_on_429_and_503_and_clamped() {
+    let mut c = cfg();
+    c.retry.max_retry_after_ms = 1_500.0;
+    let mut e = Engine::new(c, 1);
+    let ra = |status, ms| Outcome::Response {
+        status,
+        retry_after_ms: Some(ms),
+    };
+    let mut t = e.begin(meta("GET"), 0.0);
+    e.attempt_started(&mut t, 0.0);
+    assert_eq!(
+        e.attempt_finished(&mut t, ra(503, 1_000.0), 1.0),
+        Decision::Retry { delay_ms: 1_000.0 }
+    );
+    e.attempt_started(&mut t, 1_001.0);
+    assert_eq!(
+        e.attempt_finished(&mut t, ra(429, 60_000.0), 1_002.0),
+        Decision::Retry { delay_ms: 1_500.0 },
+        "clamped to maxRetryAfterMs"
+    );
+    // On a 500 the header is ignored: the backoff applies.
+    let mut t = e.begin(meta("GET"), 0.0);
+    e.attempt_started(&mut t, 0.0);
+    assert_eq!(
+        e.attempt_finished(&mut t, ra(500, 9_000.0), 1.0),
+        Decision::Retry { delay_ms: 100.0 }
+    );
+}
+
+#[test]
+fn a_wait_past_the_deadline_gives_up_at_once() {
+    let mut c = cfg();
+    c.timeout.total_ms = Some(500.0);
+    let mut e = Engine::new(c, 1);
+    let mut t = e.begin(meta("GET"), 0.0);
+    e.attempt_started(&mut t, 0.0);
+    let d = e.attempt_finished(
+        &mut t,
+        Outcome::Response {
+            status: 503,
+            retry_after_ms: Some(5_000.0),
+        },
+        10.0,
+    );
+    assert_eq!(d, Decision::GiveUp(GiveUpReason::Deadline));
+    assert_eq!(
+        e.snapshot(10.0).budget.exhausted,
+        0,
+        "no token spent on a give-up"
+    );
+}
+
+#[test]
+fn post_and_stream_bodies_are_not_retried() {
+    let mut e = Engine::new(cfg(), 1);
+    let mut t = e.begin(meta("POST"), 0.0);
+    e.attempt_started(&mut t, 0.0);
+    assert_eq!(
+        e.attempt_finished(&mut t, resp(503), 1.0),
+        Decision::GiveUp(GiveUpReason::MethodNotRetryable)
+    );
+    let mut m = meta("PUT");
+    m.body = BodyKind::Stream;
+    let mut t = e.begin(m, 0.0);
+    e.attempt_started(&mut t, 0.0);
+    assert_eq!(
+        e.attempt_finished(&mut t, Outcome::NetworkError, 1.0),
+        Decision::GiveUp(GiveUpReason::StreamBody)
+    );
+    let mut m = meta("POST");
+    m.has_idempotency_key = true;
+    let mut t = e.begin(m, 0.0);
+    e.attempt_started(&mut t, 0.0);
+    assert!(matches!(
+        e.attempt_finished(&mut t, resp(503), 1.0),
+        Decision::Retry { .. }
+    ));
+}
+
+#[test]
+fn network_errors_and_timeouts_are_retried() {
+    let mut e = Engine::new(cfg(), 1);
+    let (d, _, _) = run(&mut e, 0.0, 1.0, |n| match n {
+        0 => Outcome::NetworkError,
+        1 => Outcome::Timeout,
+        _ => resp(200),
+    });
+    assert_eq!(d.len(), 3);
+    let reasons: Vec<String> = e
+        .take_events()
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::Retry(r) => Some(r.reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, vec!["network", "attempt-timeout"]);
+}
+
+/// The outage case in virtual time: 1000 tasks, always 503, ratio 0.1 -> the origin sees at
+/// most 1.1 x 1000 + reserve attempts, and the refused retries are counted.
+#[test]
+fn outage_amplification_is_bounded_by_the_budget() {
+    let mut e = Engine::new(cfg(), 7);
+    let mut attempts = 0usize;
+    for i in 0..1000 {
+        let (d, _, _) = run(&mut e, i as f64, 0.0, |_| {
+            attempts += 1;
+            resp(503)
+        });
+        assert!(!d.is_empty());
+    }
+    let reserve = 10;
+    assert!(
+        attempts <= 1100 + reserve,
+        "attempts {attempts} > 1.1 x 1000 + {reserve}"
+    );
+    let s = e.snapshot(1000.0);
+    assert!(s.budget.exhausted > 0);
+    assert_eq!(s.attempts as usize, attempts);
+    assert_eq!(
+        s.giveups.get("budget-exhausted").copied(),
+        Some(s.budget.exhausted)
+    );
+}
+
+#[test]
+fn cancel_records_the_attempt_and_the_reason() {
+    let mut e = Engine::new(cfg(), 1);
+    let mut t = e.begin(meta("GET"), 0.0);
+    e.attempt_started(&mut t, 0.0);
+    e.cancel(&mut t, GiveUpReason::Aborted, 5.0);
+    e.finish(&t, 5.0);
+    assert_eq!(t.attempts()[0].outcome, "aborted");
+    let s = e.snapshot(5.0);
+    assert_eq!(s.giveups.get("aborted").copied(), Some(1));
+    assert_eq!(s.in_flight, 0);
+}
+
+#[test]
+fn same_seed_same_schedule() {
+    let delays = |seed| {
+        let mut c = Config::default().validated().unwrap();
+        c.retry.max_attempts = 10;
+        let mut e = Engine::new(c, seed);
+        let (d, _, _) = run(&mut e, 0.0, 1.0, |_| resp(503));
+        d
+    };
+    assert_eq!(delays(42), delays(42));
+    assert_ne!(delays(42), delays(43));
+}
+
+#[test]
+fn memory_stays_bounded_over_many_tasks() {
+    let mut e = Engine::new(cfg(), 3);
+    for i in 0..200_000u64 {
+        let now = i as f64 * 0.5;
+        let (_, _, _) = run(&mut e, now, (i % 97) as f64, |n| {
+            resp(if n == 0 && i % 10 == 0 { 503 } else { 200 })
+        });
+        if i % 1000 == 0 {
+            e.take_events();
+        }
+    }
+    let s = e.snapshot(100_000.0);
+    assert_eq!(s.tasks, 200_000);
+    assert!(s.latency.p99 >= s.latency.p50);
+}
