@@ -182,7 +182,7 @@ fn is_token(s: &str) -> bool {
 /// relied on for this (serde-wasm-bindgen reads only the fields it knows), so the driver walks the
 /// user's object against this table; a typo is an error, not a silent default.
 pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
-    ("", &["retry", "budget", "timeout", "seed"]),
+    ("", &["retry", "budget", "timeout", "seed", "transport"]),
     (
         "retry",
         &[

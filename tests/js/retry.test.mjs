@@ -58,7 +58,7 @@ test("final 503 resolves (does not reject) with the last 503; giveup reason max-
 
 test("a status outside retry.statuses is returned at once with no giveup event", async () => {
   const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
-  const events = [...["retry", "giveup"].map((t) => collect(f, t))];
+  const events = ["retry", "giveup"].map((t) => collect(f, t));
   const key = uniqueKey("404");
   const res = await f(u(`/seq?key=${key}&codes=404,200`));
   assert.equal(res.status, 404);

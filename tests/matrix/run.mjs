@@ -9,7 +9,8 @@
 // 3. For each runtime: copy tests/matrix/fixtures/<runtime>/ + smoke.mjs into <tmp>/<runtime>/,
 //    `npm install <tarball>`, and run the same scenario (smoke.mjs) there:
 //      node     node main.mjs <origin>
-//      deno     deno run --allow-net=127.0.0.1 main.mjs <origin>   (package.json + node_modules resolution)
+//      deno     deno run --allow-net=127.0.0.1 --allow-read=<the wasm> main.mjs <origin>
+//               (package.json + node_modules resolution; see DENO_PERMS)
 //      workerd  wrangler deploy --dry-run --outdir dist, then miniflare dispatchFetch
 //      vite     vite build (root's vite binary, fixture as root), static server, headless Chromium
 //      plain    import-map module page served statically, headless Chromium
@@ -21,7 +22,7 @@
 // Chromium is the system one (/usr/bin/chromium or $CHROMIUM_PATH); nothing is ever downloaded.
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
@@ -66,6 +67,10 @@ const SERIAL = !!opt("serial");
 const STEP_MS = (Number(opt("timeout")) || 120) * 1000;
 const COMPAT_DATE_FALLBACK = "2025-01-01";
 
+let WORK; // temp dir holding the tarball and one fixture project per runtime
+let TARBALL; // absolute path of the packed ballast-<version>.tgz
+let ORIGIN; // loopback fault origin URL
+
 const t0 = Date.now();
 const since = (t) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
 const log = (...a) => {
@@ -100,14 +105,23 @@ async function doCleanupAll() {
   for (const fn of cleanups.splice(0).reverse()) {
     try {
       await Promise.race([fn(), new Promise((r) => setTimeout(r, 5000))]);
-    } catch {
-      /* ignore */
+    } catch (e) {
+      log(`cleanup failed: ${e?.message || e}`);
     }
   }
   for (const c of children) killChild(c, "SIGKILL");
 }
 process.on("exit", () => {
+  // Also reached on abrupt exits: miniflare's exit hook turns SIGINT/SIGTERM into process.exit(130)
+  // before our async cleanup can run, so the work dir is removed synchronously here too.
   for (const c of children) killChild(c, "SIGKILL");
+  if (WORK && !KEEP) {
+    try {
+      rmSync(WORK, { recursive: true, force: true });
+    } catch {
+      /* ignore */
+    }
+  }
 });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, async () => {
@@ -240,15 +254,10 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-// Exactly the permissions the package needs in Deno (paths are relative to the fixture dir = cwd):
-//  --allow-net=127.0.0.1  the smoke scenario fetches the loopback origin.
-//  --allow-read=node_modules/ballast/gen/ballast_bg.wasm  the "deno" export condition maps to node.js,
-//      which reads the wasm with fs.readFileSync on the first createFetch(); without it Deno throws
-//      NotCapable: Requires read access to ".../node_modules/ballast/gen/ballast_bg.wasm".
-//      Nothing else is needed (no --allow-env, --allow-sys, --allow-ffi). A Deno-only entry using
-//      `import source wasmModule from "./gen/ballast_bg.wasm"` (Deno 2.x) needs no read permission at
-//      all (module loading is not permission-gated); drop this flag if the package switches to that.
-const DENO_PERMS = ["--allow-net=127.0.0.1", "--allow-read=node_modules/ballast/gen/ballast_bg.wasm"];
+// Exactly the permissions the package needs in Deno (cwd = fixture dir): only network access to
+// the loopback origin. The "deno" export condition maps to deno.js, which loads the wasm with a
+// source-phase import (`import source ... from "./gen/ballast_bg.wasm"`), so no --allow-read.
+const DENO_PERMS = ["--allow-net=127.0.0.1"];
 
 // ------------------------------------------------------------------------------------ static server
 const MIME = {
@@ -421,9 +430,6 @@ async function runPage(ctx, url, server) {
 }
 
 // ----------------------------------------------------------------------------------------- runtimes
-let WORK;
-let TARBALL;
-let ORIGIN;
 
 async function prepFixture(ctx, name, template = name) {
   const dir = path.join(WORK, name);

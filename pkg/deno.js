@@ -1,0 +1,7 @@
+// Deno 2: the wasm is imported as a module source (`import source`), so no --allow-read is needed;
+// instantiated on the first createFetch().
+import source wasmModule from "./gen/ballast_bg.wasm";
+import { bind } from "./api.js";
+
+export { ConfigError, BallastError } from "./api.js";
+export const createFetch = bind(() => wasmModule);
