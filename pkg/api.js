@@ -24,7 +24,8 @@ export class BallastError extends Error {
   }
 }
 
-const EVENTS = ["retry", "giveup"];
+// Same order as core::events::KINDS in the engine (bit i of the listening mask).
+const EVENTS = ["retry", "giveup", "shed", "pressure", "attempt"];
 
 function describe(value) {
   if (typeof value === "string") return JSON.stringify(value);

@@ -17,6 +17,8 @@ const UNIT: i64 = 1000;
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
     slots: [i64; SLOTS],
+    /// Deposits alone per slot (for `drain`).
+    deposits: [i64; SLOTS],
     /// Generation (time / slot length) of the current slot.
     generation: i64,
     slot_ms: f64,
@@ -37,6 +39,7 @@ impl RetryBudget {
         let reserve = (min_per_sec * (ttl_ms / 1000.0) * withdraw as f64) as i64;
         RetryBudget {
             slots: [0; SLOTS],
+            deposits: [0; SLOTS],
             generation: 0,
             slot_ms: ttl_ms / SLOTS as f64,
             deposit,
@@ -57,6 +60,7 @@ impl RetryBudget {
         for i in 1..=clear {
             let idx = (self.generation as usize + i) % SLOTS;
             self.slots[idx] = 0;
+            self.deposits[idx] = 0;
         }
         self.generation = generation;
     }
@@ -74,6 +78,17 @@ impl RetryBudget {
         self.expire(now_ms);
         let d = self.deposit;
         *self.current() += d;
+        self.deposits[self.generation as usize % SLOTS] += d;
+    }
+
+    /// Share of what the window holds (deposits + reserve) that retries have withdrawn, in [0, 1].
+    pub fn drain(&mut self, now_ms: f64) -> f64 {
+        self.expire(now_ms);
+        let total = self.reserve + self.deposits.iter().sum::<i64>();
+        if total <= 0 {
+            return 0.0;
+        }
+        (1.0 - self.sum() as f64 / total as f64).clamp(0.0, 1.0)
     }
 
     /// Asks for one retry. On `false` the retry must not happen; it is counted as exhausted.

@@ -137,12 +137,67 @@ impl Default for TimeoutConfig {
     }
 }
 
+/// `concurrency.limit`: a fixed number of attempts in flight, or `"adaptive"`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum LimitSetting {
+    Fixed(f64),
+    Adaptive(AdaptiveTag),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdaptiveTag {
+    Adaptive,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ConcurrencyConfig {
+    /// Attempts in flight at once; `None` (JS `null`) for no limit.
+    pub limit: Option<LimitSetting>,
+    /// Attempts that may wait for a slot; beyond that they are shed at once.
+    pub queue: f64,
+    /// Longest wait for a slot before the task is shed.
+    pub queue_timeout_ms: f64,
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        ConcurrencyConfig {
+            limit: Some(LimitSetting::Fixed(64.0)),
+            queue: 256.0,
+            queue_timeout_ms: 5_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PressureConfig {
+    pub warn: f64,
+    pub critical: f64,
+    pub hysteresis: f64,
+}
+
+impl Default for PressureConfig {
+    fn default() -> Self {
+        PressureConfig {
+            warn: 0.5,
+            critical: 0.8,
+            hysteresis: 0.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Config {
     pub retry: RetryConfig,
     pub budget: BudgetConfig,
     pub timeout: TimeoutConfig,
+    pub concurrency: ConcurrencyConfig,
+    pub pressure: PressureConfig,
     /// Seed for the jitter RNG; the driver picks a random one when absent.
     pub seed: Option<f64>,
 }
@@ -155,6 +210,21 @@ fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> 
             path,
             fmt_num(v),
             &format!("a number in [{}, {}]", fmt_num(lo), fmt_num(hi)),
+        ))
+    }
+}
+
+/// What `concurrency.limit` may be, for messages.
+pub const LIMIT_ALLOWED: &str = "an integer in [1, 100000], \"adaptive\", or null for no limit";
+
+fn check_int(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v.fract() == 0.0 && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            path,
+            fmt_num(v),
+            &format!("an integer in [{}, {}]", fmt_num(lo), fmt_num(hi)),
         ))
     }
 }
@@ -182,7 +252,20 @@ fn is_token(s: &str) -> bool {
 /// relied on for this (serde-wasm-bindgen reads only the fields it knows), so the driver walks the
 /// user's object against this table; a typo is an error, not a silent default.
 pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
-    ("", &["retry", "budget", "timeout", "seed", "transport"]),
+    (
+        "",
+        &[
+            "retry",
+            "budget",
+            "timeout",
+            "concurrency",
+            "pressure",
+            "seed",
+            "transport",
+        ],
+    ),
+    ("concurrency", &["limit", "queue", "queueTimeoutMs"]),
+    ("pressure", &["warn", "critical", "hysteresis"]),
     (
         "retry",
         &[
@@ -265,6 +348,29 @@ impl Config {
         if let Some(v) = self.timeout.total_ms {
             check_range("timeout.totalMs", v, 1.0, MAX_MS)?;
         }
+        let c = &self.concurrency;
+        if let Some(LimitSetting::Fixed(n)) = c.limit {
+            if !(n.is_finite() && n.fract() == 0.0 && (1.0..=100_000.0).contains(&n)) {
+                return Err(ConfigError::new(
+                    "concurrency.limit",
+                    fmt_num(n),
+                    LIMIT_ALLOWED,
+                ));
+            }
+        }
+        check_int("concurrency.queue", c.queue, 0.0, 1_000_000.0)?;
+        check_range(
+            "concurrency.queueTimeoutMs",
+            c.queue_timeout_ms,
+            0.0,
+            MAX_MS,
+        )?;
+
+        let p = &self.pressure;
+        check_range("pressure.warn", p.warn, 0.01, 1.0)?;
+        check_range("pressure.critical", p.critical, p.warn, 1.0)?;
+        check_range("pressure.hysteresis", p.hysteresis, 0.0, p.warn)?;
+
         if let Some(s) = self.seed {
             check_range("seed", s, 0.0, 9_007_199_254_740_991.0)?;
         }

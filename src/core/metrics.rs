@@ -5,6 +5,7 @@
 //! 60 s sliding window of six 10 s slots, except the lifetime counters, which are plain totals.
 //! Memory is fixed: six slots, each with two bounded sketches.
 
+use crate::core::pressure::PressureSnapshot;
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
 use serde::Serialize;
@@ -19,6 +20,7 @@ struct Slot {
     retries: u64,
     latency: Sketch,
     attempt_latency: Sketch,
+    queue_wait: Sketch,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,7 @@ pub struct Metrics {
     attempts: u64,
     retries: u64,
     giveups: BTreeMap<&'static str, u64>,
+    shed: BTreeMap<&'static str, u64>,
     window: Window<Slot>,
 }
 
@@ -39,6 +42,7 @@ impl Default for Metrics {
             attempts: 0,
             retries: 0,
             giveups: BTreeMap::new(),
+            shed: BTreeMap::new(),
             window: Window::new(WINDOW_MS),
         }
     }
@@ -73,18 +77,41 @@ impl Metrics {
         *self.giveups.entry(reason).or_insert(0) += 1;
     }
 
-    pub fn snapshot(&mut self, now: f64, budget: BudgetSnapshot) -> Snapshot {
+    pub fn shed(&mut self, reason: &'static str) {
+        *self.shed.entry(reason).or_insert(0) += 1;
+    }
+
+    pub fn queue_wait(&mut self, wait_ms: f64, now: f64) {
+        self.window.current(now).queue_wait.add(wait_ms);
+    }
+
+    /// Heap bytes held (for the memory-bound tests): the sketches are the only growing parts.
+    pub fn footprint(&mut self, now: f64) -> usize {
+        self.window
+            .live(now)
+            .map(|s| {
+                (s.latency.buckets() + s.attempt_latency.buckets() + s.queue_wait.buckets()) * 8
+            })
+            .sum::<usize>()
+            + (self.giveups.len() + self.shed.len()) * 32
+    }
+
+    pub fn snapshot(&mut self, now: f64, x: Extra) -> Snapshot {
         let (mut tasks, mut retries) = (0u64, 0u64);
-        let (mut lat, mut att) = (Sketch::default(), Sketch::default());
+        let (mut lat, mut att, mut qw) = (Sketch::default(), Sketch::default(), Sketch::default());
         for s in self.window.live(now) {
             tasks += s.tasks;
             retries += s.retries;
             lat.merge(&s.latency);
             att.merge(&s.attempt_latency);
+            qw.merge(&s.queue_wait);
         }
         Snapshot {
             tasks: self.tasks,
-            in_flight: self.in_flight,
+            active_tasks: self.in_flight,
+            in_flight: x.in_flight,
+            queued: x.queued,
+            limit: x.limit,
             attempts: self.attempts,
             retries: self.retries,
             retry_density: if tasks == 0 {
@@ -98,9 +125,15 @@ impl Metrics {
                 .iter()
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
-            budget,
+            shed: ShedSnapshot {
+                total: self.shed.values().sum(),
+                by_reason: self.shed.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            },
+            budget: x.budget,
             latency: Quantiles::of(&lat),
             attempt_latency: Quantiles::of(&att),
+            queue_wait: Quantiles::of(&qw),
+            pressure: x.pressure,
         }
     }
 }
@@ -137,13 +170,36 @@ pub struct BudgetSnapshot {
     pub reserve: u64,
 }
 
+/// Figures that live outside `Metrics` (budget, limiter, pressure), joined in at snapshot time.
+pub struct Extra {
+    pub budget: BudgetSnapshot,
+    pub in_flight: u32,
+    pub queued: u32,
+    pub limit: Option<u32>,
+    pub pressure: PressureSnapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShedSnapshot {
+    pub total: u64,
+    pub by_reason: BTreeMap<String, u64>,
+}
+
 /// What `fetch.snapshot()` returns: plain data, JSON-serialisable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// Tasks (calls of the wrapped fetch) started, lifetime.
     pub tasks: u64,
-    pub in_flight: u64,
+    /// Tasks started and not yet settled (in flight, queued or sleeping between attempts).
+    pub active_tasks: u64,
+    /// Attempts holding a concurrency slot.
+    pub in_flight: u32,
+    /// Attempts waiting for a slot.
+    pub queued: u32,
+    /// The concurrency limit now (adaptive limits move), `None` when unlimited.
+    pub limit: Option<u32>,
     /// Attempts sent to the network, lifetime.
     pub attempts: u64,
     /// Retries (attempts after the first), lifetime.
@@ -153,9 +209,13 @@ pub struct Snapshot {
     pub window_ms: f64,
     /// Give-ups by reason, lifetime.
     pub giveups: BTreeMap<String, u64>,
+    pub shed: ShedSnapshot,
     pub budget: BudgetSnapshot,
     /// Whole-task latency over the recent window, ms.
     pub latency: Quantiles,
     /// Per-attempt latency over the recent window, ms.
     pub attempt_latency: Quantiles,
+    /// Time attempts waited for a concurrency slot over the recent window, ms.
+    pub queue_wait: Quantiles,
+    pub pressure: PressureSnapshot,
 }

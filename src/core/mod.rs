@@ -2,16 +2,22 @@
 //! randomness from a seeded RNG. No JS bindings, clocks or I/O live here, so the same code runs in
 //! every JS runtime through `crate::wasm` and natively in tests and the simulator.
 
+pub mod adaptive;
 pub mod backoff;
 pub mod budget;
 pub mod config;
 pub mod engine;
+pub mod events;
+pub mod limiter;
 pub mod metrics;
 pub mod policy;
+pub mod pressure;
 pub mod retry_after;
 pub mod sketch;
 pub mod window;
 
 pub use config::{Config, ConfigError};
-pub use engine::{Decision, Engine, Event, Outcome, Task};
+pub use engine::{Decision, Engine, Outcome, Task};
+pub use events::Event;
+pub use limiter::{Admit, ShedReason, Ticket};
 pub use policy::{BodyKind, GiveUpReason, RequestMeta};

@@ -39,6 +39,10 @@ pub enum GiveUpReason {
     Aborted,
     /// The transport resolved with something that is not a Response.
     InvalidResponse,
+    /// Shed: the concurrency queue was full.
+    QueueFull,
+    /// Shed: the attempt waited `concurrency.queueTimeoutMs` for a slot.
+    QueueTimeout,
 }
 
 impl GiveUpReason {
@@ -51,6 +55,8 @@ impl GiveUpReason {
             GiveUpReason::Deadline => "deadline",
             GiveUpReason::Aborted => "aborted",
             GiveUpReason::InvalidResponse => "invalid-response",
+            GiveUpReason::QueueFull => "queue-full",
+            GiveUpReason::QueueTimeout => "queue-timeout",
         }
     }
 }

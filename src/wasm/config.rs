@@ -2,7 +2,7 @@
 //! the path, the value and what is allowed (for type errors and unknown keys too).
 
 use super::js::Hooks;
-use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS};
+use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS, LIMIT_ALLOWED};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -21,7 +21,14 @@ pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
         },
         Err(e) => {
             let msg = e.inner().to_string();
-            from_serde(&e.path().to_string(), msg.trim_start_matches("Error: "))
+            let path = e.path().to_string();
+            if path == "concurrency.limit" {
+                // serde's untagged-enum message says nothing useful.
+                let v = value_at(config, &path);
+                ConfigError::new(&path, show(&v), LIMIT_ALLOWED)
+            } else {
+                from_serde(&path, msg.trim_start_matches("Error: "))
+            }
         }
     };
     let value = value_at(config, &err.path);

@@ -10,7 +10,7 @@ mod js;
 mod task;
 mod timer;
 
-use crate::core::Engine;
+use crate::core::{Engine, Event, Ticket};
 use js::Hooks;
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
@@ -36,15 +36,13 @@ fn install_panic_hook() {
     });
 }
 
-/// Event kinds listeners can subscribe to; bit i of the listener mask is `EVENT_KINDS[i]`.
-const EVENT_KINDS: [&str; 2] = ["retry", "giveup"];
-
 pub(crate) struct Inner {
     engine: RefCell<Engine>,
     seeded: std::cell::Cell<bool>,
-    listening: std::cell::Cell<u32>,
     hooks: Hooks,
     transport: JsValue,
+    /// Tasks waiting in the concurrency queue, by ticket.
+    waiters: RefCell<Vec<(Ticket, Rc<timer::Flag>)>>,
 }
 
 impl Inner {
@@ -59,29 +57,48 @@ impl Inner {
         e
     }
 
-    /// Hands queued events to JS listeners, after the engine borrow is released (a listener may
-    /// call `snapshot()` or start another call).
-    fn deliver_events(&self) {
-        if !self.engine.borrow().has_events() {
+    /// Wakes tasks granted a slot and hands queued events to JS listeners, after the engine
+    /// borrow is released (a listener may call `snapshot()` or start another call).
+    fn after(&self) {
+        if !self.engine.borrow().has_output() {
             return;
         }
-        let events = self.engine.borrow_mut().take_events();
-        let mask = self.listening.get();
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        for ev in events {
-            let kind = ev.kind();
-            let bit = EVENT_KINDS.iter().position(|k| *k == kind).unwrap_or(31);
-            if mask & (1 << bit) == 0 {
-                continue;
-            }
-            let payload = match &ev {
-                crate::core::Event::Retry(e) => serde::Serialize::serialize(e, &ser),
-                crate::core::Event::GiveUp(e) => serde::Serialize::serialize(e, &ser),
-            };
-            if let Ok(p) = payload {
-                self.hooks.emit(kind, p);
+        let (events, granted) = {
+            let mut e = self.engine.borrow_mut();
+            (e.take_events(), e.take_granted())
+        };
+        for t in granted {
+            let mut w = self.waiters.borrow_mut();
+            if let Some(i) = w.iter().position(|(x, _)| *x == t) {
+                w.swap_remove(i).1.fire();
             }
         }
+        let ser = serde_wasm_bindgen::Serializer::json_compatible();
+        for ev in events {
+            use serde::Serialize;
+            let payload = match &ev {
+                Event::Retry(e) => e.serialize(&ser),
+                Event::GiveUp(e) => e.serialize(&ser),
+                Event::Shed(e) => e.serialize(&ser),
+                Event::Pressure(e) => e.serialize(&ser),
+                Event::Attempt(e) => e.serialize(&ser),
+            };
+            if let Ok(p) = payload {
+                self.hooks.emit(ev.kind(), p);
+            }
+        }
+    }
+
+    /// A future that resolves when `ticket` is granted a slot.
+    fn wait_for(&self, ticket: Ticket) -> timer::Grant {
+        let flag = Rc::new(timer::Flag::default());
+        self.waiters.borrow_mut().push((ticket, flag.clone()));
+        timer::Grant { flag }
+    }
+
+    /// Forgets a waiter that stopped waiting (timed out or aborted).
+    fn forget(&self, ticket: Ticket) {
+        self.waiters.borrow_mut().retain(|(t, _)| *t != ticket);
     }
 }
 
@@ -105,9 +122,9 @@ impl Client {
             inner: Rc::new(Inner {
                 engine: RefCell::new(Engine::new(cfg, seed)),
                 seeded: std::cell::Cell::new(seeded),
-                listening: std::cell::Cell::new(0),
                 hooks,
                 transport,
+                waiters: RefCell::new(Vec::new()),
             }),
         })
     }
@@ -125,10 +142,10 @@ impl Client {
         serde::Serialize::serialize(&snap, &ser).map_err(JsValue::from)
     }
 
-    /// Which event kinds have listeners (bit i = `EVENT_KINDS[i]`), so no payload is built for
-    /// events nobody listens to.
+    /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is
+    /// built for kinds nobody listens to.
     #[wasm_bindgen(js_name = setListening)]
     pub fn set_listening(&self, mask: u32) {
-        self.inner.listening.set(mask);
+        self.inner.engine.borrow_mut().set_listening(mask);
     }
 }

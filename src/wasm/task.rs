@@ -8,28 +8,28 @@
 use super::js;
 use super::timer::{poll_opt, AbortWait, Sleep};
 use super::Inner;
-use crate::core::{BodyKind, Decision, GiveUpReason, Outcome, RequestMeta, Task};
-use std::future::poll_fn;
+use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, RequestMeta, Task};
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-enum Wake {
-    Done(Result<JsValue, JsValue>),
+enum Wake<T> {
+    Done(T),
     AttemptTimeout,
     Abort,
     Deadline,
 }
 
-/// Waits for `op` (if any), the attempt timer (if any), the caller's abort or the deadline.
-async fn race(
-    op: &mut Option<JsFuture>,
+/// Waits for `op` (if any), the timer (if any), the caller's abort or the deadline.
+async fn race<F: Future + Unpin>(
+    op: &mut Option<F>,
     timer: &mut Option<Sleep>,
     abort: &mut AbortWait,
     deadline: &mut Option<Sleep>,
-) -> Wake {
+) -> Wake<F::Output> {
     poll_fn(|cx| {
         if let Poll::Ready(r) = poll_opt(op, cx) {
             return Poll::Ready(Wake::Done(r));
@@ -47,8 +47,6 @@ async fn race(
     })
     .await
 }
-
-use std::future::Future as _;
 
 pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
     let d = js::describe(&input, &init)?;
@@ -68,11 +66,17 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             _ => BodyKind::Replayable,
         },
     };
-    let (mut task, attempt_ms, total_ms) = {
+    let (mut task, attempt_ms, total_ms, queue_timeout_ms) = {
         let mut e = inner.engine(true);
         let t = e.begin(meta, js::now());
-        let timeout = &e.config().timeout;
-        (t, timeout.attempt_ms, timeout.total_ms)
+        let c = e.config();
+        let timeout = &c.timeout;
+        (
+            t,
+            timeout.attempt_ms,
+            timeout.total_ms,
+            c.concurrency.queue_timeout_ms,
+        )
     };
     let mut deadline = task.deadline_ms().map(|d| Sleep::new(d - js::now()));
     let mut abort = AbortWait::new(signal.clone());
@@ -86,6 +90,44 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     };
 
     let result = loop {
+        // Every attempt, retries included, needs a concurrency slot first.
+        let admitted = inner.engine(false).admit(&mut task, js::now());
+        inner.after();
+        match admitted {
+            Admit::Now => {}
+            Admit::Shed(_) => {
+                let r = GiveUpReason::QueueFull;
+                break Err(error_for(&inner, &task, r, "SHED", &errors));
+            }
+            Admit::Queued(ticket) => {
+                let mut grant = Some(inner.wait_for(ticket));
+                let mut queue_timer = Some(Sleep::new(queue_timeout_ms));
+                let woke = race(&mut grant, &mut queue_timer, &mut abort, &mut deadline).await;
+                inner.forget(ticket);
+                match woke {
+                    Wake::Done(()) => {}
+                    Wake::AttemptTimeout => {
+                        let shed = inner.engine(false).queue_timeout(&mut task, js::now());
+                        inner.after();
+                        if let Some(r) = shed {
+                            break Err(error_for(&inner, &task, r, "SHED", &errors));
+                        }
+                    }
+                    Wake::Abort => {
+                        inner
+                            .engine(false)
+                            .cancel(&mut task, GiveUpReason::Aborted, js::now());
+                        break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
+                    }
+                    Wake::Deadline => {
+                        inner
+                            .engine(false)
+                            .cancel(&mut task, GiveUpReason::Deadline, js::now());
+                        break Err(deadline_error());
+                    }
+                }
+            }
+        }
         let controller = js::new_controller();
         let attempt_signal = js::attempt_signal(&caller_signal, &controller);
         inner.engine(false).attempt_started(&mut task, js::now());
@@ -169,7 +211,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
         let decision = inner
             .engine(false)
             .attempt_finished(&mut task, outcome, js::now());
-        inner.deliver_events();
+        inner.after();
         match (decision, response) {
             (Decision::Done | Decision::GiveUp(_), Some(r)) => break Ok(r),
             (Decision::GiveUp(reason), None) => {
@@ -194,7 +236,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     js::discard(&r);
                 }
                 let mut sleep = Some(Sleep::new(delay_ms));
-                match race(&mut None, &mut sleep, &mut abort, &mut deadline).await {
+                let mut nothing: Option<JsFuture> = None;
+                match race(&mut nothing, &mut sleep, &mut abort, &mut deadline).await {
                     Wake::Abort => {
                         inner
                             .engine(false)
@@ -214,8 +257,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     };
     drop(deadline);
     drop(abort);
-    inner.engine(false).finish(&task, js::now());
-    inner.deliver_events();
+    inner.engine(false).finish(&mut task, js::now());
+    inner.after();
     result
 }
 

@@ -14,14 +14,15 @@ use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// A one-shot signal: set once, wakes its waiter.
 #[derive(Default)]
-struct Flag {
+pub struct Flag {
     set: Cell<bool>,
     waker: RefCell<Option<Waker>>,
 }
 
 impl Flag {
-    fn fire(&self) {
+    pub fn fire(&self) {
         self.set.set(true);
         if let Some(w) = self.waker.borrow_mut().take() {
             w.wake();
@@ -118,5 +119,17 @@ pub fn poll_opt<F: Future + Unpin>(f: &mut Option<F>, cx: &mut Context<'_>) -> P
     match f {
         Some(f) => Pin::new(f).poll(cx),
         None => Poll::Pending,
+    }
+}
+
+/// Resolves when its flag fires (a concurrency slot was granted to this ticket).
+pub struct Grant {
+    pub flag: Rc<Flag>,
+}
+
+impl Future for Grant {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.flag.poll(cx)
     }
 }

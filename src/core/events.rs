@@ -1,0 +1,82 @@
+//! Events the engine queues for listeners. Field names are part of the JS contract.
+//!
+//! Events are only built for kinds someone listens to (`Engine::set_listening`), so a client
+//! without listeners pays nothing per attempt for them.
+
+use crate::core::pressure::PressureEvent;
+use serde::Serialize;
+
+/// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`).
+pub const KINDS: [&str; 5] = ["retry", "giveup", "shed", "pressure", "attempt"];
+
+pub fn bit(kind: &str) -> u32 {
+    KINDS.iter().position(|k| *k == kind).map_or(0, |i| 1 << i)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryEvent {
+    /// Number of the attempt about to start (2 for the first retry).
+    pub attempt: u32,
+    pub delay_ms: f64,
+    pub reason: String,
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GiveUpEvent {
+    pub reason: &'static str,
+    pub attempts: u32,
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShedEvent {
+    /// "queue-full" or "queue-timeout".
+    pub reason: &'static str,
+    /// Number of the attempt that was shed (1 for a first attempt).
+    pub attempt: u32,
+    pub waited_ms: f64,
+    pub queued: u32,
+    pub in_flight: u32,
+    pub limit: Option<u32>,
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptEvent {
+    pub attempt: u32,
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Retry(RetryEvent),
+    GiveUp(GiveUpEvent),
+    Shed(ShedEvent),
+    Pressure(PressureEvent),
+    Attempt(AttemptEvent),
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Retry(_) => "retry",
+            Event::GiveUp(_) => "giveup",
+            Event::Shed(_) => "shed",
+            Event::Pressure(_) => "pressure",
+            Event::Attempt(_) => "attempt",
+        }
+    }
+}
