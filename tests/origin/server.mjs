@@ -85,6 +85,8 @@ export async function startOrigin({ port = 0 } = {}) {
   /** key -> PRNG for /flaky */
   const flakyRngs = new Map();
   let totalHits = 0;
+  /** key -> { busy, waiting } for /capacity */
+  const lanes = new Map();
   let inFlight = 0;
   let maxInFlight = 0;
   const sockets = new Set();
@@ -247,6 +249,53 @@ export async function startOrigin({ port = 0 } = {}) {
         return;
       }
 
+      case "/capacity": {
+        // Serves at most n requests of this key at once, each taking ms; the rest wait in the
+        // server's own FIFO, so latency grows with the backlog (a real overloaded origin).
+        const n = Math.max(1, intParam(params, "n", 4));
+        const ms = intParam(params, "ms", 50);
+        const key = params.get("key") ?? "";
+        let lane = lanes.get(key);
+        if (!lane) lanes.set(key, (lane = { busy: 0, waiting: [], maxOpen: 0 }));
+        const track = () => (lane.maxOpen = Math.max(lane.maxOpen, lane.busy + lane.waiting.length));
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          lane.busy--;
+          const next = lane.waiting.shift();
+          if (next) next();
+        };
+        const serve = () => {
+          if (res.destroyed) return finish_waiting();
+          lane.busy++;
+          const timer = later(() => {
+            send(res, 200, { ok: true });
+            finish();
+          }, ms);
+          res.on("close", () => {
+            cancel(timer);
+            finish();
+          });
+        };
+        const finish_waiting = () => {
+          const next = lane.waiting.shift();
+          if (next && lane.busy < n) next();
+        };
+        if (lane.busy < n) {
+          serve();
+          track();
+        } else {
+          lane.waiting.push(serve);
+          track();
+          res.on("close", () => {
+            const i = lane.waiting.indexOf(serve);
+            if (i >= 0) lane.waiting.splice(i, 1);
+          });
+        }
+        return;
+      }
+
       case "/slow-body": {
         const chunks = intParam(params, "chunks", 5);
         const ms = intParam(params, "ms", 100);
@@ -346,6 +395,9 @@ export async function startOrigin({ port = 0 } = {}) {
     /** Request log for key: [{ t, method, url, headers, body: Buffer }]. */
     requests: (key) => (logs.get(String(key)) ?? []).slice(),
     inFlight: () => inFlight,
+    /** Most requests of a /capacity key open at once (served + waiting in the server's FIFO),
+     *  counted synchronously when a response is sent, so no client/server race. */
+    maxOpen: (key) => lanes.get(key)?.maxOpen ?? 0,
     maxInFlight: () => maxInFlight,
     resetStats,
     close() {
