@@ -3,6 +3,7 @@
 // createFetch() call, so importing ballast does no work at module scope (Workers forbid it).
 
 import { initSync, Client, lastPanic } from "./gen/ballast.js";
+import { toOpenMetrics } from "./export.js";
 
 export class ConfigError extends Error {
   constructor(path, value, allowed, message) {
@@ -117,6 +118,7 @@ export function bind(getModule) {
         throw internal(err);
       }
     };
+    wrapped.toOpenMetrics = (options) => toOpenMetrics(wrapped.snapshot(), options);
     wrapped.on = (type, listener) => {
       if (!listeners.has(type)) {
         throw new TypeError(`ballast: unknown event "${type}"; known events: ${EVENTS.join(", ")}`);

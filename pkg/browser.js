@@ -4,6 +4,13 @@
 import { bind } from "./api.js";
 
 export { ConfigError, BallastError } from "./api.js";
+export {
+  toOpenMetrics,
+  registerOpenTelemetry,
+  attemptAttributes,
+  HTTP_CLIENT_DURATION_BUCKETS,
+  OPENMETRICS_CONTENT_TYPE,
+} from "./export.js";
 
 async function compile(url) {
   const res = await fetch(url);

@@ -40,12 +40,34 @@ export interface TimeoutConfig {
   totalMs?: number | null;
 }
 
+export interface ConcurrencyConfig {
+  /** Attempts in flight at once (retries included): an integer in [1, 100000], "adaptive"
+   * (Gradient2: falls when latency rises above the baseline, bounds [2, 1000], starts at 20),
+   * or null for no limit. Default 64. */
+  limit?: number | "adaptive" | null;
+  /** Attempts that may wait for a slot (FIFO); beyond that they are shed. Default 256. */
+  queue?: number;
+  /** Longest wait for a slot before the call is shed, ms. Default 5000. */
+  queueTimeoutMs?: number;
+}
+
+export interface PressureConfig {
+  /** Level at which the state becomes "warn". Default 0.5. */
+  warn?: number;
+  /** Level at which the state becomes "critical" (>= warn). Default 0.8. */
+  critical?: number;
+  /** How far below a threshold the level must fall to step back down. Default 0.1. */
+  hysteresis?: number;
+}
+
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
 export interface BallastConfig {
   retry?: RetryConfig;
   budget?: BudgetConfig;
   timeout?: TimeoutConfig;
+  concurrency?: ConcurrencyConfig;
+  pressure?: PressureConfig;
   /** Seed for the jitter RNG (deterministic schedules in tests). Default: random. */
   seed?: number;
   /** The fetch to wrap. Default: the global `fetch`, looked up at call time. */
@@ -59,7 +81,9 @@ export type GiveUpReason =
   | "stream-body"
   | "deadline"
   | "aborted"
-  | "invalid-response";
+  | "invalid-response"
+  | "queue-full"
+  | "queue-timeout";
 
 export interface AttemptRecord {
   outcome: "response" | "error" | "timeout" | "aborted";
@@ -85,9 +109,55 @@ export interface GiveUpEvent {
   url: string;
 }
 
+export interface ShedEvent {
+  reason: "queue-full" | "queue-timeout";
+  /** Number of the attempt that was shed (1 for a first attempt). */
+  attempt: number;
+  waitedMs: number;
+  queued: number;
+  inFlight: number;
+  limit: number | null;
+  method: string;
+  url: string;
+}
+
+export type PressureState = "ok" | "warn" | "critical";
+
+export interface PressureEvent {
+  state: PressureState;
+  previous: PressureState;
+  level: number;
+  drivers: PressureDriver[];
+}
+
+export interface AttemptEvent {
+  attempt: number;
+  outcome: "response" | "error" | "timeout" | "aborted";
+  status?: number;
+  durationMs: number;
+  method: string;
+  url: string;
+}
+
 export interface EventMap {
   retry: RetryEvent;
   giveup: GiveUpEvent;
+  shed: ShedEvent;
+  pressure: PressureEvent;
+  attempt: AttemptEvent;
+}
+
+export type PressureDriver = "tail-latency" | "queue-wait" | "retry-density" | "budget-drain";
+
+export interface PressureSnapshot {
+  /** 0..1: 1 - prod(1 - component). */
+  level: number;
+  state: PressureState;
+  /** Change of the level since the previous evaluation (about a second). */
+  trend: number;
+  /** Contributing components (>= 0.1), largest first. */
+  drivers: PressureDriver[];
+  components: { tailLatency: number; queueWait: number; retryDensity: number; budgetDrain: number };
 }
 
 export interface Quantiles {
@@ -100,7 +170,15 @@ export interface Quantiles {
 
 export interface Snapshot {
   tasks: number;
+  /** Calls started and not settled yet. */
+  activeTasks: number;
+  /** Attempts holding a concurrency slot. */
   inFlight: number;
+  /** Attempts waiting for a slot. */
+  queued: number;
+  /** The concurrency limit now, null when unlimited. */
+  limit: number | null;
+  shed: { total: number; byReason: Partial<Record<"queue-full" | "queue-timeout", number>> };
   attempts: number;
   retries: number;
   /** Retries per task over the recent window (`windowMs`). */
@@ -112,12 +190,17 @@ export interface Snapshot {
   latency: Quantiles;
   /** Per-attempt latency over the recent window, ms. */
   attemptLatency: Quantiles;
+  /** Time attempts waited for a slot over the recent window, ms. */
+  queueWait: Quantiles;
+  pressure: PressureSnapshot;
 }
 
 export interface BallastFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   snapshot(): Snapshot;
   on<K extends keyof EventMap>(type: K, listener: (event: EventMap[K]) => void): () => void;
+  /** The snapshot in the OpenMetrics text format (Prometheus), ending in `# EOF`. */
+  toOpenMetrics(options?: OpenMetricsOptions): string;
 }
 
 export function createFetch(config?: BallastConfig): BallastFetch;
@@ -131,7 +214,12 @@ export class ConfigError extends Error {
   readonly allowed: string;
 }
 
-export type BallastErrorCode = "NETWORK" | "ATTEMPT_TIMEOUT" | "INVALID_RESPONSE" | "INTERNAL";
+export type BallastErrorCode =
+  | "NETWORK"
+  | "ATTEMPT_TIMEOUT"
+  | "INVALID_RESPONSE"
+  | "SHED"
+  | "INTERNAL";
 
 export class BallastError extends Error {
   readonly name: "BallastError";
@@ -141,3 +229,78 @@ export class BallastError extends Error {
   readonly cause: unknown;
   readonly attempts: AttemptRecord[];
 }
+
+// ==== Export: OpenMetrics text and OpenTelemetry adapter (pkg/export.js) =========================
+// Owned by the export work (issue 4, "Export"). `@opentelemetry/api` is an optional peer that is
+// never imported: the adapter takes the caller's Meter, typed structurally below.
+
+/** Content type for serving `toOpenMetrics()` output. */
+export const OPENMETRICS_CONTENT_TYPE: "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+export interface OpenMetricsOptions {
+  /** Start of every metric name; a valid metric name. Default "ballast". */
+  prefix?: string;
+  /** Constant labels added to every sample, e.g. `{ client: "payments" }`. Names must be valid
+   * label names, not start with "__", and not be `reason`, `component`, `quantile`, `le` or
+   * `<prefix>_pressure_state`. */
+  labels?: Record<string, string | number | boolean>;
+}
+
+/**
+ * A snapshot in the OpenMetrics 1.0 text format (Prometheus-compatible), ending in `# EOF\n`.
+ * Fields missing from the snapshot are left out. Throws `TypeError` on an invalid prefix or label.
+ */
+export function toOpenMetrics(snapshot: Partial<Snapshot>, options?: OpenMetricsOptions): string;
+
+/** The advised `ExplicitBucketBoundaries` of `http.client.request.duration`, in seconds. */
+export const HTTP_CLIENT_DURATION_BUCKETS: readonly number[];
+
+export type ExportAttributeValue = string | number | boolean;
+
+export interface OpenTelemetryOptions {
+  /** Namespace of the ballast-specific instruments and attributes. Default "ballast". */
+  prefix?: string;
+  /** Added to every measurement, e.g. `{ "ballast.client": "payments" }`, or `server.address` /
+   * `server.port` for a client that calls one origin. */
+  attributes?: Record<string, ExportAttributeValue>;
+}
+
+/** The parts of `@opentelemetry/api`'s `Meter` (>= 1.3) the adapter uses; any `Meter` fits. */
+export interface MeterLike {
+  createObservableCounter(name: string, options?: object): object;
+  createObservableUpDownCounter(name: string, options?: object): object;
+  createObservableGauge(name: string, options?: object): object;
+  createHistogram(name: string, options?: object): {
+    record(value: number, attributes?: Record<string, ExportAttributeValue>): void;
+  };
+  addBatchObservableCallback(callback: (observer: any) => void | Promise<void>, observables: any[]): void;
+  removeBatchObservableCallback(callback: (observer: any) => void | Promise<void>, observables: any[]): void;
+}
+
+/** What the adapter needs of a ballast fetch. */
+export interface ExportSource {
+  snapshot(): Partial<Snapshot>;
+  /** Used for `"attempt"` (throws `TypeError` for an unknown event: the histogram is skipped). */
+  on(type: string, listener: (event: any) => void): () => void;
+}
+
+/**
+ * Registers the snapshot figures (observable instruments, one batch callback) and
+ * `http.client.request.duration` (a histogram fed by the `"attempt"` event) with `meter`.
+ * Returns `unregister()`, which removes the callback and the listener.
+ */
+export function registerOpenTelemetry(
+  fetch: ExportSource,
+  meter: MeterLike,
+  options?: OpenTelemetryOptions,
+): () => void;
+
+/** Semantic-convention attributes of one `"attempt"` event (`http.request.method`,
+ * `server.address`, `server.port`, `url.scheme`, `http.response.status_code`, `error.type`). */
+export function attemptAttributes(event: {
+  method: string;
+  url: string;
+  outcome: "response" | "error" | "timeout" | "aborted";
+  status?: number;
+}): Record<string, string | number>;
+// ==== end of Export ===============================================================================

@@ -4,4 +4,11 @@ import wasmModule from "./gen/ballast_bg.wasm";
 import { bind } from "./api.js";
 
 export { ConfigError, BallastError } from "./api.js";
+export {
+  toOpenMetrics,
+  registerOpenTelemetry,
+  attemptAttributes,
+  HTTP_CLIENT_DURATION_BUCKETS,
+  OPENMETRICS_CONTENT_TYPE,
+} from "./export.js";
 export const createFetch = bind(() => wasmModule);

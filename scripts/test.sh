@@ -17,6 +17,9 @@ cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 step "rust tests"
 cargo test --all-targets
 
+step "typescript declarations"
+node_modules/.bin/tsc -p tests/types
+
 step "node tests (loopback fault origin)"
 node --test --test-concurrency=1 tests/js/
 

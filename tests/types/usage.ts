@@ -1,0 +1,42 @@
+// Compiled with `tsc --noEmit -p tests/types`: the declarations in pkg/index.d.ts must describe
+// real usage, including the error classes and every event payload.
+import {
+  createFetch,
+  ConfigError,
+  BallastError,
+  toOpenMetrics,
+  type BallastFetch,
+  type Snapshot,
+} from "../../pkg/index.js";
+
+const f: BallastFetch = createFetch({
+  retry: { maxAttempts: 3, backoff: { kind: "decorrelated", baseMs: 50, capMs: 2000 } },
+  budget: { ratio: 0.1, minPerSec: 1, ttlMs: 10_000 },
+  timeout: { attemptMs: 5000, totalMs: null },
+  concurrency: { limit: "adaptive", queue: 100, queueTimeoutMs: 1000 },
+  pressure: { warn: 0.5, critical: 0.8, hysteresis: 0.1 },
+  transport: (input, init) => fetch(input, init),
+});
+
+async function main(signal: AbortSignal): Promise<number> {
+  const off = f.on("retry", (e) => console.log(e.attempt, e.delayMs.toFixed(0), e.reason));
+  f.on("shed", (e) => console.log(e.reason, e.limit ?? "unlimited", e.waitedMs));
+  f.on("pressure", (e) => console.log(e.state, e.previous, e.level, e.drivers.join(",")));
+  f.on("attempt", (e) => console.log(e.outcome, e.status ?? "-", e.durationMs));
+  f.on("giveup", (e) => console.log(e.reason, e.attempts));
+  off();
+  try {
+    const res: Response = await f(new URL("https://example.com/"), { signal });
+    return res.status;
+  } catch (err) {
+    if (err instanceof BallastError && err.code === "SHED") return -1;
+    if (err instanceof ConfigError) console.log(err.path, err.allowed);
+    throw err;
+  }
+}
+
+const s: Snapshot = f.snapshot();
+const level: number = s.pressure.level;
+const limit: number | null = s.limit;
+const text: string = f.toOpenMetrics() + toOpenMetrics(s);
+void [main, level, limit, text];
