@@ -39,7 +39,7 @@ async function offer(f, url, total, everyMs) {
   return Promise.all(calls);
 }
 
-test("at 2x capacity, shedding keeps origin in-flight at the limit and admitted p99 bounded; unlimited lets both grow", async () => {
+test("at 2x capacity, shedding keeps origin in-flight at the limit and admitted p99 bounded; unlimited lets both grow", async (t) => {
   // Capacity: 4 at once x 40 ms = 100 req/s. Offered: one every 5 ms = 200 req/s for 1.5 s.
   const n = 4;
   const run = async (concurrency) => {
@@ -52,6 +52,8 @@ test("at 2x capacity, shedding keeps origin in-flight at the limit and admitted 
   };
   const limited = await run({ limit: n, queue: n, queueTimeoutMs: 100 });
   const unlimited = await run({ limit: null });
+  const fmt = (r) => `origin open max ${r.maxInFlight}, admitted ${r.admitted}, shed ${r.shed}, admitted p99 ${r.p99.toFixed(0)} ms`;
+  t.diagnostic(`limited: ${fmt(limited)}; unlimited: ${fmt(unlimited)}`);
 
   assert.ok(limited.maxInFlight <= n, `origin in-flight ${limited.maxInFlight} <= limit ${n}`);
   assert.ok(limited.shed > 0, "some calls were shed");
