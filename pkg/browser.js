@@ -3,14 +3,7 @@
 // stay synchronous and throw ConfigError at once.
 import { bind } from "./api.js";
 
-export { ConfigError, BallastError } from "./api.js";
-export {
-  toOpenMetrics,
-  registerOpenTelemetry,
-  attemptAttributes,
-  HTTP_CLIENT_DURATION_BUCKETS,
-  OPENMETRICS_CONTENT_TYPE,
-} from "./export.js";
+export * from "./public.js";
 
 async function compile(url) {
   const res = await fetch(url);

@@ -3,12 +3,5 @@
 import source wasmModule from "./gen/ballast_bg.wasm";
 import { bind } from "./api.js";
 
-export { ConfigError, BallastError } from "./api.js";
-export {
-  toOpenMetrics,
-  registerOpenTelemetry,
-  attemptAttributes,
-  HTTP_CLIENT_DURATION_BUCKETS,
-  OPENMETRICS_CONTENT_TYPE,
-} from "./export.js";
+export * from "./public.js";
 export const createFetch = bind(() => wasmModule);

@@ -82,12 +82,6 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     let mut abort = AbortWait::new(signal.clone());
     let caller_signal = signal.clone().unwrap_or(JsValue::NULL);
     let mut errors: Vec<JsValue> = Vec::new();
-    let deadline_error = || {
-        js::timeout_error(&format!(
-            "ballast: timeout.totalMs ({} ms) elapsed",
-            total_ms.unwrap_or(0.0)
-        ))
-    };
 
     let result = loop {
         // Every attempt, retries included, needs a concurrency slot first.
@@ -113,18 +107,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                             break Err(error_for(&inner, &task, r, "SHED", &errors));
                         }
                     }
-                    Wake::Abort => {
-                        inner
-                            .engine(false)
-                            .cancel(&mut task, GiveUpReason::Aborted, js::now());
-                        break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
-                    }
-                    Wake::Deadline => {
-                        inner
-                            .engine(false)
-                            .cancel(&mut task, GiveUpReason::Deadline, js::now());
-                        break Err(deadline_error());
-                    }
+                    Wake::Abort => break Err(stop(&inner, &mut task, true, &signal, total_ms)),
+                    Wake::Deadline => break Err(stop(&inner, &mut task, false, &signal, total_ms)),
                 }
             }
         }
@@ -190,20 +174,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 errors.push(err);
                 (Outcome::Timeout, None)
             }
-            Wake::Abort => {
-                let reason = js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL));
-                js::abort_controller(&controller, &reason);
-                inner
-                    .engine(false)
-                    .cancel(&mut task, GiveUpReason::Aborted, js::now());
-                break Err(reason);
-            }
-            Wake::Deadline => {
-                let err = deadline_error();
+            Wake::Abort | Wake::Deadline => {
+                let aborted = matches!(woke, Wake::Abort);
+                let err = stop(&inner, &mut task, aborted, &signal, total_ms);
                 js::abort_controller(&controller, &err);
-                inner
-                    .engine(false)
-                    .cancel(&mut task, GiveUpReason::Deadline, js::now());
                 break Err(err);
             }
         };
@@ -238,18 +212,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 let mut sleep = Some(Sleep::new(delay_ms));
                 let mut nothing: Option<JsFuture> = None;
                 match race(&mut nothing, &mut sleep, &mut abort, &mut deadline).await {
-                    Wake::Abort => {
-                        inner
-                            .engine(false)
-                            .cancel(&mut task, GiveUpReason::Aborted, js::now());
-                        break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
-                    }
-                    Wake::Deadline => {
-                        inner
-                            .engine(false)
-                            .cancel(&mut task, GiveUpReason::Deadline, js::now());
-                        break Err(deadline_error());
-                    }
+                    Wake::Abort => break Err(stop(&inner, &mut task, true, &signal, total_ms)),
+                    Wake::Deadline => break Err(stop(&inner, &mut task, false, &signal, total_ms)),
                     _ => continue,
                 }
             }
@@ -260,6 +224,31 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     inner.engine(false).finish(&mut task, js::now());
     inner.after();
     result
+}
+
+/// The caller aborted (`aborted`) or the total deadline passed: ends the task in the engine and
+/// returns what the call rejects with (the signal's reason, or a `TimeoutError`).
+fn stop(
+    inner: &Inner,
+    task: &mut Task,
+    aborted: bool,
+    signal: &Option<JsValue>,
+    total_ms: Option<f64>,
+) -> JsValue {
+    let reason = if aborted {
+        GiveUpReason::Aborted
+    } else {
+        GiveUpReason::Deadline
+    };
+    inner.engine(false).cancel(task, reason, js::now());
+    if aborted {
+        js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL))
+    } else {
+        js::timeout_error(&format!(
+            "ballast: timeout.totalMs ({} ms) elapsed",
+            total_ms.unwrap_or(0.0)
+        ))
+    }
 }
 
 fn settle_error(
