@@ -10,9 +10,11 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
+# `npm install`, not `npm ci`: npm leaves deno's other-platform optional packages out of the
+# lockfile, and `npm ci` then refuses it. `npm install` still installs the locked versions.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 bash scripts/build.sh
