@@ -34,7 +34,8 @@ impl RetryBudget {
         let (deposit, withdraw) = if ratio <= 0.0 {
             (0, UNIT)
         } else {
-            (UNIT, ((UNIT as f64 / ratio).round() as i64).max(1))
+            // Rounded up, so the effective ratio never exceeds the configured one.
+            (UNIT, ((UNIT as f64 / ratio).ceil() as i64).max(1))
         };
         let reserve = (min_per_sec * (ttl_ms / 1000.0) * withdraw as f64) as i64;
         RetryBudget {
