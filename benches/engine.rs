@@ -45,9 +45,9 @@ fn task(e: &mut Engine, now: &mut f64, outcomes: &[Outcome]) -> Decision {
             Admit::Now => {}
             other => panic!("not admitted at once: {other:?}"),
         }
-        e.attempt_started(&mut t, *now);
+        let id = e.attempt_started(&mut t, false, *now).id;
         *now += 0.005;
-        last = e.attempt_finished(&mut t, o.clone(), *now);
+        last = e.attempt_finished(&mut t, id, o.clone(), *now);
         match last {
             Decision::Retry { delay_ms } => *now += delay_ms.min(0.001),
             _ => break,

@@ -26,7 +26,18 @@ export class BallastError extends Error {
 }
 
 // Same order as core::events::KINDS in the engine (bit i of the listening mask).
-const EVENTS = ["retry", "giveup", "shed", "pressure", "attempt"];
+const EVENTS = [
+  "retry",
+  "giveup",
+  "shed",
+  "pressure",
+  "attempt",
+  "eject",
+  "restore",
+  "fallback",
+  "fallback-default",
+  "hedge",
+];
 
 function describe(value) {
   if (typeof value === "string") return JSON.stringify(value);

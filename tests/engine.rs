@@ -51,9 +51,9 @@ fn run(
     let mut out = vec![];
     for n in 0.. {
         assert_eq!(e.admit(&mut task, now), Admit::Now);
-        e.attempt_started(&mut task, now);
+        let id_task = e.attempt_started(&mut task, false, now).id;
         now += attempt_ms;
-        let d = e.attempt_finished(&mut task, origin(n), now);
+        let d = e.attempt_finished(&mut task, id_task, origin(n), now);
         out.push(d.clone());
         match d {
             Decision::Retry { delay_ms } => now += delay_ms,
@@ -116,22 +116,22 @@ fn retry_after_is_honoured_on_429_and_503_and_clamped() {
         retry_after_ms: Some(ms),
     };
     let mut t = e.begin(meta("GET"), 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     assert_eq!(
-        e.attempt_finished(&mut t, ra(503, 1_000.0), 1.0),
+        e.attempt_finished(&mut t, id_t, ra(503, 1_000.0), 1.0),
         Decision::Retry { delay_ms: 1_000.0 }
     );
-    e.attempt_started(&mut t, 1_001.0);
+    let id_t = e.attempt_started(&mut t, false, 1_001.0).id;
     assert_eq!(
-        e.attempt_finished(&mut t, ra(429, 60_000.0), 1_002.0),
+        e.attempt_finished(&mut t, id_t, ra(429, 60_000.0), 1_002.0),
         Decision::Retry { delay_ms: 1_500.0 },
         "clamped to maxRetryAfterMs"
     );
     // On a 500 the header is ignored: the backoff applies.
     let mut t = e.begin(meta("GET"), 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     assert_eq!(
-        e.attempt_finished(&mut t, ra(500, 9_000.0), 1.0),
+        e.attempt_finished(&mut t, id_t, ra(500, 9_000.0), 1.0),
         Decision::Retry { delay_ms: 100.0 }
     );
 }
@@ -142,9 +142,10 @@ fn a_wait_past_the_deadline_gives_up_at_once() {
     c.timeout.total_ms = Some(500.0);
     let mut e = engine(c, 1);
     let mut t = e.begin(meta("GET"), 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     let d = e.attempt_finished(
         &mut t,
+        id_t,
         Outcome::Response {
             status: 503,
             retry_after_ms: Some(5_000.0),
@@ -163,25 +164,25 @@ fn a_wait_past_the_deadline_gives_up_at_once() {
 fn post_and_stream_bodies_are_not_retried() {
     let mut e = engine(cfg(), 1);
     let mut t = e.begin(meta("POST"), 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     assert_eq!(
-        e.attempt_finished(&mut t, resp(503), 1.0),
+        e.attempt_finished(&mut t, id_t, resp(503), 1.0),
         Decision::GiveUp(GiveUpReason::MethodNotRetryable)
     );
     let mut m = meta("PUT");
     m.body = BodyKind::Stream;
     let mut t = e.begin(m, 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     assert_eq!(
-        e.attempt_finished(&mut t, Outcome::NetworkError, 1.0),
+        e.attempt_finished(&mut t, id_t, Outcome::NetworkError, 1.0),
         Decision::GiveUp(GiveUpReason::StreamBody)
     );
     let mut m = meta("POST");
     m.has_idempotency_key = true;
     let mut t = e.begin(m, 0.0);
-    e.attempt_started(&mut t, 0.0);
+    let id_t = e.attempt_started(&mut t, false, 0.0).id;
     assert!(matches!(
-        e.attempt_finished(&mut t, resp(503), 1.0),
+        e.attempt_finished(&mut t, id_t, resp(503), 1.0),
         Decision::Retry { .. }
     ));
 }
@@ -237,7 +238,7 @@ fn outage_amplification_is_bounded_by_the_budget() {
 fn cancel_records_the_attempt_and_the_reason() {
     let mut e = engine(cfg(), 1);
     let mut t = e.begin(meta("GET"), 0.0);
-    e.attempt_started(&mut t, 0.0);
+    e.attempt_started(&mut t, false, 0.0);
     e.cancel(&mut t, GiveUpReason::Aborted, 5.0);
     e.finish(&mut t, 5.0);
     assert_eq!(t.attempts()[0].outcome, "aborted");
@@ -291,7 +292,7 @@ fn attempts_beyond_the_limit_queue_then_get_granted_in_order() {
     let mut b = e.begin(meta("GET"), 0.0);
     let mut c = e.begin(meta("GET"), 0.0);
     assert_eq!(e.admit(&mut a, 0.0), Admit::Now);
-    e.attempt_started(&mut a, 0.0);
+    let id_a = e.attempt_started(&mut a, false, 0.0).id;
     let Admit::Queued(tb) = e.admit(&mut b, 1.0) else {
         panic!()
     };
@@ -303,9 +304,12 @@ fn attempts_beyond_the_limit_queue_then_get_granted_in_order() {
         e.admit(&mut d, 3.0),
         Admit::Shed(ballast::core::ShedReason::QueueFull)
     );
-    assert_eq!(e.attempt_finished(&mut a, resp(200), 11.0), Decision::Done);
+    assert_eq!(
+        e.attempt_finished(&mut a, id_a, resp(200), 11.0),
+        Decision::Done
+    );
     assert_eq!(e.take_granted(), vec![tb]);
-    e.attempt_started(&mut b, 11.0);
+    e.attempt_started(&mut b, false, 11.0);
     // c times out while b is in flight: shed, and the queue-wait is measured apart.
     assert_eq!(
         e.queue_timeout(&mut c, 1_002.0),
@@ -331,17 +335,17 @@ fn retries_pass_through_the_limiter_and_aborts_free_slots() {
     let mut e = limited(1, 0, 1_000.0);
     let mut a = e.begin(meta("GET"), 0.0);
     assert_eq!(e.admit(&mut a, 0.0), Admit::Now);
-    e.attempt_started(&mut a, 0.0);
+    let id_a = e.attempt_started(&mut a, false, 0.0).id;
     let mut b = e.begin(meta("GET"), 0.0);
     // The only slot is taken and there is no queue: b is shed at once.
     assert!(matches!(e.admit(&mut b, 0.0), Admit::Shed(_)));
     assert!(matches!(
-        e.attempt_finished(&mut a, resp(503), 5.0),
+        e.attempt_finished(&mut a, id_a, resp(503), 5.0),
         Decision::Retry { .. }
     ));
     // The retry asks again; the slot was given back when the attempt ended.
     assert_eq!(e.admit(&mut a, 200.0), Admit::Now);
-    e.attempt_started(&mut a, 200.0);
+    e.attempt_started(&mut a, false, 200.0);
     e.cancel(&mut a, GiveUpReason::Aborted, 201.0);
     e.finish(&mut a, 201.0);
     assert_eq!(e.snapshot(201.0).in_flight, 0);
@@ -354,15 +358,15 @@ fn a_grant_to_an_aborted_task_is_passed_on() {
     let mut b = e.begin(meta("GET"), 0.0);
     let mut c = e.begin(meta("GET"), 0.0);
     e.admit(&mut a, 0.0);
-    e.attempt_started(&mut a, 0.0);
+    let id_a = e.attempt_started(&mut a, false, 0.0).id;
     let Admit::Queued(_) = e.admit(&mut b, 0.0) else {
         panic!()
     };
     let Admit::Queued(tc) = e.admit(&mut c, 0.0) else {
         panic!()
     };
-    e.attempt_finished(&mut a, resp(200), 1.0); // grants b
-                                                // b was aborted before it used its grant: finishing it passes the slot to c.
+    e.attempt_finished(&mut a, id_a, resp(200), 1.0); // grants b
+                                                      // b was aborted before it used its grant: finishing it passes the slot to c.
     e.cancel(&mut b, GiveUpReason::Aborted, 2.0);
     e.finish(&mut b, 2.0);
     assert!(e.take_granted().contains(&tc));

@@ -90,6 +90,7 @@ fn run(seed: u64) -> Run {
         workers: [0.0; WORKERS],
     };
     let mut tasks: HashMap<u64, Task> = HashMap::new();
+    let mut flights: HashMap<u64, u32> = HashMap::new();
     let mut next_task = 0u64;
     // Completions per second: (ok, failed).
     let mut per_sec: Vec<(u32, u32)> = vec![(0, 0); (RAMP_MS / 1000.0) as usize + 60];
@@ -124,7 +125,8 @@ fn run(seed: u64) -> Run {
             Ev::Send(k) => {
                 let task = tasks.get_mut(&k).unwrap();
                 assert_eq!(engine.admit(task, now), Admit::Now);
-                engine.attempt_started(task, now);
+                let id = engine.attempt_started(task, false, now).id;
+                flights.insert(k, id);
                 let (done, outcome) = sim.origin(now);
                 // ballast's default attempt timeout (10 s) never fires here: waits are bounded.
                 sim.at(done, Ev::Done(k, outcome));
@@ -132,7 +134,7 @@ fn run(seed: u64) -> Run {
             Ev::Done(k, outcome) => {
                 let ok = matches!(outcome, Outcome::Response { status: 200, .. });
                 let mut task = tasks.remove(&k).unwrap();
-                match engine.attempt_finished(&mut task, outcome, now) {
+                match engine.attempt_finished(&mut task, flights[&k], outcome, now) {
                     Decision::Retry { delay_ms } => {
                         tasks.insert(k, task);
                         sim.at(now + delay_ms, Ev::Send(k));

@@ -190,9 +190,118 @@ impl Default for PressureConfig {
     }
 }
 
+/// One route: an origin, mirror or region that can serve the same API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteConfig {
+    pub name: String,
+    /// Absolute http(s) URL, optionally with a base path; normalised without a trailing `/`.
+    pub url: String,
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Serves only when primaries are ejected, out of budget or failing.
+    #[serde(default)]
+    pub fallback: bool,
+    /// Keep `Authorization`, `Cookie` and `Proxy-Authorization` when failing over to this route
+    /// from another origin.
+    #[serde(default)]
+    pub forward_credentials: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct SwitchBudgetConfig {
+    /// Route switches per task, on average.
+    pub ratio: f64,
+    pub min_per_sec: f64,
+}
+
+impl Default for SwitchBudgetConfig {
+    fn default() -> Self {
+        SwitchBudgetConfig {
+            ratio: 0.2,
+            min_per_sec: 1.0,
+        }
+    }
+}
+
+/// Outlier ejection, after Envoy's outlier detection and gRFC A50.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct EjectionConfig {
+    pub consecutive_failures: f64,
+    pub min_success_rate: f64,
+    pub stdev_factor: f64,
+    pub min_requests: f64,
+    pub interval_ms: f64,
+    pub base_ms: f64,
+    pub max_ms: f64,
+    pub max_percent: f64,
+}
+
+impl Default for EjectionConfig {
+    fn default() -> Self {
+        EjectionConfig {
+            consecutive_failures: 5.0,
+            min_success_rate: 0.8,
+            stdev_factor: 1.9,
+            min_requests: 10.0,
+            interval_ms: 10_000.0,
+            base_ms: 30_000.0,
+            max_ms: 300_000.0,
+            max_percent: 50.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct RoutingConfig {
+    pub switch_budget: SwitchBudgetConfig,
+    pub ejection: EjectionConfig,
+    /// Successful probes in a row before an ejected route is restored.
+    pub probes: f64,
+    /// Share of recent tasks served by fallback above which fallback "is the default".
+    pub fallback_default_share: f64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            switch_budget: SwitchBudgetConfig::default(),
+            ejection: EjectionConfig::default(),
+            probes: 3.0,
+            fallback_default_share: 0.5,
+        }
+    }
+}
+
+/// Hedged requests (Finagle backup requests): one extra attempt when the first is slow.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HedgeConfig {
+    #[serde(default)]
+    pub after_ms: Option<f64>,
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    #[serde(default = "default_extra_load")]
+    pub max_extra_load: f64,
+}
+
+fn default_extra_load() -> f64 {
+    0.05
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Config {
+    pub routes: Vec<RouteConfig>,
+    pub routing: RoutingConfig,
+    pub hedge: Option<HedgeConfig>,
     pub retry: RetryConfig,
     pub budget: BudgetConfig,
     pub timeout: TimeoutConfig,
@@ -211,6 +320,137 @@ fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> 
             fmt_num(v),
             &format!("a number in [{}, {}]", fmt_num(lo), fmt_num(hi)),
         ))
+    }
+}
+
+/// The scheme://host[:port] part of an absolute http(s) URL, lower-cased, default port dropped.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = rest[..end].to_ascii_lowercase();
+    if host.is_empty() || host.contains('@') {
+        return None;
+    }
+    let host = match (
+        scheme.as_str(),
+        host.strip_suffix(":80"),
+        host.strip_suffix(":443"),
+    ) {
+        ("http", Some(h), _) | ("https", _, Some(h)) => h.to_string(),
+        _ => host,
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+impl Config {
+    fn validate_routes(&mut self) -> Result<(), ConfigError> {
+        let n = self.routes.len();
+        for i in 0..n {
+            let r = &mut self.routes[i];
+            if r.name.trim().is_empty() {
+                return Err(ConfigError::new(
+                    &format!("routes[{i}].name"),
+                    format!("{:?}", r.name),
+                    "a non-empty string",
+                ));
+            }
+            let trimmed = r.url.trim_end_matches('/').to_string();
+            if origin_of(&trimmed).is_none() || trimmed.contains(['?', '#']) {
+                return Err(ConfigError::new(
+                    &format!("routes[{i}].url"),
+                    format!("{:?}", r.url),
+                    "an absolute http(s) URL without query or fragment",
+                ));
+            }
+            r.url = trimmed;
+            check_range(&format!("routes[{i}].weight"), r.weight, 0.001, 1_000_000.0)?;
+            let (name, url) = (r.name.clone(), r.url.clone());
+            if self.routes[..i].iter().any(|o| o.name == name) {
+                return Err(ConfigError::new(
+                    &format!("routes[{i}].name"),
+                    format!("{name:?}"),
+                    "a name no other route has",
+                ));
+            }
+            let _ = url;
+        }
+        if n > 0 && self.routes.iter().all(|r| r.fallback) {
+            return Err(ConfigError::new(
+                "routes",
+                "only fallback routes",
+                "at least one route without fallback: true",
+            ));
+        }
+        let rt = &self.routing;
+        check_range(
+            "routing.switchBudget.ratio",
+            rt.switch_budget.ratio,
+            0.0,
+            10.0,
+        )?;
+        check_range(
+            "routing.switchBudget.minPerSec",
+            rt.switch_budget.min_per_sec,
+            0.0,
+            10_000.0,
+        )?;
+        let e = &rt.ejection;
+        check_int(
+            "routing.ejection.consecutiveFailures",
+            e.consecutive_failures,
+            1.0,
+            1_000.0,
+        )?;
+        check_range(
+            "routing.ejection.minSuccessRate",
+            e.min_success_rate,
+            0.0,
+            1.0,
+        )?;
+        check_range("routing.ejection.stdevFactor", e.stdev_factor, 0.0, 100.0)?;
+        check_int(
+            "routing.ejection.minRequests",
+            e.min_requests,
+            1.0,
+            1_000_000.0,
+        )?;
+        check_range("routing.ejection.intervalMs", e.interval_ms, 10.0, MAX_MS)?;
+        check_range("routing.ejection.baseMs", e.base_ms, 1.0, MAX_MS)?;
+        check_range("routing.ejection.maxMs", e.max_ms, e.base_ms, MAX_MS)?;
+        check_range("routing.ejection.maxPercent", e.max_percent, 0.0, 100.0)?;
+        check_int("routing.probes", rt.probes, 1.0, 1_000.0)?;
+        check_range(
+            "routing.fallbackDefaultShare",
+            rt.fallback_default_share,
+            0.01,
+            1.0,
+        )?;
+        if let Some(h) = &self.hedge {
+            match (h.after_ms, h.percentile) {
+                (Some(a), None) => check_range("hedge.afterMs", a, 1.0, MAX_MS)?,
+                (None, Some(p)) => check_range("hedge.percentile", p, 50.0, 99.99)?,
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::new(
+                        "hedge.percentile",
+                        "set together with hedge.afterMs",
+                        "either hedge.afterMs or hedge.percentile, not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(ConfigError::new(
+                        "hedge.afterMs",
+                        "missing",
+                        "a delay in ms, or hedge.percentile instead",
+                    ))
+                }
+            }
+            check_range("hedge.maxExtraLoad", h.max_extra_load, 0.0, 1.0)?;
+        }
+        Ok(())
     }
 }
 
@@ -260,11 +500,37 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "timeout",
             "concurrency",
             "pressure",
+            "routes",
+            "routing",
+            "hedge",
             "seed",
             "transport",
         ],
     ),
     ("concurrency", &["limit", "queue", "queueTimeoutMs"]),
+    (
+        "routes[]",
+        &["name", "url", "weight", "fallback", "forwardCredentials"],
+    ),
+    (
+        "routing",
+        &["switchBudget", "ejection", "probes", "fallbackDefaultShare"],
+    ),
+    ("routing.switchBudget", &["ratio", "minPerSec"]),
+    (
+        "routing.ejection",
+        &[
+            "consecutiveFailures",
+            "minSuccessRate",
+            "stdevFactor",
+            "minRequests",
+            "intervalMs",
+            "baseMs",
+            "maxMs",
+            "maxPercent",
+        ],
+    ),
+    ("hedge", &["afterMs", "percentile", "maxExtraLoad"]),
     ("pressure", &["warn", "critical", "hysteresis"]),
     (
         "retry",
@@ -282,7 +548,7 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
 ];
 
 /// Config fields that hold arrays (checked before deserialising, for a clear message).
-pub const ARRAY_KEYS: &[&str] = &["retry.statuses", "retry.methods"];
+pub const ARRAY_KEYS: &[&str] = &["retry.statuses", "retry.methods", "routes"];
 
 /// The keys allowed in the object at `path`, or `None` if `path` is not an object in the schema.
 pub fn known_keys(path: &str) -> Option<&'static [&'static str]> {
@@ -371,6 +637,7 @@ impl Config {
         check_range("pressure.critical", p.critical, p.warn, 1.0)?;
         check_range("pressure.hysteresis", p.hysteresis, 0.0, p.warn)?;
 
+        self.validate_routes()?;
         if let Some(s) = self.seed {
             check_range("seed", s, 0.0, 9_007_199_254_740_991.0)?;
         }

@@ -1,29 +1,36 @@
-//! The engine: one client's shared state (budget, RNG, metrics) and the per-task state machine.
+//! The engine: one client's shared state (budgets, routes, limiter, RNG, metrics) and the per-task
+//! state machine.
 //!
 //! Sans-IO, in the manner of quinn-proto: the engine never performs I/O, reads a clock or draws
-//! entropy. The driver tells it what happened (`begin`, `attempt_started`, `attempt_finished`,
-//! `cancel`, `finish`) with the current time, and it answers with a `Decision` and queues
-//! `Event`s for the driver to deliver. The same engine runs under the wasm driver in every JS
-//! runtime and under the simulator in virtual time, so what the simulator shows is what ships.
+//! entropy. The driver tells it what happened (`begin`, `admit`, `attempt_started`,
+//! `attempt_finished`, `abandon`, `cancel`, `finish`) with the current time, and it answers with a
+//! `Decision` or a `Plan`, and queues `Event`s and slot grants for the driver to deliver. The same
+//! engine runs under the wasm driver in every JS runtime and in simulations in virtual time, so what
+//! a simulation shows is what ships.
 //!
-//! Every attempt (first attempts and retries) asks the limiter for a slot with `admit` and gives it
-//! back when it ends; a queued attempt waits for a grant (`take_granted`) or its queue timeout.
+//! Every attempt (first attempts, retries and hedges) takes a slot from the limiter (`admit`, or
+//! `try_hedge` for hedges, which never queue) and gives it back when it ends. A task may have two
+//! attempts in flight (the original and a hedge); the first good response wins.
 //!
 //! Order of checks for a failed attempt, cheapest and most certain first, and the budget last so
-//! that a task which would give up anyway never spends a token:
-//! status not retryable -> done; method or body not replayable; attempts used up; the wait (backoff,
-//! or Retry-After on 429/503, clamped) would pass the deadline; the budget is empty.
+//! that a task which would give up anyway never spends a token: status not retryable -> done;
+//! another attempt still in flight -> wait for it; method or body not replayable; attempts used
+//! up; the wait (backoff, or Retry-After on 429/503, clamped) would pass the deadline (a fallback
+//! route, if any, serves at once instead); the retry budget is empty (likewise).
 
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
 use crate::core::budget::RetryBudget;
-use crate::core::config::{Config, LimitSetting};
-use crate::core::events::{bit, AttemptEvent, Event, GiveUpEvent, RetryEvent, ShedEvent};
+use crate::core::config::{origin_of, Config, LimitSetting};
+use crate::core::events::{
+    bit, AttemptEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryEvent, ShedEvent,
+};
 use crate::core::limiter::{Admit, Limiter, ShedReason, Ticket};
-use crate::core::metrics::{BudgetSnapshot, Extra, Metrics, Snapshot};
+use crate::core::metrics::{BudgetSnapshot, Extra, HedgeSnapshot, Metrics, Snapshot};
 use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
 use crate::core::pressure::{Inputs, Pressure};
 use crate::core::retry_after;
+use crate::core::routing::{self, Notice, Pick, Routing};
 use fastrand::Rng;
 use serde::Serialize;
 
@@ -55,21 +62,49 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Settle with this attempt's result (a response that is not retryable, e.g. 200 or 404).
+    /// Abandon any other attempt still in flight.
     Done,
+    /// Another attempt of this task is still in flight: drop this result and wait for that one.
+    Wait,
     /// Sleep this long, then make the next attempt.
     Retry { delay_ms: f64 },
     /// Settle with this attempt's result; no more attempts.
     GiveUp(GiveUpReason),
 }
 
+/// Where an attempt goes, as decided by `attempt_started`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Attempt number within the task (1 for the first).
+    pub id: u32,
+    /// The URL to send to, when routing rewrote it (`None`: the caller's input as is).
+    pub url: Option<String>,
+    /// Drop `Authorization`, `Cookie` and `Proxy-Authorization` (cross-origin failover).
+    pub strip_credentials: bool,
+}
+
 /// One attempt of a task, as reported in `BallastError.attempts`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptRecord {
+    /// Attempt number (1 for the first); hedges can end out of order.
+    pub attempt: u32,
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Flight {
+    id: u32,
+    route: Option<usize>,
+    probe: bool,
+    hedge: bool,
+    start: f64,
+    holding: bool,
 }
 
 /// Per-task state. Owned by the driver, passed back to the engine on every call.
@@ -79,13 +114,22 @@ pub struct Task {
     start_ms: f64,
     deadline_ms: Option<f64>,
     eligible: Result<(), GiveUpReason>,
-    attempt_start_ms: Option<f64>,
     prev_delay_ms: f64,
     attempts: Vec<AttemptRecord>,
-    /// Holds a concurrency slot (between `admit`/grant and the end of the attempt).
-    holding: bool,
-    /// Waiting in the concurrency queue.
+    next_id: u32,
+    flights: Vec<Flight>,
+    /// A slot taken by `admit` (or granted) for the next attempt, not used yet.
+    slot: bool,
     ticket: Option<Ticket>,
+    /// Path and query to append to a route's URL; `None` when the task is not routed.
+    remainder: Option<String>,
+    /// The origin the caller addressed (credentials may go there and only there).
+    addressed: Option<String>,
+    failed_routes: Vec<usize>,
+    forced_fallback: Option<&'static str>,
+    served_by_fallback: bool,
+    /// The hedge delay planned for the current attempt.
+    hedge_after_ms: f64,
 }
 
 impl Task {
@@ -102,6 +146,10 @@ impl Task {
     pub fn ticket(&self) -> Option<Ticket> {
         self.ticket
     }
+    /// Attempts in flight (two while a hedge races the original).
+    pub fn in_flight(&self) -> usize {
+        self.flights.len()
+    }
 }
 
 pub struct Engine {
@@ -111,6 +159,9 @@ pub struct Engine {
     metrics: Metrics,
     limiter: Limiter,
     pressure: Pressure,
+    routing: Routing,
+    hedge_budget: Option<RetryBudget>,
+    hedges: HedgeSnapshot,
     events: Vec<Event>,
     listening: u32,
     granted: Vec<Ticket>,
@@ -134,6 +185,12 @@ impl Engine {
             metrics: Metrics::default(),
             limiter,
             pressure: Pressure::new(p.warn, p.critical, p.hysteresis),
+            routing: Routing::new(&cfg.routes, &cfg.routing),
+            hedge_budget: cfg
+                .hedge
+                .as_ref()
+                .map(|h| RetryBudget::new(h.max_extra_load, 1.0, 10_000.0)),
+            hedges: HedgeSnapshot::default(),
             events: Vec::new(),
             listening: 0,
             granted: Vec::new(),
@@ -158,21 +215,39 @@ impl Engine {
         self.listening & bit(kind) != 0
     }
 
-    /// A task starts: it deposits into the budget and its deadline starts running.
+    /// A task starts: it deposits into the budgets and its deadline starts running.
     pub fn begin(&mut self, meta: RequestMeta, now: f64) -> Task {
         self.budget.deposit(now);
+        if let Some(h) = &mut self.hedge_budget {
+            h.deposit(now);
+        }
         self.metrics.task_started(now);
         self.pressure.task(now);
+        let remainder = self.routing.remainder(&meta.url);
+        if remainder.is_some() {
+            self.routing.task_started(now);
+        }
         Task {
-            holding: false,
-            ticket: None,
             eligible: eligibility(&self.cfg.retry, &meta),
+            addressed: if self.routing.is_empty() {
+                None
+            } else {
+                origin_of(&meta.url)
+            },
             meta,
             start_ms: now,
             deadline_ms: self.cfg.timeout.total_ms.map(|t| now + t),
-            attempt_start_ms: None,
             prev_delay_ms: 0.0,
             attempts: Vec::new(),
+            next_id: 1,
+            flights: Vec::new(),
+            slot: false,
+            ticket: None,
+            remainder,
+            failed_routes: Vec::new(),
+            forced_fallback: None,
+            served_by_fallback: false,
+            hedge_after_ms: 0.0,
         }
     }
 
@@ -182,7 +257,7 @@ impl Engine {
     pub fn admit(&mut self, task: &mut Task, now: f64) -> Admit {
         let admit = self.limiter.acquire(now);
         match admit {
-            Admit::Now => task.holding = true,
+            Admit::Now => task.slot = true,
             Admit::Queued(t) => task.ticket = Some(t),
             Admit::Shed(r) => self.shed(task, r, 0.0),
         }
@@ -222,29 +297,144 @@ impl Engine {
         self.give_up(task, r);
     }
 
-    /// The attempt is sent now (after `admit` returned `Now`, or its ticket was granted).
-    pub fn attempt_started(&mut self, task: &mut Task, now: f64) {
-        if task.ticket.take().is_some() {
-            task.holding = true;
-        }
-        self.metrics.attempt_started();
-        task.attempt_start_ms = Some(now);
+    /// When to hedge the task's only attempt in flight, if hedging applies to it.
+    pub fn hedge_delay(&mut self, task: &mut Task, now: f64) -> Option<f64> {
+        let d = self.plan_hedge(task, now);
+        task.hedge_after_ms = d.unwrap_or(0.0);
+        d
     }
 
-    /// Gives back the task's slot (or its place in the queue) and hands free slots on.
-    fn release(&mut self, task: &mut Task, rtt_ms: Option<f64>, now: f64) {
-        if let Some(t) = task.ticket.take() {
-            if self.limiter.leave(t, now).is_none() {
-                task.holding = true; // granted but never used: give it back below
+    fn plan_hedge(&mut self, task: &Task, now: f64) -> Option<f64> {
+        let h = self.cfg.hedge.as_ref()?;
+        if task.eligible.is_err() || task.flights.len() != 1 {
+            return None;
+        }
+        if let Some(ms) = h.after_ms {
+            return Some(ms);
+        }
+        let q = h.percentile? / 100.0;
+        let route = task.flights[0].route?;
+        let (v, n) = self.routing.routes[route].latency_quantile(q, now);
+        (n >= 20).then_some(v)
+    }
+
+    /// The hedge timer fired: whether a hedge may be sent now (it then holds a slot; call
+    /// `attempt_started` with `hedge = true`). Hedges never queue and draw from their own budget.
+    pub fn try_hedge(&mut self, task: &mut Task, now: f64) -> bool {
+        let used = task.attempts.len() + task.flights.len();
+        if task.flights.len() != 1 || used >= self.cfg.retry.max_attempts as usize {
+            return false;
+        }
+        let Some(hb) = &mut self.hedge_budget else {
+            return false;
+        };
+        if !hb.withdraw(now) {
+            self.hedges.budget_exhausted += 1;
+            return false;
+        }
+        if !self.limiter.try_acquire_now() {
+            return false;
+        }
+        task.slot = true;
+        true
+    }
+
+    /// The attempt is sent now (after `admit` returned `Now`, a grant, or `try_hedge`).
+    pub fn attempt_started(&mut self, task: &mut Task, hedge: bool, now: f64) -> Plan {
+        let holding = task.ticket.take().is_some() || std::mem::take(&mut task.slot);
+        let id = task.next_id;
+        task.next_id += 1;
+        let pick = task.remainder.is_some().then(|| {
+            if hedge {
+                let current = task.flights.first().and_then(|f| f.route).unwrap_or(0);
+                let route = self.routing.pick_hedge(current, now, &mut self.rng);
+                Pick {
+                    route,
+                    probe: false,
+                    fallback: None,
+                }
+            } else if task.attempts.is_empty() && task.flights.is_empty() {
+                self.routing.pick_first(now, &mut self.rng)
+            } else {
+                let forced = task.forced_fallback.take();
+                self.routing
+                    .pick_retry(&task.failed_routes, forced, now, &mut self.rng)
+            }
+        });
+        let mut plan = Plan {
+            id,
+            url: None,
+            strip_credentials: false,
+        };
+        if let (Some(p), Some(rem)) = (pick, &task.remainder) {
+            let r = &self.routing.routes[p.route];
+            plan.url = Some(format!("{}{}", r.url, rem));
+            let addressed = task.addressed.get_or_insert_with(|| r.origin.clone());
+            plan.strip_credentials = *addressed != r.origin && !r.forward_credentials;
+            self.routing.attempt_started(p.route, p.probe);
+            if let Some(reason) = p.fallback {
+                task.served_by_fallback = true;
+                if self.wants("fallback") {
+                    let from = task
+                        .failed_routes
+                        .last()
+                        .map(|i| self.routing.routes[*i].name.clone());
+                    self.events.push(Event::Fallback(FallbackEvent {
+                        reason,
+                        route: self.routing.routes[p.route].name.clone(),
+                        from,
+                        method: task.meta.method.clone(),
+                        url: task.meta.url.clone(),
+                    }));
+                }
+            } else {
+                task.served_by_fallback = false;
             }
         }
-        if std::mem::take(&mut task.holding) {
-            self.limiter.release(rtt_ms, now);
-            for (t, waited) in self.limiter.take_granted() {
-                self.metrics.queue_wait(waited, now);
-                self.pressure.queue_wait(waited, now);
-                self.granted.push(t);
+        if hedge {
+            self.hedges.sent += 1;
+            if self.wants("hedge") {
+                let name = |i: Option<usize>| i.map(|i| self.routing.routes[i].name.clone());
+                self.events.push(Event::Hedge(HedgeEvent {
+                    route: name(pick.map(|p| p.route)),
+                    from: name(task.flights.first().and_then(|f| f.route)),
+                    after_ms: task.hedge_after_ms,
+                    method: task.meta.method.clone(),
+                    url: task.meta.url.clone(),
+                }));
             }
+        }
+        self.metrics.attempt_started();
+        task.flights.push(Flight {
+            id,
+            route: pick.map(|p| p.route),
+            probe: pick.is_some_and(|p| p.probe),
+            hedge,
+            start: now,
+            holding,
+        });
+        plan
+    }
+
+    /// Gives back a slot and hands free slots on.
+    fn release_slot(&mut self, rtt_ms: Option<f64>, now: f64) {
+        self.limiter.release(rtt_ms, now);
+        for (t, waited) in self.limiter.take_granted() {
+            self.metrics.queue_wait(waited, now);
+            self.pressure.queue_wait(waited, now);
+            self.granted.push(t);
+        }
+    }
+
+    /// Frees what the task holds outside its flights: a queue place or an unused slot.
+    fn release_pending(&mut self, task: &mut Task, now: f64) {
+        if let Some(t) = task.ticket.take() {
+            if self.limiter.leave(t, now).is_none() {
+                task.slot = true; // granted but never used: give it back below
+            }
+        }
+        if std::mem::take(&mut task.slot) {
+            self.release_slot(None, now);
         }
     }
 
@@ -253,35 +443,71 @@ impl Engine {
         std::mem::take(&mut self.granted)
     }
 
-    fn record_attempt(
+    /// Ends flight `id`: frees its slot, tells its route (`verdict`: Some(ok) for a real outcome,
+    /// None for an abandoned attempt), records the attempt.
+    fn end_flight(
         &mut self,
         task: &mut Task,
+        id: u32,
         kind: &'static str,
         status: Option<u16>,
+        verdict: Option<bool>,
         now: f64,
-    ) {
-        let Some(start) = task.attempt_start_ms.take() else {
-            self.release(task, None, now);
-            return;
-        };
-        let duration_ms = (now - start).max(0.0);
-        self.release(task, Some(duration_ms), now);
+    ) -> Option<Flight> {
+        let pos = task.flights.iter().position(|f| f.id == id)?;
+        let f = task.flights.remove(pos);
+        let duration_ms = (now - f.start).max(0.0);
+        if f.holding {
+            self.release_slot(verdict.map(|_| duration_ms), now);
+        }
+        let mut notices = Vec::new();
+        if let Some(r) = f.route {
+            match verdict {
+                Some(ok) => {
+                    self.routing
+                        .attempt_finished(r, f.probe, ok, duration_ms, now, &mut notices);
+                    if !ok {
+                        task.failed_routes.retain(|x| *x != r);
+                        task.failed_routes.push(r);
+                    }
+                }
+                None => self.routing.attempt_abandoned(r, f.probe),
+            }
+        }
+        self.notices(notices);
         self.metrics.attempt_finished(duration_ms, now);
         self.pressure.attempt(duration_ms, now);
+        let route = f.route.map(|r| self.routing.routes[r].name.clone());
         task.attempts.push(AttemptRecord {
+            attempt: f.id,
             outcome: kind,
             status,
             duration_ms,
+            route,
         });
         if self.wants("attempt") {
             self.events.push(Event::Attempt(AttemptEvent {
-                attempt: task.attempts.len() as u32,
+                attempt: f.id,
                 outcome: kind,
                 status,
                 duration_ms,
                 method: task.meta.method.clone(),
                 url: task.meta.url.clone(),
             }));
+        }
+        Some(f)
+    }
+
+    fn notices(&mut self, notices: Vec<Notice>) {
+        for n in notices {
+            let ev = match n {
+                Notice::Eject(e) => Event::Eject(e),
+                Notice::Restore(e) => Event::Restore(e),
+                Notice::FallbackDefault(e) => Event::FallbackDefault(e),
+            };
+            if self.wants(ev.kind()) {
+                self.events.push(ev);
+            }
         }
     }
 
@@ -303,18 +529,34 @@ impl Engine {
         }
     }
 
-    /// An attempt ended; decides what happens next.
-    pub fn attempt_finished(&mut self, task: &mut Task, outcome: Outcome, now: f64) -> Decision {
+    /// Attempt `id` ended; decides what happens next.
+    pub fn attempt_finished(
+        &mut self,
+        task: &mut Task,
+        id: u32,
+        outcome: Outcome,
+        now: f64,
+    ) -> Decision {
         let status = match outcome {
             Outcome::Response { status, .. } => Some(status),
             _ => None,
         };
-        self.record_attempt(task, outcome.kind(), status, now);
+        let retryable = status.is_none_or(|s| self.cfg.retry.statuses.contains(&s));
+        let Some(flight) = self.end_flight(task, id, outcome.kind(), status, Some(!retryable), now)
+        else {
+            return Decision::Wait;
+        };
         self.eval_pressure(now);
-        let reason = match &outcome {
-            Outcome::Response { status, .. } if !self.cfg.retry.statuses.contains(status) => {
-                return Decision::Done
+        if !retryable {
+            if flight.hedge {
+                self.hedges.won += 1;
             }
+            return Decision::Done;
+        }
+        if !task.flights.is_empty() {
+            return Decision::Wait;
+        }
+        let reason = match &outcome {
             Outcome::Response { status, .. } => format!("status-{status}"),
             Outcome::NetworkError => "network".to_string(),
             Outcome::Timeout => "attempt-timeout".to_string(),
@@ -326,7 +568,7 @@ impl Engine {
         if n >= self.cfg.retry.max_attempts {
             return self.give_up(task, GiveUpReason::MaxAttempts);
         }
-        let delay_ms = match outcome {
+        let mut delay_ms = match outcome {
             Outcome::Response {
                 status,
                 retry_after_ms: Some(ra),
@@ -338,13 +580,24 @@ impl Engine {
                 &mut self.rng,
             ),
         };
+        let can_fall_back = task.remainder.is_some() && self.routing.has_fallback(now);
         if let Some(deadline) = task.deadline_ms {
             if now + delay_ms >= deadline {
-                return self.give_up(task, GiveUpReason::Deadline);
+                if !can_fall_back {
+                    return self.give_up(task, GiveUpReason::Deadline);
+                }
+                // A fallback is another origin: serve from it at once instead of waiting.
+                task.forced_fallback = Some(routing::DEADLINE);
+                delay_ms = 0.0;
             }
         }
-        if !self.budget.withdraw(now) {
-            return self.give_up(task, GiveUpReason::BudgetExhausted);
+        if task.forced_fallback.is_none() && !self.budget.withdraw(now) {
+            if !can_fall_back {
+                return self.give_up(task, GiveUpReason::BudgetExhausted);
+            }
+            // The budget protects the primaries; the fallback is not the origin being spared.
+            task.forced_fallback = Some(routing::BUDGET_EXHAUSTED);
+            delay_ms = 0.0;
         }
         task.prev_delay_ms = delay_ms;
         self.metrics.retried(now);
@@ -359,6 +612,11 @@ impl Engine {
             }));
         }
         Decision::Retry { delay_ms }
+    }
+
+    /// A hedge race was decided: attempt `id` lost and is aborted by the driver.
+    pub fn abandon(&mut self, task: &mut Task, id: u32, now: f64) {
+        self.end_flight(task, id, "aborted", None, None, now);
     }
 
     fn give_up(&mut self, task: &Task, reason: GiveUpReason) -> Decision {
@@ -382,13 +640,28 @@ impl Engine {
             GiveUpReason::Deadline => "timeout",
             _ => "error",
         };
-        self.record_attempt(task, kind, None, now);
+        let ids: Vec<u32> = task.flights.iter().map(|f| f.id).collect();
+        for id in ids {
+            let verdict = (reason == GiveUpReason::InvalidResponse).then_some(false);
+            self.end_flight(task, id, kind, None, verdict, now);
+        }
+        self.release_pending(task, now);
         self.give_up(task, reason);
     }
 
     /// The task settled (whatever the result); records its latency. Frees anything it still holds.
     pub fn finish(&mut self, task: &mut Task, now: f64) {
-        self.release(task, None, now);
+        let ids: Vec<u32> = task.flights.iter().map(|f| f.id).collect();
+        for id in ids {
+            self.end_flight(task, id, "aborted", None, None, now);
+        }
+        self.release_pending(task, now);
+        if task.remainder.is_some() && !task.attempts.is_empty() {
+            let mut notices = Vec::new();
+            self.routing
+                .task_finished(task.served_by_fallback, now, &mut notices);
+            self.notices(notices);
+        }
         self.metrics
             .task_finished((now - task.start_ms).max(0.0), now);
     }
@@ -415,6 +688,10 @@ impl Engine {
             queued: self.limiter.queued() as u32,
             limit: self.limiter.limit(),
             pressure: self.pressure.snapshot().clone(),
+            routes: self.routing.route_snapshots(now),
+            fallback: self.routing.fallback_snapshot(now),
+            switches: self.routing.switch_snapshot(),
+            hedges: self.hedges.clone(),
         };
         self.metrics.snapshot(now, extra)
     }

@@ -4,10 +4,22 @@
 //! without listeners pays nothing per attempt for them.
 
 use crate::core::pressure::PressureEvent;
+use crate::core::routing::{EjectEvent, FallbackDefaultEvent, RestoreEvent};
 use serde::Serialize;
 
 /// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`).
-pub const KINDS: [&str; 5] = ["retry", "giveup", "shed", "pressure", "attempt"];
+pub const KINDS: [&str; 10] = [
+    "retry",
+    "giveup",
+    "shed",
+    "pressure",
+    "attempt",
+    "eject",
+    "restore",
+    "fallback",
+    "fallback-default",
+    "hedge",
+];
 
 pub fn bit(kind: &str) -> u32 {
     KINDS.iter().position(|k| *k == kind).map_or(0, |i| 1 << i)
@@ -60,6 +72,28 @@ pub struct AttemptEvent {
     pub url: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FallbackEvent {
+    /// "primary-ejected", "budget-exhausted", "all-primaries-failed" or "deadline".
+    pub reason: &'static str,
+    pub route: String,
+    /// The route the task failed on before, if any.
+    pub from: Option<String>,
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HedgeEvent {
+    pub route: Option<String>,
+    pub from: Option<String>,
+    pub after_ms: f64,
+    pub method: String,
+    pub url: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Retry(RetryEvent),
@@ -67,6 +101,11 @@ pub enum Event {
     Shed(ShedEvent),
     Pressure(PressureEvent),
     Attempt(AttemptEvent),
+    Eject(EjectEvent),
+    Restore(RestoreEvent),
+    Fallback(FallbackEvent),
+    FallbackDefault(FallbackDefaultEvent),
+    Hedge(HedgeEvent),
 }
 
 impl Event {
@@ -77,6 +116,11 @@ impl Event {
             Event::Shed(_) => "shed",
             Event::Pressure(_) => "pressure",
             Event::Attempt(_) => "attempt",
+            Event::Eject(_) => "eject",
+            Event::Restore(_) => "restore",
+            Event::Fallback(_) => "fallback",
+            Event::FallbackDefault(_) => "fallback-default",
+            Event::Hedge(_) => "hedge",
         }
     }
 }

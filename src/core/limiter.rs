@@ -120,6 +120,16 @@ impl Limiter {
         Admit::Queued(t)
     }
 
+    /// Takes a slot only if one is free and nobody is queued (hedges never wait in line).
+    pub fn try_acquire_now(&mut self) -> bool {
+        if self.queue.is_empty() && self.has_room() {
+            self.in_flight += 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// A slot is given back. `rtt_ms` (the attempt's latency, if it was sent) feeds the
     /// adaptive limit.
     pub fn release(&mut self, rtt_ms: Option<f64>, now: f64) {

@@ -6,6 +6,7 @@
 //! Memory is fixed: six slots, each with two bounded sketches.
 
 use crate::core::pressure::PressureSnapshot;
+use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
 use serde::Serialize;
@@ -134,6 +135,10 @@ impl Metrics {
             attempt_latency: Quantiles::of(&att),
             queue_wait: Quantiles::of(&qw),
             pressure: x.pressure,
+            routes: x.routes,
+            fallback: x.fallback,
+            switches: x.switches,
+            hedges: x.hedges,
         }
     }
 }
@@ -177,6 +182,20 @@ pub struct Extra {
     pub queued: u32,
     pub limit: Option<u32>,
     pub pressure: PressureSnapshot,
+    pub routes: Vec<RouteSnapshot>,
+    pub fallback: FallbackSnapshot,
+    pub switches: SwitchSnapshot,
+    pub hedges: HedgeSnapshot,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HedgeSnapshot {
+    pub sent: u64,
+    /// Hedges whose response won the race.
+    pub won: u64,
+    /// Hedges not sent because the hedge budget was empty.
+    pub budget_exhausted: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -218,4 +237,10 @@ pub struct Snapshot {
     /// Time attempts waited for a concurrency slot over the recent window, ms.
     pub queue_wait: Quantiles,
     pub pressure: PressureSnapshot,
+    /// Per route: state, stability score, success rate, latency, variance, counts.
+    pub routes: Vec<RouteSnapshot>,
+    pub fallback: FallbackSnapshot,
+    /// Route switches on retries, and those refused by the switch budget.
+    pub switches: SwitchSnapshot,
+    pub hedges: HedgeSnapshot,
 }

@@ -13,11 +13,13 @@ pub mod metrics;
 pub mod policy;
 pub mod pressure;
 pub mod retry_after;
+pub mod route;
+pub mod routing;
 pub mod sketch;
 pub mod window;
 
 pub use config::{Config, ConfigError};
-pub use engine::{Decision, Engine, Outcome, Task};
+pub use engine::{Decision, Engine, Outcome, Plan, Task};
 pub use events::Event;
 pub use limiter::{Admit, ShedReason, Ticket};
 pub use policy::{BodyKind, GiveUpReason, RequestMeta};

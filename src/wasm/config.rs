@@ -37,7 +37,7 @@ pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
 
 /// The first key that the schema (`KNOWN_KEYS`) does not know, depth first.
 fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
-    let known = known_keys(path)?;
+    let known = known_keys(&schema_path(path))?;
     if !obj.is_object() || js_sys::Array::is_array(obj) {
         return None; // a type error, reported by serde with a better message
     }
@@ -60,11 +60,36 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
                 &format!("no such option; known keys here: {}", known.join(", ")),
             ));
         }
-        if let Some(e) = unknown_key(&value, &child) {
+        if js_sys::Array::is_array(&value) && known_keys(&format!("{child}[]")).is_some() {
+            let items: js_sys::Array = value.clone().unchecked_into();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(e) = unknown_key(&item, &format!("{child}[{i}]")) {
+                    return Some(e);
+                }
+            }
+        } else if let Some(e) = unknown_key(&value, &child) {
             return Some(e);
         }
     }
     None
+}
+
+/// `routes[3].x` -> `routes[].x`: the schema names array elements with `[]`.
+fn schema_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Maps serde's messages ("unknown field `ratoi`, expected one of ...", "invalid type: string
@@ -89,6 +114,10 @@ fn from_serde(path: &str, msg: &str) -> ConfigError {
             format!("{key:?}"),
             &format!("no such option; known keys here: {allowed}"),
         );
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest);
+        return ConfigError::new(&join(path, key), "missing", "required");
     }
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));

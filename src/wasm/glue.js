@@ -83,12 +83,47 @@ export function attemptSignal(callerSignal, controller) {
   return controller.signal;
 }
 
-// One attempt. A Request input is cloned so its body can be sent again.
-export function send(transport, input, init, signal, isRequest) {
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+// One attempt. A Request input is cloned so its body can be sent again. `url` (a string) replaces
+// the target when routing chose a route; `strip` drops credentials for a cross-origin failover.
+export function send(transport, input, init, signal, isRequest, url, strip) {
   try {
     const f = typeof transport === "function" ? transport : globalThis.fetch;
-    const target = isRequest ? input.clone() : input;
-    const attemptInit = init ? Object.assign({}, init, { signal }) : { signal };
+    if (url === undefined && !strip) {
+      const target = isRequest ? input.clone() : input;
+      const attemptInit = init ? Object.assign({}, init, { signal }) : { signal };
+      return Promise.resolve(f(target, attemptInit));
+    }
+    let attemptInit;
+    if (isRequest) {
+      const c = input.clone();
+      attemptInit = {
+        method: c.method,
+        headers: c.headers,
+        body: c.body,
+        redirect: c.redirect,
+        credentials: c.credentials,
+        cache: c.cache,
+        mode: c.mode,
+        referrer: c.referrer,
+        referrerPolicy: c.referrerPolicy,
+        integrity: c.integrity,
+        keepalive: c.keepalive,
+      };
+      if (c.body) attemptInit.duplex = "half";
+      if (init) Object.assign(attemptInit, init);
+    } else {
+      attemptInit = Object.assign({}, init);
+    }
+    const headers = new Headers(attemptInit.headers);
+    if (strip) {
+      for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+      attemptInit.credentials = "omit";
+    }
+    attemptInit.headers = headers;
+    attemptInit.signal = signal;
+    const target = url === undefined ? (isRequest ? input.url : input) : url;
     return Promise.resolve(f(target, attemptInit));
   } catch (err) {
     return Promise.reject(err);

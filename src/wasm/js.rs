@@ -45,6 +45,8 @@ extern "C" {
         init: &JsValue,
         signal: &JsValue,
         is_request: bool,
+        url: &JsValue,
+        strip_credentials: bool,
     ) -> Promise;
     #[wasm_bindgen(js_name = isResponse)]
     pub fn is_response(value: &JsValue) -> bool;

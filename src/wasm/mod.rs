@@ -82,6 +82,11 @@ impl Inner {
                 Event::Shed(e) => e.serialize(&ser),
                 Event::Pressure(e) => e.serialize(&ser),
                 Event::Attempt(e) => e.serialize(&ser),
+                Event::Eject(e) => e.serialize(&ser),
+                Event::Restore(e) => e.serialize(&ser),
+                Event::Fallback(e) => e.serialize(&ser),
+                Event::FallbackDefault(e) => e.serialize(&ser),
+                Event::Hedge(e) => e.serialize(&ser),
             };
             if let Ok(p) = payload {
                 self.hooks.emit(ev.kind(), p);

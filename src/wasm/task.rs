@@ -1,14 +1,16 @@
 //! One call of the wrapped fetch: the attempt loop that carries out the engine's decisions.
 //!
 //! Every wait races against the caller's signal and the task deadline, so an abort or the deadline
-//! ends the call promptly even mid-sleep. Each attempt has its own `AbortController` (a fresh
-//! attempt timeout, unlike ofetch's known bug of retrying under an already-aborted signal). The
-//! timers and listeners live in `Sleep` / `AbortWait` values that clean up when dropped.
+//! ends the call promptly even mid-sleep or in the queue. Each attempt has its own
+//! `AbortController` (a fresh attempt timeout, unlike ofetch's known bug of retrying under an
+//! already-aborted signal). Up to two attempts fly at once (the original and a hedge); the first
+//! good response wins and the other is aborted. Timers and listeners live in `Sleep` /
+//! `AbortWait` values that clean up when dropped, so nothing outlives the call.
 
 use super::js;
 use super::timer::{poll_opt, AbortWait, Sleep};
 use super::Inner;
-use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, RequestMeta, Task};
+use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -16,23 +18,36 @@ use std::task::Poll;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-enum Wake<T> {
-    Done(T),
-    AttemptTimeout,
+/// One attempt in flight.
+struct Flight {
+    id: u32,
+    fut: JsFuture,
+    controller: JsValue,
+    timer: Option<Sleep>,
+}
+
+enum Wake {
+    /// Flight `i` settled.
+    Settled(usize, Result<JsValue, JsValue>),
+    /// Flight `i` hit `timeout.attemptMs`.
+    AttemptTimeout(usize),
+    Hedge,
     Abort,
     Deadline,
 }
 
-/// Waits for `op` (if any), the timer (if any), the caller's abort or the deadline.
-async fn race<F: Future + Unpin>(
-    op: &mut Option<F>,
-    timer: &mut Option<Sleep>,
+/// Waits for any flight, its timer, the hedge timer, the caller's abort or the deadline.
+async fn wait_flights(
+    flights: &mut [Flight],
+    hedge: &mut Option<Sleep>,
     abort: &mut AbortWait,
     deadline: &mut Option<Sleep>,
-) -> Wake<F::Output> {
+) -> Wake {
     poll_fn(|cx| {
-        if let Poll::Ready(r) = poll_opt(op, cx) {
-            return Poll::Ready(Wake::Done(r));
+        for (i, f) in flights.iter_mut().enumerate() {
+            if let Poll::Ready(r) = Pin::new(&mut f.fut).poll(cx) {
+                return Poll::Ready(Wake::Settled(i, r));
+            }
         }
         if Pin::new(&mut *abort).poll(cx).is_ready() {
             return Poll::Ready(Wake::Abort);
@@ -40,12 +55,97 @@ async fn race<F: Future + Unpin>(
         if poll_opt(deadline, cx).is_ready() {
             return Poll::Ready(Wake::Deadline);
         }
-        if poll_opt(timer, cx).is_ready() {
-            return Poll::Ready(Wake::AttemptTimeout);
+        for (i, f) in flights.iter_mut().enumerate() {
+            if poll_opt(&mut f.timer, cx).is_ready() {
+                return Poll::Ready(Wake::AttemptTimeout(i));
+            }
+        }
+        if poll_opt(hedge, cx).is_ready() {
+            return Poll::Ready(Wake::Hedge);
         }
         Poll::Pending
     })
     .await
+}
+
+/// Waits for `op`, the abort or the deadline. `Some(())` when `op` finished.
+async fn wait_or_stop<F: Future<Output = ()> + Unpin>(
+    op: &mut F,
+    abort: &mut AbortWait,
+    deadline: &mut Option<Sleep>,
+) -> Result<(), bool> {
+    poll_fn(|cx| {
+        if Pin::new(&mut *op).poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        if Pin::new(&mut *abort).poll(cx).is_ready() {
+            return Poll::Ready(Err(true));
+        }
+        if poll_opt(deadline, cx).is_ready() {
+            return Poll::Ready(Err(false));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// What a call needs besides the engine: its input, signals and timers.
+struct Call {
+    inner: Rc<Inner>,
+    input: JsValue,
+    init: JsValue,
+    is_request: bool,
+    signal: Option<JsValue>,
+    caller_signal: JsValue,
+    attempt_ms: Option<f64>,
+    total_ms: Option<f64>,
+}
+
+impl Call {
+    /// Sends one attempt as the engine planned it.
+    fn launch(&self, plan: &Plan) -> Flight {
+        let controller = js::new_controller();
+        let signal = js::attempt_signal(&self.caller_signal, &controller);
+        let url = plan
+            .url
+            .as_deref()
+            .map(JsValue::from_str)
+            .unwrap_or(JsValue::UNDEFINED);
+        let promise = js::send(
+            &self.inner.transport,
+            &self.input,
+            &self.init,
+            &signal,
+            self.is_request,
+            &url,
+            plan.strip_credentials,
+        );
+        Flight {
+            id: plan.id,
+            fut: JsFuture::from(promise),
+            controller,
+            timer: self.attempt_ms.map(Sleep::new),
+        }
+    }
+
+    /// The caller aborted (`aborted`) or the total deadline passed: ends the task in the engine
+    /// and returns what the call rejects with (the signal's reason, or a `TimeoutError`).
+    fn stop(&self, task: &mut Task, aborted: bool) -> JsValue {
+        let reason = if aborted {
+            GiveUpReason::Aborted
+        } else {
+            GiveUpReason::Deadline
+        };
+        self.inner.engine(false).cancel(task, reason, js::now());
+        if aborted {
+            js::abort_reason(self.signal.as_ref().unwrap_or(&JsValue::NULL))
+        } else {
+            js::timeout_error(&format!(
+                "ballast: timeout.totalMs ({} ms) elapsed",
+                self.total_ms.unwrap_or(0.0)
+            ))
+        }
+    }
 }
 
 pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
@@ -70,21 +170,31 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
         let mut e = inner.engine(true);
         let t = e.begin(meta, js::now());
         let c = e.config();
-        let timeout = &c.timeout;
         (
             t,
-            timeout.attempt_ms,
-            timeout.total_ms,
+            c.timeout.attempt_ms,
+            c.timeout.total_ms,
             c.concurrency.queue_timeout_ms,
         )
     };
+    let call = Call {
+        inner: inner.clone(),
+        input,
+        init,
+        is_request: d.is_request(),
+        caller_signal: signal.clone().unwrap_or(JsValue::NULL),
+        signal,
+        attempt_ms,
+        total_ms,
+    };
     let mut deadline = task.deadline_ms().map(|d| Sleep::new(d - js::now()));
-    let mut abort = AbortWait::new(signal.clone());
-    let caller_signal = signal.clone().unwrap_or(JsValue::NULL);
-    let mut errors: Vec<JsValue> = Vec::new();
+    let mut abort = AbortWait::new(call.signal.clone());
+    // Errors of attempts that ended without a response, by attempt number.
+    let mut errors: Vec<(u32, JsValue)> = Vec::new();
+    let mut flights: Vec<Flight> = Vec::new();
 
-    let result = loop {
-        // Every attempt, retries included, needs a concurrency slot first.
+    let result = 'task: loop {
+        // A new attempt: every attempt, retries included, needs a concurrency slot first.
         let admitted = inner.engine(false).admit(&mut task, js::now());
         inner.after();
         match admitted {
@@ -94,127 +204,155 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 break Err(error_for(&inner, &task, r, "SHED", &errors));
             }
             Admit::Queued(ticket) => {
-                let mut grant = Some(inner.wait_for(ticket));
-                let mut queue_timer = Some(Sleep::new(queue_timeout_ms));
-                let woke = race(&mut grant, &mut queue_timer, &mut abort, &mut deadline).await;
+                let mut grant = inner.wait_for(ticket);
+                let mut queue_timer = Sleep::new(queue_timeout_ms);
+                let mut waiting = GrantOrTimeout {
+                    grant: &mut grant,
+                    timer: &mut queue_timer,
+                    timed_out: false,
+                };
+                let stopped = wait_or_stop(&mut waiting, &mut abort, &mut deadline).await;
+                let timed_out = waiting.timed_out;
                 inner.forget(ticket);
-                match woke {
-                    Wake::Done(()) => {}
-                    Wake::AttemptTimeout => {
+                match stopped {
+                    Err(aborted) => break Err(call.stop(&mut task, aborted)),
+                    Ok(()) if timed_out => {
                         let shed = inner.engine(false).queue_timeout(&mut task, js::now());
                         inner.after();
                         if let Some(r) = shed {
                             break Err(error_for(&inner, &task, r, "SHED", &errors));
                         }
                     }
-                    Wake::Abort => break Err(stop(&inner, &mut task, true, &signal, total_ms)),
-                    Wake::Deadline => break Err(stop(&inner, &mut task, false, &signal, total_ms)),
+                    Ok(()) => {}
                 }
             }
         }
-        let controller = js::new_controller();
-        let attempt_signal = js::attempt_signal(&caller_signal, &controller);
-        inner.engine(false).attempt_started(&mut task, js::now());
-        let promise = js::send(
-            &inner.transport,
-            &input,
-            &init,
-            &attempt_signal,
-            d.is_request(),
-        );
-        let mut op = Some(JsFuture::from(promise));
-        let mut timer = attempt_ms.map(Sleep::new);
-        let woke = race(&mut op, &mut timer, &mut abort, &mut deadline).await;
-        drop(timer);
-        let (outcome, response) = match woke {
-            Wake::Done(Ok(r)) if js::is_response(&r) => {
-                let status = js::status(&r).clamp(0.0, 999.0) as u16;
-                let retry_after_ms = js::retry_after(&r)
-                    .and_then(|v| crate::core::retry_after::parse(&v, js::wall_now()));
-                errors.push(JsValue::UNDEFINED);
-                (
-                    Outcome::Response {
-                        status,
-                        retry_after_ms,
-                    },
-                    Some(r),
-                )
-            }
-            Wake::Done(Ok(other)) => {
-                let msg = format!(
-                    "ballast: the transport resolved with {} instead of a Response",
-                    js::describe_error(&other)
-                );
-                let err = js_sys::TypeError::new(&msg).into();
-                errors.push(err);
-                break Err(settle_error(
-                    &inner,
-                    &mut task,
-                    GiveUpReason::InvalidResponse,
-                    "INVALID_RESPONSE",
-                    &errors,
-                ));
-            }
-            Wake::Done(Err(e)) => {
-                if signal.as_ref().is_some_and(js::is_aborted) {
+        let plan = inner
+            .engine(false)
+            .attempt_started(&mut task, false, js::now());
+        inner.after();
+        flights.push(call.launch(&plan));
+        let mut hedge = inner
+            .engine(false)
+            .hedge_delay(&mut task, js::now())
+            .map(Sleep::new);
+
+        // Wait for the attempt(s) of this round.
+        loop {
+            let woke = wait_flights(&mut flights, &mut hedge, &mut abort, &mut deadline).await;
+            let (i, outcome, response) = match woke {
+                Wake::Abort | Wake::Deadline => {
+                    let err = call.stop(&mut task, matches!(woke, Wake::Abort));
+                    for f in flights.drain(..) {
+                        js::abort_controller(&f.controller, &err);
+                    }
+                    break 'task Err(err);
+                }
+                Wake::Hedge => {
+                    hedge = None;
+                    if inner.engine(false).try_hedge(&mut task, js::now()) {
+                        let plan = inner
+                            .engine(false)
+                            .attempt_started(&mut task, true, js::now());
+                        inner.after();
+                        flights.push(call.launch(&plan));
+                    }
+                    continue;
+                }
+                Wake::AttemptTimeout(i) => {
+                    let err = js::timeout_error(&format!(
+                        "ballast: timeout.attemptMs ({} ms) elapsed",
+                        attempt_ms.unwrap_or(0.0)
+                    ));
+                    js::abort_controller(&flights[i].controller, &err);
+                    errors.push((flights[i].id, err));
+                    (i, Outcome::Timeout, None)
+                }
+                Wake::Settled(i, Ok(r)) if js::is_response(&r) => {
+                    let status = js::status(&r).clamp(0.0, 999.0) as u16;
+                    let retry_after_ms = js::retry_after(&r)
+                        .and_then(|v| crate::core::retry_after::parse(&v, js::wall_now()));
+                    (
+                        i,
+                        Outcome::Response {
+                            status,
+                            retry_after_ms,
+                        },
+                        Some(r),
+                    )
+                }
+                Wake::Settled(i, Ok(other)) => {
+                    let msg = format!(
+                        "ballast: the transport resolved with {} instead of a Response",
+                        js::describe_error(&other)
+                    );
+                    errors.push((flights[i].id, js_sys::TypeError::new(&msg).into()));
+                    flights.remove(i);
                     inner
                         .engine(false)
-                        .cancel(&mut task, GiveUpReason::Aborted, js::now());
-                    break Err(js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL)));
+                        .cancel(&mut task, GiveUpReason::InvalidResponse, js::now());
+                    for f in flights.drain(..) {
+                        js::abort_controller(&f.controller, &JsValue::UNDEFINED);
+                    }
+                    let r = GiveUpReason::InvalidResponse;
+                    break 'task Err(error_for(&inner, &task, r, "INVALID_RESPONSE", &errors));
                 }
-                errors.push(e);
-                (Outcome::NetworkError, None)
-            }
-            Wake::AttemptTimeout => {
-                let err = js::timeout_error(&format!(
-                    "ballast: timeout.attemptMs ({} ms) elapsed",
-                    attempt_ms.unwrap_or(0.0)
-                ));
-                js::abort_controller(&controller, &err);
-                errors.push(err);
-                (Outcome::Timeout, None)
-            }
-            Wake::Abort | Wake::Deadline => {
-                let aborted = matches!(woke, Wake::Abort);
-                let err = stop(&inner, &mut task, aborted, &signal, total_ms);
-                js::abort_controller(&controller, &err);
-                break Err(err);
-            }
-        };
-        let timed_out = outcome == Outcome::Timeout;
-        let decision = inner
-            .engine(false)
-            .attempt_finished(&mut task, outcome, js::now());
-        inner.after();
-        match (decision, response) {
-            (Decision::Done | Decision::GiveUp(_), Some(r)) => break Ok(r),
-            (Decision::GiveUp(reason), None) => {
-                let code = if timed_out {
-                    "ATTEMPT_TIMEOUT"
-                } else {
-                    "NETWORK"
-                };
-                break Err(error_for(&inner, &task, reason, code, &errors));
-            }
-            (Decision::Done, None) => {
-                break Err(error_for(
-                    &inner,
-                    &task,
-                    GiveUpReason::MaxAttempts,
-                    "NETWORK",
-                    &errors,
-                ));
-            }
-            (Decision::Retry { delay_ms }, response) => {
-                if let Some(r) = response {
-                    js::discard(&r);
+                Wake::Settled(i, Err(e)) => {
+                    if call.signal.as_ref().is_some_and(js::is_aborted) {
+                        let err = call.stop(&mut task, true);
+                        for f in flights.drain(..) {
+                            js::abort_controller(&f.controller, &err);
+                        }
+                        break 'task Err(err);
+                    }
+                    errors.push((flights[i].id, e));
+                    (i, Outcome::NetworkError, None)
                 }
-                let mut sleep = Some(Sleep::new(delay_ms));
-                let mut nothing: Option<JsFuture> = None;
-                match race(&mut nothing, &mut sleep, &mut abort, &mut deadline).await {
-                    Wake::Abort => break Err(stop(&inner, &mut task, true, &signal, total_ms)),
-                    Wake::Deadline => break Err(stop(&inner, &mut task, false, &signal, total_ms)),
-                    _ => continue,
+            };
+            let flight = flights.remove(i);
+            let timed_out = outcome == Outcome::Timeout;
+            let decision =
+                inner
+                    .engine(false)
+                    .attempt_finished(&mut task, flight.id, outcome, js::now());
+            inner.after();
+            match (decision, response) {
+                (Decision::Wait, r) => {
+                    if let Some(r) = r {
+                        js::discard(&r);
+                    }
+                    continue;
+                }
+                (Decision::Done | Decision::GiveUp(_), Some(r)) => {
+                    // The winner: abort and forget any other attempt still in flight.
+                    for f in flights.drain(..) {
+                        inner.engine(false).abandon(&mut task, f.id, js::now());
+                        js::abort_controller(&f.controller, &JsValue::UNDEFINED);
+                    }
+                    break 'task Ok(r);
+                }
+                (Decision::GiveUp(reason), None) => {
+                    let code = if timed_out {
+                        "ATTEMPT_TIMEOUT"
+                    } else {
+                        "NETWORK"
+                    };
+                    break 'task Err(error_for(&inner, &task, reason, code, &errors));
+                }
+                (Decision::Done, None) => {
+                    let r = GiveUpReason::MaxAttempts;
+                    break 'task Err(error_for(&inner, &task, r, "NETWORK", &errors));
+                }
+                (Decision::Retry { delay_ms }, response) => {
+                    if let Some(r) = response {
+                        js::discard(&r);
+                    }
+                    let mut sleep = Sleep::new(delay_ms);
+                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut deadline).await
+                    {
+                        break 'task Err(call.stop(&mut task, aborted));
+                    }
+                    continue 'task;
                 }
             }
         }
@@ -226,40 +364,25 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     result
 }
 
-/// The caller aborted (`aborted`) or the total deadline passed: ends the task in the engine and
-/// returns what the call rejects with (the signal's reason, or a `TimeoutError`).
-fn stop(
-    inner: &Inner,
-    task: &mut Task,
-    aborted: bool,
-    signal: &Option<JsValue>,
-    total_ms: Option<f64>,
-) -> JsValue {
-    let reason = if aborted {
-        GiveUpReason::Aborted
-    } else {
-        GiveUpReason::Deadline
-    };
-    inner.engine(false).cancel(task, reason, js::now());
-    if aborted {
-        js::abort_reason(signal.as_ref().unwrap_or(&JsValue::NULL))
-    } else {
-        js::timeout_error(&format!(
-            "ballast: timeout.totalMs ({} ms) elapsed",
-            total_ms.unwrap_or(0.0)
-        ))
-    }
+/// A queued attempt's wait: done when granted or when its queue timeout passes.
+struct GrantOrTimeout<'a> {
+    grant: &'a mut super::timer::Grant,
+    timer: &'a mut Sleep,
+    timed_out: bool,
 }
 
-fn settle_error(
-    inner: &Inner,
-    task: &mut Task,
-    reason: GiveUpReason,
-    code: &str,
-    errors: &[JsValue],
-) -> JsValue {
-    inner.engine(false).cancel(task, reason, js::now());
-    error_for(inner, task, reason, code, errors)
+impl Future for GrantOrTimeout<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if Pin::new(&mut *self.grant).poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if Pin::new(&mut *self.timer).poll(cx).is_ready() {
+            self.timed_out = true;
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
 }
 
 /// A `BallastError` for a task that ended without a response.
@@ -268,17 +391,20 @@ fn error_for(
     task: &Task,
     reason: GiveUpReason,
     code: &str,
-    errors: &[JsValue],
+    errors: &[(u32, JsValue)],
 ) -> JsValue {
     let attempts = js_sys::Array::new();
-    for (i, rec) in task.attempts().iter().enumerate() {
+    for rec in task.attempts() {
         let o = serde_wasm_bindgen::to_value(rec).unwrap_or(JsValue::UNDEFINED);
-        if let Some(e) = errors.get(i).filter(|e| !e.is_undefined()) {
+        if let Some((_, e)) = errors.iter().find(|(id, _)| *id == rec.attempt) {
             let _ = js_sys::Reflect::set(&o, &JsValue::from_str("error"), e);
         }
         attempts.push(&o);
     }
-    let cause = errors.last().cloned().unwrap_or(JsValue::UNDEFINED);
+    let cause = errors
+        .last()
+        .map(|(_, e)| e.clone())
+        .unwrap_or(JsValue::UNDEFINED);
     let meta = task.meta();
     let message = format!(
         "ballast: {} {} failed after {} attempt{} ({}; gave up: {}): {}",

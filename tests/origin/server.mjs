@@ -74,6 +74,36 @@ function readBody(req) {
 }
 
 /**
+ * Checks a whole-origin fault: `null` (none) or `{ status?, reset?, delayMs? }` (at least one).
+ * `delayMs` waits before the rest applies: then `reset` destroys the socket, `status` answers with
+ * that code, and with neither the request is served normally. Throws a TypeError when invalid.
+ * @returns {null | { status?: number, reset?: true, delayMs?: number }}
+ */
+export function normalizeFault(fault) {
+  if (fault === null || fault === undefined) return null;
+  if (typeof fault !== "object" || Array.isArray(fault)) {
+    throw new TypeError(`fault must be null or an object, got ${JSON.stringify(fault)}`);
+  }
+  const out = {};
+  for (const [k, v] of Object.entries(fault)) {
+    if (k === "status") {
+      if (!Number.isInteger(v) || v < 200 || v > 599) throw new TypeError(`fault.status must be an integer 200..599, got ${JSON.stringify(v)}`);
+      out.status = v;
+    } else if (k === "reset") {
+      if (typeof v !== "boolean") throw new TypeError(`fault.reset must be a boolean, got ${JSON.stringify(v)}`);
+      if (v) out.reset = true;
+    } else if (k === "delayMs") {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new TypeError(`fault.delayMs must be a number >= 0, got ${JSON.stringify(v)}`);
+      out.delayMs = v;
+    } else {
+      throw new TypeError(`unknown fault key ${JSON.stringify(k)} (known: status, reset, delayMs)`);
+    }
+  }
+  if (out.status !== undefined && out.reset) throw new TypeError("fault.status and fault.reset are exclusive");
+  return Object.keys(out).length ? out : null;
+}
+
+/**
  * Start the origin.
  * @param {{ port?: number }} [opts]
  */
@@ -84,6 +114,10 @@ export async function startOrigin({ port = 0 } = {}) {
   const logs = new Map();
   /** key -> PRNG for /flaky */
   const flakyRngs = new Map();
+  /** key -> PRNG for /tail */
+  const tailRngs = new Map();
+  /** Whole-origin fault (see normalizeFault), applied to every counted request. */
+  let fault = null;
   let totalHits = 0;
   /** key -> { busy, waiting } for /capacity */
   const lanes = new Map();
@@ -186,6 +220,23 @@ export async function startOrigin({ port = 0 } = {}) {
       return;
     }
 
+    if (path === "/fault") {
+      // GET: the current fault. POST/PUT: set it from the JSON body (`null` clears it).
+      const raw = (await readBody(req)).toString("utf8").trim();
+      if (req.method === "GET" || req.method === "HEAD") {
+        send(res, 200, { fault });
+        return;
+      }
+      try {
+        fault = normalizeFault(raw === "" ? null : JSON.parse(raw));
+      } catch (err) {
+        send(res, 400, { error: String(err?.message ?? err) });
+        return;
+      }
+      send(res, 200, { fault });
+      return;
+    }
+
     // Counted request.
     const key = params.get("key") ?? "";
     const t = Date.now();
@@ -208,8 +259,33 @@ export async function startOrigin({ port = 0 } = {}) {
     if (!logs.has(key)) logs.set(key, []);
     logs.get(key).push(entry);
 
+    // The fault in force when the request arrived (hits and the log count it like any other).
+    const faultNow = fault;
+
     entry.body = await readBody(req);
     if (res.destroyed) return;
+
+    if (faultNow) {
+      if (faultNow.delayMs) {
+        const gone = await new Promise((resolve) => {
+          const timer = later(() => resolve(false), faultNow.delayMs);
+          res.on("close", () => {
+            cancel(timer);
+            resolve(true);
+          });
+        });
+        if (gone || res.destroyed) return;
+      }
+      if (faultNow.reset) {
+        req.socket.destroy();
+        release();
+        return;
+      }
+      if (faultNow.status !== undefined) {
+        send(res, faultNow.status, { fault: true, status: faultNow.status });
+        return;
+      }
+    }
 
     switch (path) {
       case "/ok":
@@ -319,14 +395,45 @@ export async function startOrigin({ port = 0 } = {}) {
         return;
       }
 
-      case "/echo":
+      case "/echo": {
+        // Credential headers exactly as received: Node keeps only the first of duplicate
+        // authorization / proxy-authorization headers, so take them from the raw list.
+        const headers = { ...req.headers };
+        for (const name of ["authorization", "cookie", "proxy-authorization"]) {
+          const values = [];
+          for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+            if (req.rawHeaders[i].toLowerCase() === name) values.push(req.rawHeaders[i + 1]);
+          }
+          if (values.length) headers[name] = values.join(name === "cookie" ? "; " : ", ");
+        }
         send(res, 200, {
           method: req.method,
           url: req.url,
-          headers: req.headers,
+          headers,
           body: entry.body.toString("utf8"),
         });
         return;
+      }
+
+      case "/tail": {
+        // With probability p (deterministic per seed and key) wait ms before answering, else at once.
+        const p = intParam(params, "p", 0.05);
+        const ms = intParam(params, "ms", 500);
+        const seed = params.get("seed") ?? "0";
+        let rng = tailRngs.get(key);
+        if (!rng) {
+          rng = mulberry32(hashString(`tail\u0000${seed}\u0000${key}`));
+          tailRngs.set(key, rng);
+        }
+        const slow = rng() < p;
+        if (!slow) {
+          send(res, 200, { tail: n, slow: false });
+          return;
+        }
+        const timer = later(() => send(res, 200, { tail: n, slow: true, waitedMs: ms }), ms);
+        res.on("close", () => cancel(timer));
+        return;
+      }
 
       case "/flaky": {
         const p = intParam(params, "p", 0.1);
@@ -357,6 +464,7 @@ export async function startOrigin({ port = 0 } = {}) {
     hitCounts.clear();
     logs.clear();
     flakyRngs.clear();
+    tailRngs.clear();
     totalHits = 0;
     maxInFlight = inFlight;
   }
@@ -400,6 +508,12 @@ export async function startOrigin({ port = 0 } = {}) {
     maxOpen: (key) => lanes.get(key)?.maxOpen ?? 0,
     maxInFlight: () => maxInFlight,
     resetStats,
+    /** Whole-origin fault for every counted request: null | { status } | { reset: true } |
+     *  { delayMs } (delayMs may be combined with status or reset). Not cleared by resetStats. */
+    setFault(f) {
+      fault = normalizeFault(f);
+    },
+    fault: () => fault,
     close() {
       closing ??= new Promise((resolve) => {
         for (const t of timers) clearTimeout(t);

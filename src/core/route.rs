@@ -1,0 +1,319 @@
+//! One route's health: what it has done recently and over the long run, its stability score,
+//! and its ejection state (healthy -> ejected -> probing -> healthy).
+//!
+//! Why long-term stability and not the last success: a mirror that has flapped all morning and just
+//! answered once is not a better bet than an origin that has been solid for ten minutes and just
+//! failed once. The score therefore weighs a long window (10 min) four times as much as a short one
+//! (10 s), with a prior of two successes so a route with little history is neither shunned nor
+//! preferred blindly:
+//!
+//! ```text
+//! sr(window)  = (successes + 2) / (attempts + 2)
+//! reliability = sr(10 min)^0.8 x sr(10 s)^0.2
+//! cost        = peakEwma(latency) x (inFlight + 1) x (1 + cv)      // cv = stdev / mean latency
+//! score       = reliability x 100 / (100 + cost)                    // 100 ms of cost halves it
+//! ```
+//!
+//! The latency estimate is Finagle's peak EWMA (jumps up to a worse sample at once, decays towards
+//! better ones with a 10 s time constant), multiplied by load like Finagle's P2C cost; the
+//! coefficient of variation penalises routes whose latency is erratic. A success is a response
+//! whose status is not retryable (4xx included: the route answered); retryable statuses, network
+//! errors and timeouts are failures.
+
+use crate::core::sketch::Sketch;
+use crate::core::window::Window;
+
+const LONG_MS: f64 = 600_000.0;
+const SHORT_MS: f64 = 10_000.0;
+const LATENCY_WINDOW_MS: f64 = 60_000.0;
+const PEAK_DECAY_MS: f64 = 10_000.0;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counts {
+    ok: u64,
+    failed: u64,
+}
+
+impl Counts {
+    fn total(&self) -> u64 {
+        self.ok + self.failed
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Healthy,
+    Ejected,
+    Probing,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Healthy => "healthy",
+            State::Ejected => "ejected",
+            State::Probing => "probing",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    pub url: String,
+    pub origin: String,
+    pub weight: f64,
+    pub fallback: bool,
+    pub forward_credentials: bool,
+    long: Window<Counts>,
+    short: Window<Counts>,
+    /// Counts since the last success-rate evaluation (Envoy's interval).
+    interval: Counts,
+    latency: Window<Sketch>,
+    peak_ms: Option<f64>,
+    mean_ms: Option<f64>,
+    var_ms2: f64,
+    last_sample: f64,
+    pub in_flight: u32,
+    pub attempts: u64,
+    pub failures: u64,
+    pub consecutive_failures: u32,
+    pub state: State,
+    pub ejections: u32,
+    pub ejected_at: f64,
+    pub ejected_until: f64,
+    pub probe_in_flight: bool,
+    pub probe_successes: u32,
+}
+
+impl Route {
+    pub fn new(
+        name: &str,
+        url: &str,
+        origin: String,
+        weight: f64,
+        fallback: bool,
+        fwd: bool,
+    ) -> Self {
+        Route {
+            name: name.to_string(),
+            url: url.to_string(),
+            origin,
+            weight,
+            fallback,
+            forward_credentials: fwd,
+            long: Window::new(LONG_MS),
+            short: Window::new(SHORT_MS),
+            interval: Counts::default(),
+            latency: Window::new(LATENCY_WINDOW_MS),
+            peak_ms: None,
+            mean_ms: None,
+            var_ms2: 0.0,
+            last_sample: 0.0,
+            in_flight: 0,
+            attempts: 0,
+            failures: 0,
+            consecutive_failures: 0,
+            state: State::Healthy,
+            ejections: 0,
+            ejected_at: 0.0,
+            ejected_until: 0.0,
+            probe_in_flight: false,
+            probe_successes: 0,
+        }
+    }
+
+    /// Records one finished attempt on this route.
+    pub fn record(&mut self, ok: bool, latency_ms: f64, now: f64) {
+        self.attempts += 1;
+        let bump = |c: &mut Counts| {
+            if ok {
+                c.ok += 1
+            } else {
+                c.failed += 1
+            }
+        };
+        bump(self.long.current(now));
+        bump(self.short.current(now));
+        bump(&mut self.interval);
+        if ok {
+            self.consecutive_failures = 0;
+        } else {
+            self.failures += 1;
+            self.consecutive_failures += 1;
+        }
+        self.latency.current(now).add(latency_ms);
+        let x = latency_ms.max(0.0);
+        let decay = (-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS).exp();
+        self.last_sample = now;
+        self.peak_ms = Some(match self.peak_ms {
+            Some(p) if x < p => p * decay + x * (1.0 - decay),
+            _ => x,
+        });
+        match self.mean_ms {
+            None => self.mean_ms = Some(x),
+            Some(m) => {
+                let a = 0.05;
+                let d = x - m;
+                self.mean_ms = Some(m + a * d);
+                self.var_ms2 = (1.0 - a) * (self.var_ms2 + a * d * d);
+            }
+        }
+    }
+
+    fn sr(c: Counts) -> f64 {
+        (c.ok as f64 + 2.0) / (c.total() as f64 + 2.0)
+    }
+
+    fn sum(w: &mut Window<Counts>, now: f64) -> Counts {
+        w.live(now).fold(Counts::default(), |a, c| Counts {
+            ok: a.ok + c.ok,
+            failed: a.failed + c.failed,
+        })
+    }
+
+    /// Long-window success rate (what the snapshot reports as `successRate`).
+    pub fn success_rate(&mut self, now: f64) -> f64 {
+        let c = Self::sum(&mut self.long, now);
+        if c.total() == 0 {
+            1.0
+        } else {
+            c.ok as f64 / c.total() as f64
+        }
+    }
+
+    /// The stability score in (0, 1]; higher is better. See the module docs for the formula.
+    pub fn score(&mut self, now: f64) -> f64 {
+        let long = Self::sr(Self::sum(&mut self.long, now));
+        let short = Self::sr(Self::sum(&mut self.short, now));
+        let reliability = long.powf(0.8) * short.powf(0.2);
+        let mean = self.mean_ms.unwrap_or(0.0);
+        let cv = if mean > 0.0 {
+            self.var_ms2.sqrt() / mean
+        } else {
+            0.0
+        };
+        let cost = self.peak_ms.unwrap_or(0.0) * (self.in_flight as f64 + 1.0) * (1.0 + cv);
+        reliability * 100.0 / (100.0 + cost)
+    }
+
+    pub fn variance(&self) -> f64 {
+        self.var_ms2
+    }
+
+    pub fn latency_quantile(&mut self, q: f64, now: f64) -> (f64, u64) {
+        let mut s = Sketch::default();
+        for w in self.latency.live(now) {
+            s.merge(w);
+        }
+        (s.quantile(q), s.count())
+    }
+
+    /// Takes and clears the interval counts (for the success-rate ejection check).
+    pub fn take_interval(&mut self) -> (u64, u64) {
+        let c = std::mem::take(&mut self.interval);
+        (c.ok, c.total())
+    }
+
+    /// Ejected routes whose time is up become probing.
+    pub fn refresh(&mut self, now: f64) {
+        if self.state == State::Ejected && now >= self.ejected_until {
+            self.state = State::Probing;
+            self.probe_in_flight = false;
+            self.probe_successes = 0;
+        }
+    }
+
+    /// Can take ordinary traffic (probing routes take probes only).
+    pub fn healthy(&self) -> bool {
+        self.state == State::Healthy
+    }
+
+    /// Probes succeeded: back to healthy, with the failures that led to the ejection forgiven
+    /// (the ejection was their penalty; `ejections` stays, so a repeat offender is ejected longer).
+    pub fn restore(&mut self) {
+        self.state = State::Healthy;
+        self.consecutive_failures = 0;
+        self.long = Window::new(LONG_MS);
+        self.short = Window::new(SHORT_MS);
+        self.interval = Counts::default();
+    }
+
+    /// Ejects for `base x ejections`, capped. Returns the duration.
+    pub fn eject(&mut self, now: f64, base_ms: f64, max_ms: f64) -> f64 {
+        self.ejections += 1;
+        let d = (base_ms * self.ejections as f64).min(max_ms);
+        self.state = State::Ejected;
+        self.ejected_at = now;
+        self.ejected_until = now + d;
+        self.consecutive_failures = 0;
+        self.probe_in_flight = false;
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route() -> Route {
+        Route::new("r", "http://r", "http://r".into(), 1.0, false, false)
+    }
+
+    #[test]
+    fn long_term_stability_beats_the_last_success() {
+        let (mut stable, mut flappy) = (route(), route());
+        let mut now = 0.0;
+        // Ten minutes: one call a second; `stable` always succeeds, `flappy` alternates.
+        for i in 0..600 {
+            stable.record(true, 20.0, now);
+            flappy.record(i % 2 == 0, 20.0, now);
+            now += 1_000.0;
+        }
+        stable.record(false, 20.0, now); // the stable one just failed...
+        flappy.record(true, 20.0, now); // ...and the flappy one just succeeded
+        assert!(
+            stable.score(now) > flappy.score(now),
+            "{} vs {}",
+            stable.score(now),
+            flappy.score(now)
+        );
+    }
+
+    #[test]
+    fn slower_and_erratic_routes_score_lower() {
+        let (mut fast, mut slow, mut erratic) = (route(), route(), route());
+        for i in 0..200 {
+            let t = i as f64 * 100.0;
+            fast.record(true, 10.0, t);
+            slow.record(true, 200.0, t);
+            erratic.record(true, if i % 2 == 0 { 1.0 } else { 19.0 }, t);
+        }
+        let now = 20_000.0;
+        assert!(fast.score(now) > slow.score(now));
+        assert!(fast.score(now) > erratic.score(now));
+        assert!(erratic.variance() > fast.variance());
+    }
+
+    #[test]
+    fn peak_ewma_jumps_up_and_decays_down() {
+        let mut r = route();
+        r.record(true, 10.0, 0.0);
+        r.record(true, 500.0, 1.0);
+        assert_eq!(r.peak_ms, Some(500.0));
+        r.record(true, 10.0, 30_000.0);
+        assert!(r.peak_ms.unwrap() < 50.0);
+    }
+
+    #[test]
+    fn ejection_time_grows_and_is_capped() {
+        let mut r = route();
+        assert_eq!(r.eject(0.0, 100.0, 250.0), 100.0);
+        assert_eq!(r.eject(0.0, 100.0, 250.0), 200.0);
+        assert_eq!(r.eject(0.0, 100.0, 250.0), 250.0);
+        r.refresh(249.0);
+        assert_eq!(r.state, State::Ejected);
+        r.refresh(250.0);
+        assert_eq!(r.state, State::Probing);
+    }
+}

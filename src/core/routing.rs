@@ -1,0 +1,593 @@
+//! The route table: which route an attempt goes to, when a route is ejected or restored, and how
+//! fallback use is accounted.
+//!
+//! - **Selection**: power of two choices (P2C) among healthy primaries: draw two routes at random in
+//!   proportion to their weights and keep the one with the better stability score (`route.rs`) with
+//!   probability `sa^8 / (sa^8 + sb^8)`. Strict P2C (always the better one) starves a route after a
+//!   single failure when there are only two: it then never gets the traffic that would either
+//!   eject it (and later probe and restore it) or show it has recovered. With the soft choice,
+//!   near-equal routes share traffic (no herding), a route scoring 0.67 against 1.0 gets about 4%,
+//!   and a flapping route (0.5) against a stable one (0.98) well under 1%. A route whose ejection
+//!   has run out is probed with real requests, one at a time.
+//! - **Switching under a budget**: a retry prefers a healthy primary the task has not failed on,
+//!   but a switch costs a token from `routing.switchBudget` (a retry-budget-style bucket), so a
+//!   storm cannot bounce every request across every route. Without a token the retry stays put.
+//! - **Ejection** (Envoy outlier detection, gRFC A50): `consecutiveFailures` in a row; or, every
+//!   `intervalMs`, a success rate below `minSuccessRate` or below mean - `stdevFactor` x stdev
+//!   across routes with at least `minRequests`. Ejection lasts `baseMs x ejections`, capped at
+//!   `maxMs`; at most `maxPercent`% of routes are out at once (one always may be). Then `probes`
+//!   successful probes in a row restore the route; a failed probe ejects it again, for longer.
+//! - **Fallbacks** serve only when primaries are ejected, out of budget or failing, and every use
+//!   carries a reason. The table notices when fallback has quietly become the default: the share
+//!   of recent tasks it served crosses `fallbackDefaultShare`.
+
+use crate::core::budget::RetryBudget;
+use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
+use crate::core::route::{Route, State};
+use crate::core::window::Window;
+use fastrand::Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const FALLBACK_WINDOW_MS: f64 = 60_000.0;
+/// How strongly P2C prefers the better score of its two candidates (see the module docs).
+const SHARPNESS: i32 = 8;
+/// Fallback "is the default" only once this many recent tasks back the share.
+const MIN_TASKS_FOR_DEFAULT: u64 = 10;
+
+/// Why a fallback route served. The strings are part of the JS contract.
+pub const PRIMARY_EJECTED: &str = "primary-ejected";
+pub const BUDGET_EXHAUSTED: &str = "budget-exhausted";
+pub const ALL_PRIMARIES_FAILED: &str = "all-primaries-failed";
+pub const DEADLINE: &str = "deadline";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EjectEvent {
+    pub route: String,
+    pub reason: &'static str,
+    pub ejections: u32,
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreEvent {
+    pub route: String,
+    pub reason: &'static str,
+    pub ejected_for_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FallbackDefaultEvent {
+    pub is_default: bool,
+    pub share: f64,
+}
+
+/// What the table tells the engine happened (the engine turns them into events).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Eject(EjectEvent),
+    Restore(RestoreEvent),
+    FallbackDefault(FallbackDefaultEvent),
+}
+
+/// The route an attempt goes to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    pub route: usize,
+    pub probe: bool,
+    /// Set when a fallback route serves, with the reason.
+    pub fallback: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TaskCounts {
+    tasks: u64,
+    fallback: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSnapshot {
+    pub name: String,
+    pub state: &'static str,
+    pub score: f64,
+    pub success_rate: f64,
+    pub latency: RouteLatency,
+    pub variance: f64,
+    pub attempts: u64,
+    pub failures: u64,
+    pub ejections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteLatency {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FallbackSnapshot {
+    pub total: u64,
+    pub by_reason: BTreeMap<String, u64>,
+    pub active: bool,
+    pub active_for_ms: f64,
+    pub share: f64,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SwitchSnapshot {
+    pub total: u64,
+    pub denied: u64,
+}
+
+pub struct Routing {
+    pub routes: Vec<Route>,
+    cfg: RoutingConfig,
+    switch_budget: RetryBudget,
+    switches: u64,
+    switches_denied: u64,
+    last_interval: Option<f64>,
+    fallback_total: u64,
+    fallback_by_reason: BTreeMap<&'static str, u64>,
+    fallback_window: Window<TaskCounts>,
+    fallback_since: Option<f64>,
+    fallback_is_default: bool,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Routing {
+    pub fn new(routes: &[RouteConfig], cfg: &RoutingConfig) -> Self {
+        Routing {
+            routes: routes
+                .iter()
+                .map(|r| {
+                    let origin = origin_of(&r.url).unwrap_or_default();
+                    Route::new(
+                        &r.name,
+                        &r.url,
+                        origin,
+                        r.weight,
+                        r.fallback,
+                        r.forward_credentials,
+                    )
+                })
+                .collect(),
+            switch_budget: RetryBudget::new(
+                cfg.switch_budget.ratio,
+                cfg.switch_budget.min_per_sec,
+                10_000.0,
+            ),
+            cfg: cfg.clone(),
+            switches: 0,
+            switches_denied: 0,
+            last_interval: None,
+            fallback_total: 0,
+            fallback_by_reason: BTreeMap::new(),
+            fallback_window: Window::new(FALLBACK_WINDOW_MS),
+            fallback_since: None,
+            fallback_is_default: false,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// The part of `url` after a route's URL (path and query), if `url` is a path or addresses a
+    /// route; `None` for other absolute URLs (they pass through, never rerouted).
+    pub fn remainder(&self, url: &str) -> Option<String> {
+        if self.routes.is_empty() {
+            return None;
+        }
+        let is_absolute = url.split_once(':').is_some_and(|(s, _)| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        });
+        if !is_absolute {
+            return Some(if url.starts_with('/') {
+                url.to_string()
+            } else {
+                format!("/{url}")
+            });
+        }
+        self.routes
+            .iter()
+            .filter(|r| {
+                url.len() >= r.url.len()
+                    && url[..r.url.len()].eq_ignore_ascii_case(&r.url)
+                    && matches!(
+                        url.as_bytes().get(r.url.len()),
+                        None | Some(b'/' | b'?' | b'#')
+                    )
+            })
+            .max_by_key(|r| r.url.len())
+            .map(|r| url[r.url.len()..].to_string())
+    }
+
+    /// A task that may be routed started: it earns the table a share of a switch.
+    pub fn task_started(&mut self, now: f64) {
+        self.switch_budget.deposit(now);
+    }
+
+    fn refresh(&mut self, now: f64) {
+        for r in &mut self.routes {
+            r.refresh(now);
+        }
+    }
+
+    /// P2C among `candidates`, weighted.
+    fn p2c(&mut self, candidates: &[usize], now: f64, rng: &mut Rng) -> Option<usize> {
+        let weighted = |rng: &mut Rng, routes: &[Route], skip: Option<usize>| {
+            let total: f64 = candidates
+                .iter()
+                .filter(|i| Some(**i) != skip)
+                .map(|i| routes[*i].weight)
+                .sum();
+            let mut x = rng.f64() * total;
+            for i in candidates.iter().filter(|i| Some(**i) != skip) {
+                x -= routes[*i].weight;
+                if x <= 0.0 {
+                    return Some(*i);
+                }
+            }
+            candidates.iter().rev().find(|i| Some(**i) != skip).copied()
+        };
+        let a = weighted(rng, &self.routes, None)?;
+        let Some(b) = weighted(rng, &self.routes, Some(a)) else {
+            return Some(a);
+        };
+        let (sa, sb) = (
+            self.routes[a].score(now).powi(SHARPNESS),
+            self.routes[b].score(now).powi(SHARPNESS),
+        );
+        let p_a = if sa + sb > 0.0 { sa / (sa + sb) } else { 0.5 };
+        Some(if rng.f64() < p_a { a } else { b })
+    }
+
+    fn healthy(&self, fallback: bool, exclude: &[usize]) -> Vec<usize> {
+        (0..self.routes.len())
+            .filter(|i| {
+                let r = &self.routes[*i];
+                r.fallback == fallback && r.healthy() && !exclude.contains(i)
+            })
+            .collect()
+    }
+
+    /// A probing route waiting for its next probe, if any (primaries first).
+    fn probe_candidate(&self) -> Option<usize> {
+        let mut idx: Vec<usize> = (0..self.routes.len())
+            .filter(|i| {
+                let r = &self.routes[*i];
+                r.state == State::Probing && !r.probe_in_flight
+            })
+            .collect();
+        idx.sort_by_key(|i| self.routes[*i].fallback);
+        idx.first().copied()
+    }
+
+    fn fallback_pick(&mut self, reason: &'static str, now: f64, rng: &mut Rng) -> Option<Pick> {
+        let fb = self.healthy(true, &[]);
+        let route = self.p2c(&fb, now, rng)?;
+        self.fallback_total += 1;
+        *self.fallback_by_reason.entry(reason).or_insert(0) += 1;
+        Some(Pick {
+            route,
+            probe: false,
+            fallback: Some(reason),
+        })
+    }
+
+    /// Whether a healthy fallback route exists.
+    pub fn has_fallback(&mut self, now: f64) -> bool {
+        self.refresh(now);
+        !self.healthy(true, &[]).is_empty()
+    }
+
+    /// The route for a task's first attempt.
+    pub fn pick_first(&mut self, now: f64, rng: &mut Rng) -> Pick {
+        self.refresh(now);
+        if let Some(route) = self.probe_candidate() {
+            return Pick {
+                route,
+                probe: true,
+                fallback: None,
+            };
+        }
+        let primaries = self.healthy(false, &[]);
+        if let Some(route) = self.p2c(&primaries, now, rng) {
+            return Pick {
+                route,
+                probe: false,
+                fallback: None,
+            };
+        }
+        self.fallback_pick(PRIMARY_EJECTED, now, rng)
+            .unwrap_or_else(|| self.panic_pick(now, rng))
+    }
+
+    /// Every route is out: ignore ejection rather than fail (Envoy's panic mode).
+    fn panic_pick(&mut self, now: f64, rng: &mut Rng) -> Pick {
+        let all: Vec<usize> = (0..self.routes.len())
+            .filter(|i| !self.routes[*i].fallback)
+            .collect();
+        Pick {
+            route: self.p2c(&all, now, rng).unwrap_or(0),
+            probe: false,
+            fallback: None,
+        }
+    }
+
+    /// The route for a retry after `failed` (routes this task failed on; the last one last).
+    /// `forced` is a fallback reason decided by the engine (deadline, budget-exhausted).
+    pub fn pick_retry(
+        &mut self,
+        failed: &[usize],
+        forced: Option<&'static str>,
+        now: f64,
+        rng: &mut Rng,
+    ) -> Pick {
+        self.refresh(now);
+        let last = failed.last().copied();
+        if let Some(reason) = forced {
+            if let Some(p) = self.fallback_pick(reason, now, rng) {
+                return p;
+            }
+        }
+        let others = self.healthy(false, failed);
+        if !others.is_empty() {
+            if self.switch_budget.withdraw(now) {
+                self.switches += 1;
+                let route = self.p2c(&others, now, rng).unwrap_or(others[0]);
+                return Pick {
+                    route,
+                    probe: false,
+                    fallback: None,
+                };
+            }
+            self.switches_denied += 1;
+        } else {
+            let primaries = self.healthy(false, &[]);
+            let reason = if primaries.is_empty() {
+                PRIMARY_EJECTED
+            } else {
+                ALL_PRIMARIES_FAILED
+            };
+            if let Some(p) = self.fallback_pick(reason, now, rng) {
+                return p;
+            }
+        }
+        // Stay on the last route (no token for a switch, or nowhere better to go).
+        match last {
+            Some(route) => Pick {
+                route,
+                probe: false,
+                fallback: self.routes[route].fallback.then_some(ALL_PRIMARIES_FAILED),
+            },
+            None => self.pick_first(now, rng),
+        }
+    }
+
+    /// The route for a hedge: another healthy route if there is one, else the same.
+    pub fn pick_hedge(&mut self, current: usize, now: f64, rng: &mut Rng) -> usize {
+        self.refresh(now);
+        let fallback = self.routes[current].fallback;
+        let others = self.healthy(fallback, &[current]);
+        self.p2c(&others, now, rng).unwrap_or(current)
+    }
+
+    pub fn attempt_started(&mut self, route: usize, probe: bool) {
+        let r = &mut self.routes[route];
+        r.in_flight += 1;
+        if probe {
+            r.probe_in_flight = true;
+        }
+    }
+
+    /// An attempt was abandoned (lost a hedge race, or the call was aborted): no verdict.
+    pub fn attempt_abandoned(&mut self, route: usize, probe: bool) {
+        let r = &mut self.routes[route];
+        r.in_flight = r.in_flight.saturating_sub(1);
+        if probe {
+            r.probe_in_flight = false;
+        }
+    }
+
+    fn ejected_count(&self) -> usize {
+        self.routes
+            .iter()
+            .filter(|r| r.state != State::Healthy)
+            .count()
+    }
+
+    fn may_eject(&self) -> bool {
+        let n = self.routes.len();
+        let allowed = ((n as f64 * self.cfg.ejection.max_percent / 100.0).floor() as usize).max(1);
+        self.ejected_count() < allowed
+    }
+
+    fn eject(&mut self, i: usize, reason: &'static str, now: f64, out: &mut Vec<Notice>) {
+        let e = &self.cfg.ejection;
+        let (base, max) = (e.base_ms, e.max_ms);
+        let r = &mut self.routes[i];
+        let duration_ms = r.eject(now, base, max);
+        out.push(Notice::Eject(EjectEvent {
+            route: r.name.clone(),
+            reason,
+            ejections: r.ejections,
+            duration_ms,
+        }));
+    }
+
+    /// An attempt on `route` finished. `ok`: the route answered with a non-retryable status.
+    pub fn attempt_finished(
+        &mut self,
+        route: usize,
+        probe: bool,
+        ok: bool,
+        latency_ms: f64,
+        now: f64,
+        out: &mut Vec<Notice>,
+    ) {
+        self.attempt_abandoned(route, probe);
+        self.routes[route].record(ok, latency_ms, now);
+        let probes = self.cfg.probes as u32;
+        let r = &mut self.routes[route];
+        if r.state == State::Probing {
+            if !probe {
+                // An attempt sent before the route was ejected: it says nothing about now.
+            } else if ok {
+                r.probe_successes += 1;
+                if r.probe_successes >= probes {
+                    r.restore();
+                    out.push(Notice::Restore(RestoreEvent {
+                        route: r.name.clone(),
+                        reason: "probes-succeeded",
+                        ejected_for_ms: now - r.ejected_at,
+                    }));
+                }
+            } else {
+                self.eject(route, "probe-failed", now, out);
+            }
+        } else if r.state == State::Healthy
+            && r.consecutive_failures >= self.cfg.ejection.consecutive_failures as u32
+            && self.may_eject()
+        {
+            self.eject(route, "consecutive-failures", now, out);
+        }
+        self.success_rate_check(now, out);
+    }
+
+    /// Every `intervalMs`: eject healthy routes whose success rate over the interval is below
+    /// `minSuccessRate`, or (with three or more eligible routes) below mean - k x stdev.
+    fn success_rate_check(&mut self, now: f64, out: &mut Vec<Notice>) {
+        let e = self.cfg.ejection.clone();
+        match self.last_interval {
+            None => {
+                self.last_interval = Some(now);
+                return;
+            }
+            Some(t) if now - t < e.interval_ms => return,
+            _ => self.last_interval = Some(now),
+        }
+        let rates: Vec<(usize, f64)> = (0..self.routes.len())
+            .filter_map(|i| {
+                let (ok, total) = self.routes[i].take_interval();
+                let eligible = self.routes[i].healthy() && total >= e.min_requests as u64;
+                eligible.then(|| (i, ok as f64 / total as f64))
+            })
+            .collect();
+        let mut threshold = e.min_success_rate;
+        if rates.len() >= 3 {
+            let n = rates.len() as f64;
+            let mean = rates.iter().map(|r| r.1).sum::<f64>() / n;
+            let var = rates.iter().map(|r| (r.1 - mean).powi(2)).sum::<f64>() / n;
+            threshold = threshold.max(mean - e.stdev_factor * var.sqrt());
+        }
+        let mut low: Vec<(usize, f64)> = rates.into_iter().filter(|r| r.1 < threshold).collect();
+        low.sort_by(|a, b| a.1.total_cmp(&b.1));
+        for (i, _) in low {
+            if self.may_eject() {
+                self.eject(i, "low-success-rate", now, out);
+            }
+        }
+    }
+
+    /// A routed task settled; `fallback`: its final attempt went to a fallback route.
+    pub fn task_finished(&mut self, fallback: bool, now: f64, out: &mut Vec<Notice>) {
+        let c = self.fallback_window.current(now);
+        c.tasks += 1;
+        if fallback {
+            c.fallback += 1;
+            self.fallback_since.get_or_insert(now);
+        } else {
+            self.fallback_since = None;
+        }
+        let (tasks, fb) = self.window_counts(now);
+        let share = if tasks == 0 {
+            0.0
+        } else {
+            fb as f64 / tasks as f64
+        };
+        let is_default = tasks >= MIN_TASKS_FOR_DEFAULT && share > self.cfg.fallback_default_share;
+        // Flip back only once the share is clearly below the threshold (no flapping).
+        let flip = if self.fallback_is_default {
+            share < self.cfg.fallback_default_share * 0.8
+        } else {
+            is_default
+        };
+        if flip {
+            self.fallback_is_default = !self.fallback_is_default;
+            out.push(Notice::FallbackDefault(FallbackDefaultEvent {
+                is_default: self.fallback_is_default,
+                share: round3(share),
+            }));
+        }
+    }
+
+    fn window_counts(&mut self, now: f64) -> (u64, u64) {
+        self.fallback_window
+            .live(now)
+            .fold((0, 0), |a, c| (a.0 + c.tasks, a.1 + c.fallback))
+    }
+
+    pub fn route_snapshots(&mut self, now: f64) -> Vec<RouteSnapshot> {
+        self.refresh(now);
+        (0..self.routes.len())
+            .map(|i| {
+                let r = &mut self.routes[i];
+                RouteSnapshot {
+                    name: r.name.clone(),
+                    state: r.state.as_str(),
+                    score: round3(r.score(now)),
+                    success_rate: round3(r.success_rate(now)),
+                    latency: RouteLatency {
+                        p50: round3(r.latency_quantile(0.5, now).0),
+                        p95: round3(r.latency_quantile(0.95, now).0),
+                        p99: round3(r.latency_quantile(0.99, now).0),
+                    },
+                    variance: round3(r.variance()),
+                    attempts: r.attempts,
+                    failures: r.failures,
+                    ejections: r.ejections,
+                }
+            })
+            .collect()
+    }
+
+    pub fn fallback_snapshot(&mut self, now: f64) -> FallbackSnapshot {
+        let (tasks, fb) = self.window_counts(now);
+        FallbackSnapshot {
+            total: self.fallback_total,
+            by_reason: self
+                .fallback_by_reason
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            active: self.fallback_since.is_some(),
+            active_for_ms: self.fallback_since.map_or(0.0, |t| round3(now - t)),
+            share: if tasks == 0 {
+                0.0
+            } else {
+                round3(fb as f64 / tasks as f64)
+            },
+            is_default: self.fallback_is_default,
+        }
+    }
+
+    pub fn switch_snapshot(&self) -> SwitchSnapshot {
+        SwitchSnapshot {
+            total: self.switches,
+            denied: self.switches_denied,
+        }
+    }
+}
