@@ -19,8 +19,10 @@ fn route(name: &str, url: &str, fallback: bool) -> RouteConfig {
 }
 
 fn config(routes: Vec<RouteConfig>) -> Config {
-    let mut c = Config::default();
-    c.routes = routes;
+    let mut c = Config {
+        routes,
+        ..Default::default()
+    };
     c.retry.backoff.base_ms = 1.0;
     c.retry.backoff.cap_ms = 1.0;
     c.budget.ratio = 10.0; // retries are not what these tests are about
@@ -190,10 +192,8 @@ fn low_success_rate_ejects_with_its_reason() {
     c.routing.ejection.interval_ms = 500.0;
     let mut e = engine(c);
     let mut now = 0.0;
-    let mut n = 0u32;
-    // a fails every other attempt: 50% < minSuccessRate 0.8.
-    for _ in 0..300 {
-        n += 1;
+    // a fails every other call: 50% < minSuccessRate 0.8.
+    for n in 1..=300u32 {
         let flaky = move |h: &str| h != "a" || n % 2 == 0;
         call(&mut e, &mut now, "/x", &flaky);
         now += 10.0;
