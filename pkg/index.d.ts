@@ -60,6 +60,55 @@ export interface PressureConfig {
   hysteresis?: number;
 }
 
+export interface RouteConfig {
+  /** Unique, non-empty. */
+  name: string;
+  /** Absolute http(s) URL, optionally with a base path (no query or fragment). */
+  url: string;
+  /** Relative share of traffic among healthy routes. Default 1. */
+  weight?: number;
+  /** Serves only when primaries are ejected, out of budget or failing. Default false. */
+  fallback?: boolean;
+  /** Keep Authorization, Cookie and Proxy-Authorization when failing over to this route from
+   * another origin. Default false. */
+  forwardCredentials?: boolean;
+}
+
+export interface RoutingConfig {
+  /** Route switches on retries: a token bucket like the retry budget. Default { ratio: 0.2, minPerSec: 1 }. */
+  switchBudget?: { ratio?: number; minPerSec?: number };
+  ejection?: {
+    /** Failures in a row that eject a route. Default 5. */
+    consecutiveFailures?: number;
+    /** Interval success rate below which a route is ejected. Default 0.8. */
+    minSuccessRate?: number;
+    /** Eject below mean - stdevFactor x stdev across (3+) routes. Default 1.9. */
+    stdevFactor?: number;
+    /** Requests in an interval before the success-rate rules apply. Default 10. */
+    minRequests?: number;
+    /** Default 10000. */
+    intervalMs?: number;
+    /** Ejection time = baseMs x ejections, capped at maxMs. Defaults 30000 / 300000. */
+    baseMs?: number;
+    maxMs?: number;
+    /** At most this share of routes ejected at once (one always may be). Default 50. */
+    maxPercent?: number;
+  };
+  /** Successful probes in a row before an ejected route is restored. Default 3. */
+  probes?: number;
+  /** Share of recent tasks served by fallback above which fallback "is the default". Default 0.5. */
+  fallbackDefaultShare?: number;
+}
+
+export interface HedgeConfig {
+  /** Hedge when the first attempt has not answered after this many ms... */
+  afterMs?: number;
+  /** ...or after the route's recent latency at this percentile (50..99.99). */
+  percentile?: number;
+  /** Hedges per task at most, on average (plus a reserve of 1/s over 10 s). Default 0.05. */
+  maxExtraLoad?: number;
+}
+
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
 export interface BallastConfig {
@@ -68,6 +117,9 @@ export interface BallastConfig {
   timeout?: TimeoutConfig;
   concurrency?: ConcurrencyConfig;
   pressure?: PressureConfig;
+  routes?: RouteConfig[];
+  routing?: RoutingConfig;
+  hedge?: HedgeConfig | null;
   /** Seed for the jitter RNG (deterministic schedules in tests). Default: random. */
   seed?: number;
   /** The fetch to wrap. Default: the global `fetch`, looked up at call time. */
@@ -86,6 +138,10 @@ export type GiveUpReason =
   | "queue-timeout";
 
 export interface AttemptRecord {
+  /** Attempt number (hedges can end out of order). */
+  attempt: number;
+  /** The route it went to, when routes are configured. */
+  route?: string;
   outcome: "response" | "error" | "timeout" | "aborted";
   status?: number;
   error?: unknown;
@@ -139,12 +195,69 @@ export interface AttemptEvent {
   url: string;
 }
 
+export interface EjectEvent {
+  route: string;
+  reason: "consecutive-failures" | "low-success-rate" | "probe-failed";
+  ejections: number;
+  durationMs: number;
+}
+
+export interface RestoreEvent {
+  route: string;
+  reason: "probes-succeeded";
+  ejectedForMs: number;
+}
+
+export type FallbackReason = "primary-ejected" | "budget-exhausted" | "all-primaries-failed" | "deadline";
+
+export interface FallbackEvent {
+  reason: FallbackReason;
+  route: string;
+  /** The route the task failed on before, if any. */
+  from: string | null;
+  method: string;
+  url: string;
+}
+
+export interface FallbackDefaultEvent {
+  isDefault: boolean;
+  share: number;
+}
+
+export interface HedgeEvent {
+  route: string | null;
+  from: string | null;
+  afterMs: number;
+  method: string;
+  url: string;
+}
+
 export interface EventMap {
   retry: RetryEvent;
   giveup: GiveUpEvent;
   shed: ShedEvent;
   pressure: PressureEvent;
   attempt: AttemptEvent;
+  eject: EjectEvent;
+  restore: RestoreEvent;
+  fallback: FallbackEvent;
+  "fallback-default": FallbackDefaultEvent;
+  hedge: HedgeEvent;
+}
+
+export interface RouteSnapshot {
+  name: string;
+  state: "healthy" | "ejected" | "probing";
+  /** Stability score in (0, 1]: long-window success weighted 4:1 over short, times a latency factor. */
+  score: number;
+  /** Success rate over the long (10 min) window. */
+  successRate: number;
+  latency: { p50: number; p95: number; p99: number };
+  /** Latency variance, ms^2 (EWMA). */
+  variance: number;
+  attempts: number;
+  failures: number;
+  ejections: number;
 }
 
 export type PressureDriver = "tail-latency" | "queue-wait" | "retry-density" | "budget-drain";
@@ -193,6 +306,19 @@ export interface Snapshot {
   /** Time attempts waited for a slot over the recent window, ms. */
   queueWait: Quantiles;
   pressure: PressureSnapshot;
+  routes: RouteSnapshot[];
+  fallback: {
+    total: number;
+    byReason: Partial<Record<FallbackReason, number>>;
+    /** Fallback has served every task since `activeForMs` ago. */
+    active: boolean;
+    activeForMs: number;
+    /** Share of recent tasks (60 s) served by fallback. */
+    share: number;
+    isDefault: boolean;
+  };
+  switches: { total: number; denied: number };
+  hedges: { sent: number; won: number; budgetExhausted: number };
 }
 
 export interface BallastFetch {

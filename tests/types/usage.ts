@@ -15,6 +15,13 @@ const f: BallastFetch = createFetch({
   timeout: { attemptMs: 5000, totalMs: null },
   concurrency: { limit: "adaptive", queue: 100, queueTimeoutMs: 1000 },
   pressure: { warn: 0.5, critical: 0.8, hysteresis: 0.1 },
+  routes: [
+    { name: "primary", url: "https://api.example.com" },
+    { name: "mirror", url: "https://mirror.example.com/v1", weight: 2, forwardCredentials: true },
+    { name: "static", url: "https://static.example.com", fallback: true },
+  ],
+  routing: { switchBudget: { ratio: 0.2 }, ejection: { consecutiveFailures: 5, baseMs: 30_000 }, probes: 3 },
+  hedge: { percentile: 95, maxExtraLoad: 0.05 },
   transport: (input, init) => fetch(input, init),
 });
 
@@ -24,6 +31,11 @@ async function main(signal: AbortSignal): Promise<number> {
   f.on("pressure", (e) => console.log(e.state, e.previous, e.level, e.drivers.join(",")));
   f.on("attempt", (e) => console.log(e.outcome, e.status ?? "-", e.durationMs));
   f.on("giveup", (e) => console.log(e.reason, e.attempts));
+  f.on("eject", (e) => console.log(e.route, e.reason, e.durationMs));
+  f.on("restore", (e) => console.log(e.route, e.ejectedForMs));
+  f.on("fallback", (e) => console.log(e.reason, e.route, e.from ?? "-"));
+  f.on("fallback-default", (e) => console.log(e.isDefault, e.share));
+  f.on("hedge", (e) => console.log(e.route, e.afterMs));
   off();
   try {
     const res: Response = await f(new URL("https://example.com/"), { signal });
@@ -38,5 +50,8 @@ async function main(signal: AbortSignal): Promise<number> {
 const s: Snapshot = f.snapshot();
 const level: number = s.pressure.level;
 const limit: number | null = s.limit;
+const routeStates: string[] = s.routes.map((r) => `${r.name}:${r.state}:${r.score}`);
+const fallbackIsDefault: boolean = s.fallback.isDefault && s.fallback.activeForMs > 0;
+void [routeStates, fallbackIsDefault, s.hedges.won, s.switches.denied];
 const text: string = f.toOpenMetrics() + toOpenMetrics(s);
 void [main, level, limit, text];
