@@ -25,7 +25,9 @@ export interface RetryConfig {
 }
 
 export interface BudgetConfig {
-  /** Retries per task allowed over the window, in [0, 10]. Default 0.1. */
+  /** Who earns retries: "success" (calls that succeed; default) or "task" (every call, Finagle). */
+  depositOn?: "success" | "task";
+  /** Retries per deposit allowed over the window, in [0, 10]. Default 0.2. */
   ratio?: number;
   /** Retries per second always allowed (the reserve), in [0, 10000]. Default 1. */
   minPerSec?: number;

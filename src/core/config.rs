@@ -98,9 +98,22 @@ impl Default for RetryConfig {
     }
 }
 
+/// When the retry budget earns tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositOn {
+    /// Every call deposits (Finagle's RetryBudget, tower's TpsBudget): a full outage still costs
+    /// `1 + ratio` times the traffic.
+    Task,
+    /// Only calls that succeed deposit (gRPC retry throttling's spirit): the budget grows with
+    /// what the origin can serve, so a full outage costs only the reserve.
+    Success,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct BudgetConfig {
+    pub deposit_on: DepositOn,
     /// Retries allowed per task, on average over `ttl_ms`.
     pub ratio: f64,
     /// Retries per second always allowed (the reserve), so a quiet client can still retry.
@@ -112,7 +125,8 @@ pub struct BudgetConfig {
 impl Default for BudgetConfig {
     fn default() -> Self {
         BudgetConfig {
-            ratio: 0.1,
+            deposit_on: DepositOn::Success,
+            ratio: 0.2,
             min_per_sec: 1.0,
             ttl_ms: 10_000.0,
         }
@@ -543,7 +557,7 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("retry.backoff", &["kind", "baseMs", "capMs"]),
-    ("budget", &["ratio", "minPerSec", "ttlMs"]),
+    ("budget", &["ratio", "minPerSec", "ttlMs", "depositOn"]),
     ("timeout", &["attemptMs", "totalMs"]),
 ];
 

@@ -21,7 +21,7 @@
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
 use crate::core::budget::RetryBudget;
-use crate::core::config::{origin_of, Config, LimitSetting};
+use crate::core::config::{origin_of, Config, DepositOn, LimitSetting};
 use crate::core::events::{
     bit, AttemptEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryEvent, ShedEvent,
 };
@@ -217,7 +217,9 @@ impl Engine {
 
     /// A task starts: it deposits into the budgets and its deadline starts running.
     pub fn begin(&mut self, meta: RequestMeta, now: f64) -> Task {
-        self.budget.deposit(now);
+        if self.cfg.budget.deposit_on == DepositOn::Task {
+            self.budget.deposit(now);
+        }
         if let Some(h) = &mut self.hedge_budget {
             h.deposit(now);
         }
@@ -550,6 +552,9 @@ impl Engine {
         if !retryable {
             if flight.hedge {
                 self.hedges.won += 1;
+            }
+            if self.cfg.budget.deposit_on == DepositOn::Success {
+                self.budget.deposit(now);
             }
             return Decision::Done;
         }

@@ -12,10 +12,10 @@ before(async () => {
 });
 after(() => origin.close());
 
-test("budget: 1000 tasks against an always-503 origin stay within ratio + reserve", async () => {
+test("budget (depositOn task): 1000 tasks against an always-503 origin stay within ratio + reserve", async () => {
   const TASKS = 1000;
   const CONCURRENCY = 50;
-  const budget = { ratio: 0.1, minPerSec: 1, ttlMs: 10_000 };
+  const budget = { depositOn: "task", ratio: 0.1, minPerSec: 1, ttlMs: 10_000 };
   const reserve = budget.minPerSec * (budget.ttlMs / 1000); // 10
   const f = createFetch({
     retry: { maxAttempts: 3, backoff: { kind: "full", baseMs: 1, capMs: 1 } },
@@ -72,4 +72,39 @@ test("budget ratio 0 with no reserve allows no retries at all", async () => {
   assert.equal(f.snapshot().retries, 0);
   assert.ok(giveups.every((g) => g.reason === "budget-exhausted"));
   assert.equal(f.snapshot().budget.exhausted, 20);
+});
+
+test("budget default (depositOn success): a full outage costs only the reserve; 10% failures are still retried", async () => {
+  const TASKS = 1000;
+  const f = createFetch({ retry: { backoff: { kind: "full", baseMs: 1, capMs: 1 } } });
+  const key = uniqueKey("outage");
+  let next = 0;
+  const worker = (url) => async () => {
+    while (next < TASKS) {
+      next++;
+      await (await f(url)).arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, worker(u(`/status/503?key=${key}`))));
+  const hits = origin.hits(key);
+  // Reserve: minPerSec 1 x ttl 10 s = 10 retries (a few more if the run spans slot boundaries).
+  assert.ok(hits <= TASKS + 20, `outage: ${hits} origin hits for ${TASKS} tasks`);
+  assert.ok(hits >= TASKS, "every task was sent once");
+
+  // The same client against 10% random 503s: successes earn retries, so nearly every call succeeds.
+  next = 0;
+  const flaky = uniqueKey("flaky");
+  let ok = 0;
+  const w2 = async () => {
+    while (next < TASKS) {
+      next++;
+      const res = await f(u(`/flaky?key=${flaky}&p=0.1&seed=3`));
+      if (res.ok) ok++;
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, w2));
+  const amp = origin.hits(flaky) / TASKS;
+  assert.ok(ok >= TASKS * 0.995, `success ${ok}/${TASKS}`);
+  assert.ok(amp <= 1.13, `amplification ${amp}`);
 });
