@@ -2,7 +2,7 @@
 // says how to get the compiled wasm module; the module is instantiated lazily on the first
 // createFetch() call, so importing ballast does no work at module scope (Workers forbid it).
 
-import { initSync, Client, lastPanic } from "./gen/ballast.js";
+import { initSync, Client, lastPanic, eventKinds } from "./gen/ballast.js";
 import { toOpenMetrics } from "./export.js";
 
 export class ConfigError extends Error {
@@ -25,19 +25,6 @@ export class BallastError extends Error {
   }
 }
 
-// Same order as core::events::KINDS in the engine (bit i of the listening mask).
-const EVENTS = [
-  "retry",
-  "giveup",
-  "shed",
-  "pressure",
-  "attempt",
-  "eject",
-  "restore",
-  "fallback",
-  "fallback-default",
-  "hedge",
-];
 
 function describe(value) {
   if (typeof value === "string") return JSON.stringify(value);
@@ -71,6 +58,8 @@ const hooksBase = {
 
 export function bind(getModule) {
   let ready = false;
+  // Event kinds in listening-mask bit order, read from the engine once it is instantiated.
+  let EVENTS = [];
 
   return function createFetch(config) {
     if (config != null && (typeof config !== "object" || Array.isArray(config))) {
@@ -92,6 +81,7 @@ export function bind(getModule) {
     }
     if (!ready) {
       initSync({ module: getModule() });
+      EVENTS = eventKinds().split(",");
       ready = true;
     }
 

@@ -1,11 +1,14 @@
 //! The engine's decisions in virtual time: no I/O, no clock, a seeded RNG. Each test plays the
 //! role of the driver against a scripted origin.
 
+mod common;
+
 use ballast::core::config::BackoffKind;
 use ballast::core::config::LimitSetting;
 use ballast::core::{
     Admit, BodyKind, Config, Decision, Engine, Event, GiveUpReason, Outcome, RequestMeta, Task,
 };
+use common::{request, resp};
 
 const ALL_EVENTS: u32 = 0b11111;
 
@@ -16,19 +19,7 @@ fn engine(c: Config, seed: u64) -> Engine {
 }
 
 fn meta(method: &str) -> RequestMeta {
-    RequestMeta {
-        method: method.into(),
-        url: "http://origin.test/items".into(),
-        has_idempotency_key: false,
-        body: BodyKind::None,
-    }
-}
-
-fn resp(status: u16) -> Outcome {
-    Outcome::Response {
-        status,
-        retry_after_ms: None,
-    }
+    request(method, "http://origin.test/items")
 }
 
 fn cfg() -> Config {

@@ -2,11 +2,12 @@
 //! fallbacks with reasons and the fallback-default flip, the hedge budget, credentials and URL
 //! resolution. Each test drives the engine the way the wasm driver does, against scripted routes.
 
+mod common;
+
 use ballast::core::config::{HedgeConfig, RouteConfig};
 use ballast::core::events::KINDS;
-use ballast::core::{
-    Admit, BodyKind, Config, Decision, Engine, Event, Outcome, Plan, RequestMeta, Task,
-};
+use ballast::core::{Admit, Config, Decision, Engine, Event, Outcome, Plan, RequestMeta, Task};
+use common::{request, resp};
 
 fn route(name: &str, url: &str, fallback: bool) -> RouteConfig {
     RouteConfig {
@@ -40,19 +41,7 @@ fn engine(c: Config) -> Engine {
 }
 
 fn get(url: &str) -> RequestMeta {
-    RequestMeta {
-        method: "GET".into(),
-        url: url.into(),
-        has_idempotency_key: false,
-        body: BodyKind::None,
-    }
-}
-
-fn resp(status: u16) -> Outcome {
-    Outcome::Response {
-        status,
-        retry_after_ms: None,
-    }
+    request("GET", url)
 }
 
 /// Host of a planned URL ("http://a/x" -> "a").

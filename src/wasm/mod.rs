@@ -27,6 +27,13 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow_mut().take())
 }
 
+/// The event kinds listeners can subscribe to, comma-separated, in listening-mask bit order
+/// (`core::events::KINDS`), so the JS side never keeps its own copy.
+#[wasm_bindgen(js_name = eventKinds)]
+pub fn event_kinds() -> String {
+    crate::core::events::KINDS.join(",")
+}
+
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -106,5 +106,8 @@ test("budget default (depositOn success): a full outage costs only the reserve; 
   await Promise.all(Array.from({ length: 50 }, w2));
   const amp = origin.hits(flaky) / TASKS;
   assert.ok(ok >= TASKS * 0.995, `success ${ok}/${TASKS}`);
-  assert.ok(amp <= 1.13, `amplification ${amp}`);
+  assert.ok(amp >= 1.05, `the failures were retried (amplification ${amp})`);
+  // 1/(1 - 0.1) = 1.11 expected; 1000 draws of a 10% process vary by about +/- 0.01 (the
+  // benchmark measures the 1.12x target with medians of several runs).
+  assert.ok(amp <= 1.15, `amplification ${amp}`);
 });
