@@ -484,7 +484,7 @@ fn check_int(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
 }
 
 /// Integers print without a trailing `.0` so messages read like the JS the user wrote.
-pub(crate) fn fmt_num(v: f64) -> String {
+pub fn fmt_num(v: f64) -> String {
     if v.is_nan() {
         "NaN".to_string()
     } else if v.is_infinite() {

@@ -1,38 +1,22 @@
 //! Turning the user's JS config object into a validated `Config`, or a `ConfigError` that names
-//! the path, the value and what is allowed (for type errors and unknown keys too).
+//! the path, the value and what is allowed: unknown keys (walked against `KNOWN_KEYS`), then
+//! types (`read.rs`), then ranges (`Config::validated`).
 
 use super::js::Hooks;
-use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS, LIMIT_ALLOWED};
+use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// Reads `config` (a plain object, already checked by the npm entry) into a validated `Config`.
 pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
-    if let Some(err) = unknown_key(config, "") {
-        let value = value_at(config, &err.path);
-        return Err(hooks.config_error(&err.path, &value, &err.allowed, &err.to_string()));
-    }
-    let de = serde_wasm_bindgen::Deserializer::from(config.clone());
-    let parsed: Result<Config, _> = serde_path_to_error::deserialize(de);
-    let err = match parsed {
-        Ok(cfg) => match cfg.validated() {
-            Ok(cfg) => return Ok(cfg),
-            Err(e) => e,
-        },
-        Err(e) => {
-            let msg = e.inner().to_string();
-            let path = e.path().to_string();
-            if path == "concurrency.limit" {
-                // serde's untagged-enum message says nothing useful.
-                let v = value_at(config, &path);
-                ConfigError::new(&path, show(&v), LIMIT_ALLOWED)
-            } else {
-                from_serde(&path, msg.trim_start_matches("Error: "))
-            }
-        }
+    let checked = match unknown_key(config, "") {
+        Some(err) => Err(err),
+        None => super::read::read(config).and_then(Config::validated),
     };
-    let value = value_at(config, &err.path);
-    Err(hooks.config_error(&err.path, &value, &err.allowed, &err.to_string()))
+    checked.map_err(|err| {
+        let value = value_at(config, &err.path);
+        hooks.config_error(&err.path, &value, &err.allowed, &err.to_string())
+    })
 }
 
 /// The first key that the schema (`KNOWN_KEYS`) does not know, depth first.
@@ -92,56 +76,6 @@ fn schema_path(path: &str) -> String {
     out
 }
 
-/// Maps serde's messages ("unknown field `ratoi`, expected one of ...", "invalid type: string
-/// \"x\", expected f64") onto path / value / allowed.
-fn from_serde(path: &str, msg: &str) -> ConfigError {
-    let path = if path == "." { "" } else { path };
-    let join = |p: &str, k: &str| {
-        if p.is_empty() {
-            k.to_string()
-        } else {
-            format!("{p}.{k}")
-        }
-    };
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let allowed = expected
-            .trim_start_matches(", expected ")
-            .trim_start_matches("one of ")
-            .replace('`', "");
-        return ConfigError::new(
-            &join(path, key),
-            format!("{key:?}"),
-            &format!("no such option; known keys here: {allowed}"),
-        );
-    }
-    if let Some(rest) = msg.strip_prefix("missing field `") {
-        let key = rest.split('`').next().unwrap_or(rest);
-        return ConfigError::new(&join(path, key), "missing", "required");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant `") {
-        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let allowed = expected
-            .trim_start_matches(", expected ")
-            .replace('`', "\"");
-        return ConfigError::new(path, format!("{value:?}"), &allowed);
-    }
-    let (got, expected) = msg.split_once(", expected ").unwrap_or((msg, ""));
-    let got = got
-        .trim_start_matches("invalid type: ")
-        .trim_start_matches("invalid value: ");
-    let allowed = match expected {
-        "f64" => "a number".to_string(),
-        "u32" | "u16" | "u64" => "a non-negative integer".to_string(),
-        "a sequence" => "an array".to_string(),
-        e if e.starts_with("struct ") => "an object".to_string(),
-        e if e.starts_with("enum ") => "a string".to_string(),
-        "" => "a valid value (see the config reference in the README)".to_string(),
-        e => e.to_string(),
-    };
-    ConfigError::new(if path.is_empty() { "config" } else { path }, got, &allowed)
-}
-
 /// The JS value at a path like `retry.statuses[2]`, for `ConfigError.value`.
 fn value_at(root: &JsValue, path: &str) -> JsValue {
     let mut cur = root.clone();
@@ -161,8 +95,12 @@ fn value_at(root: &JsValue, path: &str) -> JsValue {
     cur
 }
 
-/// A short rendering of a JS value for messages (JSON where possible).
-fn show(value: &JsValue) -> String {
+/// A short rendering of a JS value for messages (JSON where possible; NaN and the infinities
+/// by name, since JSON would print them as `null`).
+pub(super) fn show(value: &JsValue) -> String {
+    if let Some(n) = value.as_f64().filter(|n| !n.is_finite()) {
+        return crate::core::config::fmt_num(n);
+    }
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())

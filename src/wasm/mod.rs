@@ -7,6 +7,7 @@
 
 mod config;
 mod js;
+mod read;
 mod task;
 mod timer;
 

@@ -1,0 +1,313 @@
+//! Reading the user's JS config object into `Config`, field by field.
+//!
+//! Why by hand and not with serde-wasm-bindgen: generic deserialisation (plus path tracking for
+//! error messages) was the single largest part of the wasm binary (~49 KB), for a schema of a few
+//! dozen fields. Typed accessors that know the path they read give the same errors (path, value,
+//! what is allowed) with a fraction of the code. Absent fields (`undefined`) keep their defaults;
+//! ranges are checked afterwards by `Config::validated`, unknown keys by `config::unknown_key`.
+
+use super::config::show;
+use crate::core::config::{
+    AdaptiveTag, BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting,
+    RouteConfig, LIMIT_ALLOWED,
+};
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+
+type R<T> = Result<T, ConfigError>;
+
+/// A JS object being read, with its path for messages.
+struct Obj {
+    v: JsValue,
+    path: String,
+}
+
+fn bad(path: &str, v: &JsValue, allowed: &str) -> ConfigError {
+    ConfigError::new(path, show(v), allowed)
+}
+
+impl Obj {
+    fn key_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> (String, JsValue) {
+        let v = Reflect::get(&self.v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+        (self.key_path(key), v)
+    }
+
+    /// A nested object; `None` when absent.
+    fn obj(&self, key: &str) -> R<Option<Obj>> {
+        let (path, v) = self.get(key);
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        if !v.is_object() || Array::is_array(&v) || v.is_function() {
+            return Err(bad(&path, &v, "an object"));
+        }
+        Ok(Some(Obj { v, path }))
+    }
+
+    fn num(&self, key: &str, into: &mut f64) -> R<()> {
+        let (path, v) = self.get(key);
+        match v.as_f64() {
+            _ if v.is_undefined() => Ok(()),
+            Some(n) => {
+                *into = n;
+                Ok(())
+            }
+            None => Err(bad(&path, &v, "a number")),
+        }
+    }
+
+    /// A number, or `null` to switch the feature off.
+    fn nullable(&self, key: &str, into: &mut Option<f64>) -> R<()> {
+        let (path, v) = self.get(key);
+        if v.is_undefined() {
+            return Ok(());
+        }
+        if v.is_null() {
+            *into = None;
+            return Ok(());
+        }
+        match v.as_f64() {
+            Some(n) => {
+                *into = Some(n);
+                Ok(())
+            }
+            None => Err(bad(&path, &v, "a number, or null to disable")),
+        }
+    }
+
+    fn int(&self, key: &str, into: &mut u32) -> R<()> {
+        let (path, v) = self.get(key);
+        match v.as_f64() {
+            _ if v.is_undefined() => Ok(()),
+            Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => {
+                *into = n as u32;
+                Ok(())
+            }
+            _ => Err(bad(&path, &v, "a non-negative integer")),
+        }
+    }
+
+    fn flag(&self, key: &str, into: &mut bool) -> R<()> {
+        let (path, v) = self.get(key);
+        match v.as_bool() {
+            _ if v.is_undefined() => Ok(()),
+            Some(b) => {
+                *into = b;
+                Ok(())
+            }
+            None => Err(bad(&path, &v, "true or false")),
+        }
+    }
+
+    fn string(&self, key: &str) -> R<Option<String>> {
+        let (path, v) = self.get(key);
+        match v.as_string() {
+            _ if v.is_undefined() => Ok(None),
+            Some(s) => Ok(Some(s)),
+            None => Err(bad(&path, &v, "a string")),
+        }
+    }
+
+    /// One of the given names.
+    fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) -> R<()> {
+        let (path, v) = self.get(key);
+        if v.is_undefined() {
+            return Ok(());
+        }
+        let s = v.as_string().unwrap_or_default();
+        match options.iter().find(|(name, _)| *name == s) {
+            Some((_, t)) => {
+                *into = *t;
+                Ok(())
+            }
+            None => {
+                let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+                Err(bad(&path, &v, &format!("one of {}", names.join(", "))))
+            }
+        }
+    }
+
+    /// An array; `None` when absent.
+    fn array(&self, key: &str) -> R<Option<(String, Array)>> {
+        let (path, v) = self.get(key);
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        if !Array::is_array(&v) {
+            return Err(bad(&path, &v, "an array"));
+        }
+        Ok(Some((path, v.into())))
+    }
+}
+
+fn statuses(path: &str, items: &Array) -> R<Vec<u16>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v.as_f64() {
+            Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => Ok(n as u16),
+            _ => Err(bad(
+                &format!("{path}[{i}]"),
+                &v,
+                "an HTTP status in [100, 599]",
+            )),
+        })
+        .collect()
+}
+
+fn methods(path: &str, items: &Array) -> R<Vec<String>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_string().ok_or_else(|| {
+                bad(
+                    &format!("{path}[{i}]"),
+                    &v,
+                    "an HTTP method name such as \"GET\"",
+                )
+            })
+        })
+        .collect()
+}
+
+fn route(path: String, v: JsValue) -> R<RouteConfig> {
+    if !v.is_object() || Array::is_array(&v) {
+        return Err(bad(
+            &path,
+            &v,
+            "an object { name, url, weight?, fallback?, forwardCredentials? }",
+        ));
+    }
+    let o = Obj { v, path };
+    let required = |key: &str| {
+        o.string(key)?
+            .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing", "required"))
+    };
+    let mut r = RouteConfig {
+        name: required("name")?,
+        url: required("url")?,
+        weight: 1.0,
+        fallback: false,
+        forward_credentials: false,
+    };
+    o.num("weight", &mut r.weight)?;
+    o.flag("fallback", &mut r.fallback)?;
+    o.flag("forwardCredentials", &mut r.forward_credentials)?;
+    Ok(r)
+}
+
+/// Reads everything the user set over the defaults. Ranges are checked later by `validated`.
+pub fn read(config: &JsValue) -> R<Config> {
+    let root = Obj {
+        v: config.clone(),
+        path: String::new(),
+    };
+    let mut c = Config::default();
+    if let Some(r) = root.obj("retry")? {
+        let cr = &mut c.retry;
+        r.int("maxAttempts", &mut cr.max_attempts)?;
+        if let Some(b) = r.obj("backoff")? {
+            let kinds = [
+                ("exponential", BackoffKind::Exponential),
+                ("full", BackoffKind::Full),
+                ("equal", BackoffKind::Equal),
+                ("decorrelated", BackoffKind::Decorrelated),
+            ];
+            b.choice("kind", &kinds, &mut cr.backoff.kind)?;
+            b.num("baseMs", &mut cr.backoff.base_ms)?;
+            b.num("capMs", &mut cr.backoff.cap_ms)?;
+        }
+        if let Some((path, a)) = r.array("statuses")? {
+            cr.statuses = statuses(&path, &a)?;
+        }
+        if let Some((path, a)) = r.array("methods")? {
+            cr.methods = methods(&path, &a)?;
+        }
+        r.num("maxRetryAfterMs", &mut cr.max_retry_after_ms)?;
+    }
+    if let Some(b) = root.obj("budget")? {
+        let on = [("success", DepositOn::Success), ("task", DepositOn::Task)];
+        b.choice("depositOn", &on, &mut c.budget.deposit_on)?;
+        b.num("ratio", &mut c.budget.ratio)?;
+        b.num("minPerSec", &mut c.budget.min_per_sec)?;
+        b.num("ttlMs", &mut c.budget.ttl_ms)?;
+    }
+    if let Some(t) = root.obj("timeout")? {
+        t.nullable("attemptMs", &mut c.timeout.attempt_ms)?;
+        t.nullable("totalMs", &mut c.timeout.total_ms)?;
+    }
+    if let Some(k) = root.obj("concurrency")? {
+        let (path, v) = k.get("limit");
+        if v.is_null() {
+            c.concurrency.limit = None;
+        } else if let Some(n) = v.as_f64() {
+            c.concurrency.limit = Some(LimitSetting::Fixed(n));
+        } else if v.as_string().as_deref() == Some("adaptive") {
+            c.concurrency.limit = Some(LimitSetting::Adaptive(AdaptiveTag::Adaptive));
+        } else if !v.is_undefined() {
+            return Err(bad(&path, &v, LIMIT_ALLOWED));
+        }
+        k.num("queue", &mut c.concurrency.queue)?;
+        k.num("queueTimeoutMs", &mut c.concurrency.queue_timeout_ms)?;
+    }
+    if let Some(p) = root.obj("pressure")? {
+        p.num("warn", &mut c.pressure.warn)?;
+        p.num("critical", &mut c.pressure.critical)?;
+        p.num("hysteresis", &mut c.pressure.hysteresis)?;
+    }
+    if let Some((path, a)) = root.array("routes")? {
+        c.routes = a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| route(format!("{path}[{i}]"), v))
+            .collect::<R<_>>()?;
+    }
+    if let Some(rt) = root.obj("routing")? {
+        let cr = &mut c.routing;
+        if let Some(s) = rt.obj("switchBudget")? {
+            s.num("ratio", &mut cr.switch_budget.ratio)?;
+            s.num("minPerSec", &mut cr.switch_budget.min_per_sec)?;
+        }
+        if let Some(e) = rt.obj("ejection")? {
+            let ce = &mut cr.ejection;
+            e.num("consecutiveFailures", &mut ce.consecutive_failures)?;
+            e.num("minSuccessRate", &mut ce.min_success_rate)?;
+            e.num("stdevFactor", &mut ce.stdev_factor)?;
+            e.num("minRequests", &mut ce.min_requests)?;
+            e.num("intervalMs", &mut ce.interval_ms)?;
+            e.num("baseMs", &mut ce.base_ms)?;
+            e.num("maxMs", &mut ce.max_ms)?;
+            e.num("maxPercent", &mut ce.max_percent)?;
+        }
+        rt.num("probes", &mut cr.probes)?;
+        rt.num("fallbackDefaultShare", &mut cr.fallback_default_share)?;
+    }
+    let (_, hedge) = root.get("hedge");
+    if !hedge.is_null() {
+        if let Some(h) = root.obj("hedge")? {
+            let mut hc = HedgeConfig {
+                after_ms: None,
+                percentile: None,
+                max_extra_load: 0.05,
+            };
+            h.nullable("afterMs", &mut hc.after_ms)?;
+            h.nullable("percentile", &mut hc.percentile)?;
+            h.num("maxExtraLoad", &mut hc.max_extra_load)?;
+            c.hedge = Some(hc);
+        }
+    }
+    let (path, seed) = root.get("seed");
+    if !seed.is_undefined() {
+        c.seed = Some(seed.as_f64().ok_or_else(|| bad(&path, &seed, "a number"))?);
+    }
+    Ok(c)
+}
