@@ -483,16 +483,34 @@ fn check_int(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
     }
 }
 
-/// Integers print without a trailing `.0` so messages read like the JS the user wrote.
+/// Numbers for messages, the way JS prints them for the values people write: integers without a
+/// trailing `.0`, fractions with up to 9 decimals, `NaN` and the infinities by name. Only integer
+/// formatting is used: `f64`'s `Display` alone would add ~14 KB to the wasm.
 pub fn fmt_num(v: f64) -> String {
     if v.is_nan() {
-        "NaN".to_string()
-    } else if v.is_infinite() {
-        (if v > 0.0 { "Infinity" } else { "-Infinity" }).to_string()
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return (if v > 0.0 { "Infinity" } else { "-Infinity" }).to_string();
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let x = v.abs();
+    if x >= 1e15 || x.fract() == 0.0 {
+        return format!("{sign}{}", x as u128);
+    }
+    const SCALE: f64 = 1e9;
+    let mut int = x.trunc() as u64;
+    let mut frac = ((x - x.trunc()) * SCALE).round() as u64;
+    if frac >= SCALE as u64 {
+        int += 1;
+        frac = 0;
+    }
+    let digits = format!("{frac:09}");
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        format!("{sign}{int}")
     } else {
-        format!("{v}")
+        format!("{sign}{int}.{digits}")
     }
 }
 
@@ -687,6 +705,23 @@ mod tests {
         let mut c = Config::default();
         c.retry.backoff.cap_ms = 10.0;
         assert_eq!(c.validated().unwrap_err().path, "retry.backoff.capMs");
+    }
+
+    #[test]
+    fn numbers_print_like_js() {
+        for (v, want) in [
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (2.999_999_999_9, "3"),
+            (1e20, "100000000000000000000"),
+            (-0.25, "-0.25"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(fmt_num(v), want, "{v}");
+        }
     }
 
     #[test]

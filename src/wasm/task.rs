@@ -10,6 +10,7 @@
 use super::js;
 use super::timer::{poll_opt, AbortWait, Sleep};
 use super::Inner;
+use crate::core::config::fmt_num;
 use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -142,7 +143,7 @@ impl Call {
         } else {
             js::timeout_error(&format!(
                 "ballast: timeout.totalMs ({} ms) elapsed",
-                self.total_ms.unwrap_or(0.0)
+                fmt_num(self.total_ms.unwrap_or(0.0))
             ))
         }
     }
@@ -262,7 +263,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 Wake::AttemptTimeout(i) => {
                     let err = js::timeout_error(&format!(
                         "ballast: timeout.attemptMs ({} ms) elapsed",
-                        attempt_ms.unwrap_or(0.0)
+                        fmt_num(attempt_ms.unwrap_or(0.0))
                     ));
                     js::abort_controller(&flights[i].controller, &err);
                     errors.push((flights[i].id, err));
