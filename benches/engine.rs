@@ -4,7 +4,7 @@
 //!
 //!   cargo bench --bench engine            (bench/run.mjs runs it and reads the table)
 
-use ballast::core::config::LimitSetting;
+use ballast::core::config::{DepositOn, LimitSetting};
 use ballast::core::{Admit, BodyKind, Config, Decision, Engine, Outcome, RequestMeta};
 use divan::{black_box, Bencher};
 
@@ -91,12 +91,16 @@ fn task_503_retry_ok(b: Bencher) {
     run(b, engine(|c| c.budget.ratio = 10.0), &[UNAVAILABLE, OK]);
 }
 
-/// 503 three times: gives up with max-attempts.
+/// 503 three times: gives up with max-attempts. Every task deposits (`depositOn: "task"`) and the
+/// ratio is 10, so the budget never runs dry and the whole path (3 attempts, 2 retries) runs.
 #[divan::bench]
 fn task_503_give_up(b: Bencher) {
     run(
         b,
-        engine(|c| c.budget.ratio = 10.0),
+        engine(|c| {
+            c.budget.deposit_on = DepositOn::Task;
+            c.budget.ratio = 10.0;
+        }),
         &[UNAVAILABLE, UNAVAILABLE, UNAVAILABLE],
     );
 }

@@ -26,4 +26,7 @@ node --test --test-concurrency=1 tests/js/
 step "runtime matrix (npm pack -> node, deno, workerd, vite+chromium, plain+chromium)"
 node tests/matrix/run.mjs --only=node,deno,workerd,vite,plain,vite-dev
 
+step "benchmark smoke (each benchmark briefly; no timing assertions)"
+node bench/run.mjs --smoke
+
 step "done"

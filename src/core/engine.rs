@@ -561,11 +561,6 @@ impl Engine {
         if !task.flights.is_empty() {
             return Decision::Wait;
         }
-        let reason = match &outcome {
-            Outcome::Response { status, .. } => format!("status-{status}"),
-            Outcome::NetworkError => "network".to_string(),
-            Outcome::Timeout => "attempt-timeout".to_string(),
-        };
         if let Err(r) = task.eligible {
             return self.give_up(task, r);
         }
@@ -608,6 +603,11 @@ impl Engine {
         self.metrics.retried(now);
         self.pressure.retry(now);
         if self.wants("retry") {
+            let reason = match &outcome {
+                Outcome::Response { status, .. } => format!("status-{status}"),
+                Outcome::NetworkError => "network".to_string(),
+                Outcome::Timeout => "attempt-timeout".to_string(),
+            };
             self.events.push(Event::Retry(RetryEvent {
                 attempt: n + 1,
                 delay_ms,

@@ -271,7 +271,7 @@ impl Routing {
                 r.state == State::Probing && !r.probe_in_flight
             })
             .collect();
-        idx.sort_by_key(|i| self.routes[*i].fallback);
+        idx.sort_unstable_by_key(|i| (self.routes[*i].fallback, *i));
         idx.first().copied()
     }
 
@@ -494,7 +494,7 @@ impl Routing {
             threshold = threshold.max(mean - e.stdev_factor * var.sqrt());
         }
         let mut low: Vec<(usize, f64)> = rates.into_iter().filter(|r| r.1 < threshold).collect();
-        low.sort_by(|a, b| a.1.total_cmp(&b.1));
+        low.sort_unstable_by(|a, b| a.1.total_cmp(&b.1));
         for (i, _) in low {
             if self.may_eject() {
                 self.eject(i, "low-success-rate", now, out);

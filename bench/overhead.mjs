@@ -1,0 +1,89 @@
+// 1. Overhead: requests per second at concurrency 1 and 64 against a keep-alive loopback origin in
+// a separate process (small JSON body), and the latency each wrapper adds to raw fetch.
+//
+// The machine is small (2 cores shared by client and origin) and throughput drifts by ±20% from
+// one second to the next, so every client is measured in pairs with raw fetch, back to back (the
+// order alternates), and each ratio / difference is the median over rounds of the pair's. Each run
+// starts after a GC and a short pause so it does not pay for the previous run's garbage. The
+// client process's CPU time per request (user + system) is reported too: it is much less
+// sensitive to the rest of the machine than wall-clock throughput.
+//
+//   node --expose-gc bench/overhead.mjs [--smoke] [--rounds=N]
+
+import { BALLAST } from "./scenarios.mjs";
+import { makeClients } from "./clients.mjs";
+import { SMOKE, argValue, emit, loadLoop, median, sleep, startOrigin } from "./lib/common.mjs";
+
+const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
+const PLAN = [
+  { concurrency: 1, durationMs: SMOKE ? 60 : 400, maxCount: SMOKE ? 200 : 20_000 },
+  { concurrency: 64, durationMs: SMOKE ? 80 : 500, maxCount: SMOKE ? 500 : 60_000 },
+];
+
+const origin = await startOrigin();
+const url = `${origin.url}/json`;
+try {
+  const clients = makeClients({ ballast: BALLAST.overhead.config({}), diagnostics: true }).map((c) => ({
+    ...c,
+    call: c.make(),
+  }));
+  const raw = clients.find((c) => c.id === "fetch");
+  const measure = async (c, p) => {
+    globalThis.gc?.();
+    await sleep(20);
+    const res = await loadLoop(() => c.call(url), p);
+    if (res.errors) throw new Error(`${c.label}: ${res.errors} errors at concurrency ${p.concurrency}`);
+    return res;
+  };
+
+  // Warm-up: JIT, connection pools, wasm instantiation.
+  for (const c of clients) {
+    await loadLoop(() => c.call(url), { concurrency: 64, durationMs: SMOKE ? 50 : 400, maxCount: 3000 });
+    await loadLoop(() => c.call(url), { concurrency: 1, durationMs: SMOKE ? 20 : 150, maxCount: 500 });
+  }
+
+  // pairs[`${id}@${c}`] = [{ x, base }] per round
+  const pairs = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of PLAN) {
+      const others = clients.filter((c) => c !== raw);
+      for (let i = 0; i < others.length; i++) {
+        const c = others[(i + r) % others.length];
+        const rawFirst = (i + r) % 2 === 0;
+        const a = await measure(rawFirst ? raw : c, p);
+        const b = await measure(rawFirst ? c : raw, p);
+        (pairs[`${c.id}@${p.concurrency}`] ??= []).push(rawFirst ? { x: b, base: a } : { x: a, base: b });
+        (pairs[`fetch@${p.concurrency}`] ??= []).push({ x: rawFirst ? a : b, base: rawFirst ? a : b });
+      }
+    }
+    process.stderr.write(`overhead: round ${r + 1}/${ROUNDS} done\n`);
+  }
+
+  const rows = [];
+  for (const p of PLAN) {
+    for (const c of clients) {
+      const ps = pairs[`${c.id}@${p.concurrency}`];
+      const pick = (f) => median(ps.map(({ x, base }) => f(x, base)));
+      rows.push({
+        id: c.id,
+        label: c.label,
+        peer: c.peer,
+        mode: c.mode,
+        concurrency: p.concurrency,
+        pairs: ps.length,
+        rps: pick((a) => a.rps),
+        rpsRatio: pick((a, b) => a.rps / b.rps),
+        p50: pick((a) => a.p50),
+        p99: pick((a) => a.p99),
+        addedP50Us: pick((a, b) => (a.p50 - b.p50) * 1000),
+        addedP99Us: pick((a, b) => (a.p99 - b.p99) * 1000),
+        cpuUsPerReq: pick((a) => a.cpuUsPerReq),
+        addedCpuUs: pick((a, b) => a.cpuUsPerReq - b.cpuUsPerReq),
+        count: pick((a) => a.count),
+      });
+    }
+  }
+  emit({ rounds: ROUNDS, plan: PLAN, rows });
+} finally {
+  await origin.close();
+}
