@@ -20,6 +20,7 @@
 //   /reset                               clears every counter (not counted)
 
 import http from "node:http";
+import { mulberry32 } from "../tests/origin/server.mjs";
 
 const BODY = JSON.stringify({ id: 42, name: "ballast", ok: true, tags: ["a", "b"], n: 3.5 });
 const JSON_HEADERS = { "content-type": "application/json", "content-length": Buffer.byteLength(BODY) };
@@ -28,17 +29,6 @@ const UNAVAILABLE_HEADERS = {
   "content-type": "application/json",
   "content-length": Buffer.byteLength(UNAVAILABLE),
 };
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keys = new Map(); // key -> { hits, maxInFlight, rng, and /limited state }
 function stat(key) {

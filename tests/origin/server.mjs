@@ -38,7 +38,7 @@ function hashString(s) {
   return h >>> 0;
 }
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
