@@ -50,6 +50,12 @@ function lastPanicSafe() {
   }
 }
 
+// The config errors checked here, before the engine sees the config (same message as the engine's).
+function configError(path, value, allowed) {
+  const message = `invalid ballast config: ${path} = ${describe(value)} (allowed: ${allowed})`;
+  return new ConfigError(path, value, allowed, message);
+}
+
 const hooksBase = {
   configError: (path, value, allowed, message) => new ConfigError(path, value, allowed, message),
   ballastError: (code, reason, message, cause, attempts) =>
@@ -63,21 +69,11 @@ export function bind(getModule) {
 
   return function createFetch(config) {
     if (config != null && (typeof config !== "object" || Array.isArray(config))) {
-      throw new ConfigError(
-        "config",
-        config,
-        "an object",
-        `invalid ballast config: config = ${describe(config)} (allowed: an object)`,
-      );
+      throw configError("config", config, "an object");
     }
     const { transport = null, ...rest } = config ?? {};
     if (transport !== null && typeof transport !== "function") {
-      throw new ConfigError(
-        "transport",
-        transport,
-        "a fetch-like function",
-        `invalid ballast config: transport = ${describe(transport)} (allowed: a fetch-like function)`,
-      );
+      throw configError("transport", transport, "a fetch-like function");
     }
     if (!ready) {
       initSync({ module: getModule() });

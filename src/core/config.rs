@@ -9,7 +9,6 @@
 //! Defaults are chosen for a browser or edge client (one user's tab, one Worker isolate), not for
 //! a server fleet; the README explains each one.
 
-use serde::Deserialize;
 use std::fmt;
 
 /// A validation failure that names the field (`budget.ratio`), the value and the allowed range.
@@ -41,8 +40,7 @@ impl fmt::Display for ConfigError {
 }
 
 /// The four jitter strategies of the AWS "Exponential Backoff and Jitter" article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackoffKind {
     /// `min(cap, base * 2^n)`, no jitter.
     Exponential,
@@ -54,8 +52,7 @@ pub enum BackoffKind {
     Decorrelated,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BackoffConfig {
     pub kind: BackoffKind,
     pub base_ms: f64,
@@ -72,8 +69,7 @@ impl Default for BackoffConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RetryConfig {
     /// Attempts per task, the first one included.
     pub max_attempts: u32,
@@ -99,8 +95,7 @@ impl Default for RetryConfig {
 }
 
 /// When the retry budget earns tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepositOn {
     /// Every call deposits (Finagle's RetryBudget, tower's TpsBudget): a full outage still costs
     /// `1 + ratio` times the traffic.
@@ -110,8 +105,7 @@ pub enum DepositOn {
     Success,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BudgetConfig {
     pub deposit_on: DepositOn,
     /// Retries allowed per task, on average over `ttl_ms`.
@@ -133,8 +127,7 @@ impl Default for BudgetConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimeoutConfig {
     /// Fresh for every attempt; `None` (JS `null`) disables it.
     pub attempt_ms: Option<f64>,
@@ -152,21 +145,13 @@ impl Default for TimeoutConfig {
 }
 
 /// `concurrency.limit`: a fixed number of attempts in flight, or `"adaptive"`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LimitSetting {
     Fixed(f64),
-    Adaptive(AdaptiveTag),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AdaptiveTag {
     Adaptive,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConcurrencyConfig {
     /// Attempts in flight at once; `None` (JS `null`) for no limit.
     pub limit: Option<LimitSetting>,
@@ -186,8 +171,7 @@ impl Default for ConcurrencyConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PressureConfig {
     pub warn: f64,
     pub critical: f64,
@@ -205,29 +189,33 @@ impl Default for PressureConfig {
 }
 
 /// One route: an origin, mirror or region that can serve the same API.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteConfig {
     pub name: String,
     /// Absolute http(s) URL, optionally with a base path; normalised without a trailing `/`.
     pub url: String,
-    #[serde(default = "one")]
     pub weight: f64,
     /// Serves only when primaries are ejected, out of budget or failing.
-    #[serde(default)]
     pub fallback: bool,
     /// Keep `Authorization`, `Cookie` and `Proxy-Authorization` when failing over to this route
     /// from another origin.
-    #[serde(default)]
     pub forward_credentials: bool,
 }
 
-fn one() -> f64 {
-    1.0
+impl RouteConfig {
+    /// A primary route of weight 1 that does not forward credentials (the defaults).
+    pub fn new(name: &str, url: &str) -> Self {
+        RouteConfig {
+            name: name.to_string(),
+            url: url.to_string(),
+            weight: 1.0,
+            fallback: false,
+            forward_credentials: false,
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SwitchBudgetConfig {
     /// Route switches per task, on average.
     pub ratio: f64,
@@ -244,8 +232,7 @@ impl Default for SwitchBudgetConfig {
 }
 
 /// Outlier ejection, after Envoy's outlier detection and gRFC A50.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EjectionConfig {
     pub consecutive_failures: f64,
     pub min_success_rate: f64,
@@ -272,8 +259,7 @@ impl Default for EjectionConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoutingConfig {
     pub switch_budget: SwitchBudgetConfig,
     pub ejection: EjectionConfig,
@@ -295,23 +281,25 @@ impl Default for RoutingConfig {
 }
 
 /// Hedged requests (Finagle backup requests): one extra attempt when the first is slow.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HedgeConfig {
-    #[serde(default)]
     pub after_ms: Option<f64>,
-    #[serde(default)]
     pub percentile: Option<f64>,
-    #[serde(default = "default_extra_load")]
     pub max_extra_load: f64,
 }
 
-fn default_extra_load() -> f64 {
-    0.05
+impl Default for HedgeConfig {
+    /// Neither trigger set (validation asks for one), 5% extra load (The Tail at Scale).
+    fn default() -> Self {
+        HedgeConfig {
+            after_ms: None,
+            percentile: None,
+            max_extra_load: 0.05,
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub routing: RoutingConfig,
@@ -520,9 +508,9 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Every object in the config and the keys it may hold. serde's `deny_unknown_fields` cannot be
-/// relied on for this (serde-wasm-bindgen reads only the fields it knows), so the driver walks the
-/// user's object against this table; a typo is an error, not a silent default.
+/// Every object in the config and the keys it may hold (`routes[]`: each element of `routes`).
+/// The driver walks the user's object against this table before reading it, so a typo is an
+/// error, not a silent default.
 pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
     (
         "",
@@ -578,9 +566,6 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ("budget", &["ratio", "minPerSec", "ttlMs", "depositOn"]),
     ("timeout", &["attemptMs", "totalMs"]),
 ];
-
-/// Config fields that hold arrays (checked before deserialising, for a clear message).
-pub const ARRAY_KEYS: &[&str] = &["retry.statuses", "retry.methods", "routes"];
 
 /// The keys allowed in the object at `path`, or `None` if `path` is not an object in the schema.
 pub fn known_keys(path: &str) -> Option<&'static [&'static str]> {

@@ -142,14 +142,6 @@ impl Task {
     pub fn meta(&self) -> &RequestMeta {
         &self.meta
     }
-    /// The queue ticket this task waits on, if it is queued.
-    pub fn ticket(&self) -> Option<Ticket> {
-        self.ticket
-    }
-    /// Attempts in flight (two while a hedge races the original).
-    pub fn in_flight(&self) -> usize {
-        self.flights.len()
-    }
 }
 
 pub struct Engine {
@@ -176,7 +168,7 @@ impl Engine {
         let limiter = match c.limit {
             None => Limiter::unlimited(),
             Some(LimitSetting::Fixed(n)) => Limiter::fixed(n as u32, queue),
-            Some(LimitSetting::Adaptive(_)) => Limiter::adaptive(Gradient::default(), queue),
+            Some(LimitSetting::Adaptive) => Limiter::adaptive(Gradient::default(), queue),
         };
         let p = &cfg.pressure;
         Engine {
@@ -500,6 +492,15 @@ impl Engine {
         Some(f)
     }
 
+    /// Ends every attempt still in flight (recorded as `kind`) and frees a queue place or an
+    /// unused slot: what a task holds when it ends outside the normal flow.
+    fn end_all(&mut self, task: &mut Task, kind: &'static str, verdict: Option<bool>, now: f64) {
+        while let Some(id) = task.flights.first().map(|f| f.id) {
+            self.end_flight(task, id, kind, None, verdict, now);
+        }
+        self.release_pending(task, now);
+    }
+
     fn notices(&mut self, notices: Vec<Notice>) {
         for n in notices {
             let ev = match n {
@@ -514,6 +515,9 @@ impl Engine {
     }
 
     fn eval_pressure(&mut self, now: f64) {
+        if !self.pressure.due(now) {
+            return;
+        }
         let max_queue = self.cfg.concurrency.queue;
         let inputs = Inputs {
             budget_drain: self.budget.drain(now),
@@ -580,10 +584,10 @@ impl Engine {
                 &mut self.rng,
             ),
         };
-        let can_fall_back = task.remainder.is_some() && self.routing.has_fallback(now);
+        let routed = task.remainder.is_some();
         if let Some(deadline) = task.deadline_ms {
             if now + delay_ms >= deadline {
-                if !can_fall_back {
+                if !(routed && self.routing.has_fallback(now)) {
                     return self.give_up(task, GiveUpReason::Deadline);
                 }
                 // A fallback is another origin: serve from it at once instead of waiting.
@@ -592,7 +596,7 @@ impl Engine {
             }
         }
         if task.forced_fallback.is_none() && !self.budget.withdraw(now) {
-            if !can_fall_back {
+            if !(routed && self.routing.has_fallback(now)) {
                 return self.give_up(task, GiveUpReason::BudgetExhausted);
             }
             // The budget protects the primaries; the fallback is not the origin being spared.
@@ -645,22 +649,14 @@ impl Engine {
             GiveUpReason::Deadline => "timeout",
             _ => "error",
         };
-        let ids: Vec<u32> = task.flights.iter().map(|f| f.id).collect();
-        for id in ids {
-            let verdict = (reason == GiveUpReason::InvalidResponse).then_some(false);
-            self.end_flight(task, id, kind, None, verdict, now);
-        }
-        self.release_pending(task, now);
+        let verdict = (reason == GiveUpReason::InvalidResponse).then_some(false);
+        self.end_all(task, kind, verdict, now);
         self.give_up(task, reason);
     }
 
     /// The task settled (whatever the result); records its latency. Frees anything it still holds.
     pub fn finish(&mut self, task: &mut Task, now: f64) {
-        let ids: Vec<u32> = task.flights.iter().map(|f| f.id).collect();
-        for id in ids {
-            self.end_flight(task, id, "aborted", None, None, now);
-        }
-        self.release_pending(task, now);
+        self.end_all(task, "aborted", None, now);
         if task.remainder.is_some() && !task.attempts.is_empty() {
             let mut notices = Vec::new();
             self.routing

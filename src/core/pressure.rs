@@ -137,9 +137,14 @@ impl Pressure {
         &self.snap
     }
 
+    /// Whether an evaluation is due (at most one per second), so callers skip gathering inputs.
+    pub fn due(&self, now: f64) -> bool {
+        self.last_eval.is_none_or(|t| now - t >= EVAL_EVERY_MS)
+    }
+
     /// Re-evaluates if a second has passed; returns an event if the state changed.
     pub fn evaluate(&mut self, now: f64, inp: Inputs) -> Option<PressureEvent> {
-        if self.last_eval.is_some_and(|t| now - t < EVAL_EVERY_MS) {
+        if !self.due(now) {
             return None;
         }
         let dt = self.last_eval.map_or(EVAL_EVERY_MS, |t| now - t);

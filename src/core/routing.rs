@@ -254,25 +254,29 @@ impl Routing {
         Some(if rng.f64() < p_a { a } else { b })
     }
 
-    fn healthy(&self, fallback: bool, exclude: &[usize]) -> Vec<usize> {
-        (0..self.routes.len())
-            .filter(|i| {
-                let r = &self.routes[*i];
-                r.fallback == fallback && r.healthy() && !exclude.contains(i)
-            })
-            .collect()
+    fn healthy_iter<'a>(
+        &'a self,
+        fallback: bool,
+        exclude: &'a [usize],
+    ) -> impl Iterator<Item = usize> + 'a {
+        (0..self.routes.len()).filter(move |i| {
+            let r = &self.routes[*i];
+            r.fallback == fallback && r.healthy() && !exclude.contains(i)
+        })
     }
 
-    /// A probing route waiting for its next probe, if any (primaries first).
+    fn healthy(&self, fallback: bool, exclude: &[usize]) -> Vec<usize> {
+        self.healthy_iter(fallback, exclude).collect()
+    }
+
+    /// A probing route waiting for its next probe, if any (primaries first, then by position).
     fn probe_candidate(&self) -> Option<usize> {
-        let mut idx: Vec<usize> = (0..self.routes.len())
+        (0..self.routes.len())
             .filter(|i| {
                 let r = &self.routes[*i];
                 r.state == State::Probing && !r.probe_in_flight
             })
-            .collect();
-        idx.sort_unstable_by_key(|i| (self.routes[*i].fallback, *i));
-        idx.first().copied()
+            .min_by_key(|i| self.routes[*i].fallback)
     }
 
     fn fallback_pick(&mut self, reason: &'static str, now: f64, rng: &mut Rng) -> Option<Pick> {
@@ -290,7 +294,7 @@ impl Routing {
     /// Whether a healthy fallback route exists.
     pub fn has_fallback(&mut self, now: f64) -> bool {
         self.refresh(now);
-        !self.healthy(true, &[]).is_empty()
+        self.healthy_iter(true, &[]).next().is_some()
     }
 
     /// The route for a task's first attempt.

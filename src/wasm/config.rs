@@ -3,7 +3,7 @@
 //! types (`read.rs`), then ranges (`Config::validated`).
 
 use super::js::Hooks;
-use crate::core::config::{known_keys, Config, ConfigError, ARRAY_KEYS};
+use crate::core::config::{known_keys, Config, ConfigError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -23,7 +23,7 @@ pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
 fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
     let known = known_keys(&schema_path(path))?;
     if !obj.is_object() || js_sys::Array::is_array(obj) {
-        return None; // a type error, reported by serde with a better message
+        return None; // a type error: `read.rs` reports it with the expected type
     }
     for key in js_sys::Object::keys(obj.unchecked_ref::<js_sys::Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
@@ -33,10 +33,6 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
             format!("{path}.{key}")
         };
         let value = js_sys::Reflect::get(obj, &JsValue::from_str(&key)).ok()?;
-        let not_array = !value.is_undefined() && !js_sys::Array::is_array(&value);
-        if ARRAY_KEYS.contains(&child.as_str()) && not_array {
-            return Some(ConfigError::new(&child, show(&value), "an array"));
-        }
         if !known.contains(&key.as_str()) {
             return Some(ConfigError::new(
                 &child,

@@ -8,8 +8,8 @@
 
 use super::config::show;
 use crate::core::config::{
-    AdaptiveTag, BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting,
-    RouteConfig, LIMIT_ALLOWED,
+    BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting, RouteConfig,
+    LIMIT_ALLOWED,
 };
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -52,87 +52,76 @@ impl Obj {
         Ok(Some(Obj { v, path }))
     }
 
-    fn num(&self, key: &str, into: &mut f64) -> R<()> {
+    /// The value at `key` converted by `conv`: `None` when absent (the default stays), an error
+    /// naming what is `allowed` when `conv` refuses it.
+    fn typed<T>(
+        &self,
+        key: &str,
+        allowed: &str,
+        conv: impl Fn(&JsValue) -> Option<T>,
+    ) -> R<Option<T>> {
         let (path, v) = self.get(key);
-        match v.as_f64() {
-            _ if v.is_undefined() => Ok(()),
-            Some(n) => {
-                *into = n;
-                Ok(())
-            }
-            None => Err(bad(&path, &v, "a number")),
+        if v.is_undefined() {
+            return Ok(None);
         }
+        conv(&v).map(Some).ok_or_else(|| bad(&path, &v, allowed))
+    }
+
+    /// Overwrites `into` with the value at `key`, if present.
+    fn set<T>(
+        &self,
+        key: &str,
+        allowed: &str,
+        conv: impl Fn(&JsValue) -> Option<T>,
+        into: &mut T,
+    ) -> R<()> {
+        if let Some(t) = self.typed(key, allowed, conv)? {
+            *into = t;
+        }
+        Ok(())
+    }
+
+    fn num(&self, key: &str, into: &mut f64) -> R<()> {
+        self.set(key, "a number", JsValue::as_f64, into)
     }
 
     /// A number, or `null` to switch the feature off.
     fn nullable(&self, key: &str, into: &mut Option<f64>) -> R<()> {
-        let (path, v) = self.get(key);
-        if v.is_undefined() {
-            return Ok(());
-        }
-        if v.is_null() {
-            *into = None;
-            return Ok(());
-        }
-        match v.as_f64() {
-            Some(n) => {
-                *into = Some(n);
-                Ok(())
+        let conv = |v: &JsValue| {
+            if v.is_null() {
+                Some(None)
+            } else {
+                v.as_f64().map(Some)
             }
-            None => Err(bad(&path, &v, "a number, or null to disable")),
-        }
+        };
+        self.set(key, "a number, or null to disable", conv, into)
     }
 
     fn int(&self, key: &str, into: &mut u32) -> R<()> {
-        let (path, v) = self.get(key);
-        match v.as_f64() {
-            _ if v.is_undefined() => Ok(()),
-            Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => {
-                *into = n as u32;
-                Ok(())
-            }
-            _ => Err(bad(&path, &v, "a non-negative integer")),
-        }
+        let conv = |v: &JsValue| {
+            v.as_f64()
+                .filter(|n| n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(n))
+                .map(|n| n as u32)
+        };
+        self.set(key, "a non-negative integer", conv, into)
     }
 
     fn flag(&self, key: &str, into: &mut bool) -> R<()> {
-        let (path, v) = self.get(key);
-        match v.as_bool() {
-            _ if v.is_undefined() => Ok(()),
-            Some(b) => {
-                *into = b;
-                Ok(())
-            }
-            None => Err(bad(&path, &v, "true or false")),
-        }
+        self.set(key, "true or false", JsValue::as_bool, into)
     }
 
     fn string(&self, key: &str) -> R<Option<String>> {
-        let (path, v) = self.get(key);
-        match v.as_string() {
-            _ if v.is_undefined() => Ok(None),
-            Some(s) => Ok(Some(s)),
-            None => Err(bad(&path, &v, "a string")),
-        }
+        self.typed(key, "a string", JsValue::as_string)
     }
 
     /// One of the given names.
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) -> R<()> {
-        let (path, v) = self.get(key);
-        if v.is_undefined() {
-            return Ok(());
-        }
-        let s = v.as_string().unwrap_or_default();
-        match options.iter().find(|(name, _)| *name == s) {
-            Some((_, t)) => {
-                *into = *t;
-                Ok(())
-            }
-            None => {
-                let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
-                Err(bad(&path, &v, &format!("one of {}", names.join(", "))))
-            }
-        }
+        let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+        let conv = |v: &JsValue| {
+            let s = v.as_string()?;
+            options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
+        };
+        self.set(key, &format!("one of {}", names.join(", ")), conv, into)
     }
 
     /// An array; `None` when absent.
@@ -192,13 +181,7 @@ fn route(path: String, v: JsValue) -> R<RouteConfig> {
         o.string(key)?
             .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing", "required"))
     };
-    let mut r = RouteConfig {
-        name: required("name")?,
-        url: required("url")?,
-        weight: 1.0,
-        fallback: false,
-        forward_credentials: false,
-    };
+    let mut r = RouteConfig::new(&required("name")?, &required("url")?);
     o.num("weight", &mut r.weight)?;
     o.flag("fallback", &mut r.fallback)?;
     o.flag("forwardCredentials", &mut r.forward_credentials)?;
@@ -252,7 +235,7 @@ pub fn read(config: &JsValue) -> R<Config> {
         } else if let Some(n) = v.as_f64() {
             c.concurrency.limit = Some(LimitSetting::Fixed(n));
         } else if v.as_string().as_deref() == Some("adaptive") {
-            c.concurrency.limit = Some(LimitSetting::Adaptive(AdaptiveTag::Adaptive));
+            c.concurrency.limit = Some(LimitSetting::Adaptive);
         } else if !v.is_undefined() {
             return Err(bad(&path, &v, LIMIT_ALLOWED));
         }
@@ -294,11 +277,7 @@ pub fn read(config: &JsValue) -> R<Config> {
     let (_, hedge) = root.get("hedge");
     if !hedge.is_null() {
         if let Some(h) = root.obj("hedge")? {
-            let mut hc = HedgeConfig {
-                after_ms: None,
-                percentile: None,
-                max_extra_load: 0.05,
-            };
+            let mut hc = HedgeConfig::default();
             h.nullable("afterMs", &mut hc.after_ms)?;
             h.nullable("percentile", &mut hc.percentile)?;
             h.num("maxExtraLoad", &mut hc.max_extra_load)?;

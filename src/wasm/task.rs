@@ -69,15 +69,16 @@ async fn wait_flights(
     .await
 }
 
-/// Waits for `op`, the abort or the deadline. `Some(())` when `op` finished.
-async fn wait_or_stop<F: Future<Output = ()> + Unpin>(
+/// Waits for `op`, the abort or the deadline: `Ok(output of op)`, or `Err(aborted)` where
+/// `aborted` is false for the deadline.
+async fn wait_or_stop<F: Future + Unpin>(
     op: &mut F,
     abort: &mut AbortWait,
     deadline: &mut Option<Sleep>,
-) -> Result<(), bool> {
+) -> Result<F::Output, bool> {
     poll_fn(|cx| {
-        if Pin::new(&mut *op).poll(cx).is_ready() {
-            return Poll::Ready(Ok(()));
+        if let Poll::Ready(out) = Pin::new(&mut *op).poll(cx) {
+            return Poll::Ready(Ok(out));
         }
         if Pin::new(&mut *abort).poll(cx).is_ready() {
             return Poll::Ready(Err(true));
@@ -97,7 +98,6 @@ struct Call {
     init: JsValue,
     is_request: bool,
     signal: Option<JsValue>,
-    caller_signal: JsValue,
     attempt_ms: Option<f64>,
     total_ms: Option<f64>,
 }
@@ -106,7 +106,8 @@ impl Call {
     /// Sends one attempt as the engine planned it.
     fn launch(&self, plan: &Plan) -> Flight {
         let controller = js::new_controller();
-        let signal = js::attempt_signal(&self.caller_signal, &controller);
+        let null = JsValue::NULL;
+        let signal = js::attempt_signal(self.signal.as_ref().unwrap_or(&null), &controller);
         let url = plan
             .url
             .as_deref()
@@ -183,7 +184,6 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
         input,
         init,
         is_request: d.is_request(),
-        caller_signal: signal.clone().unwrap_or(JsValue::NULL),
         signal,
         attempt_ms,
         total_ms,
@@ -210,21 +210,19 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 let mut waiting = GrantOrTimeout {
                     grant: &mut grant,
                     timer: &mut queue_timer,
-                    timed_out: false,
                 };
-                let stopped = wait_or_stop(&mut waiting, &mut abort, &mut deadline).await;
-                let timed_out = waiting.timed_out;
+                let waited = wait_or_stop(&mut waiting, &mut abort, &mut deadline).await;
                 inner.forget(ticket);
-                match stopped {
+                match waited {
                     Err(aborted) => break Err(call.stop(&mut task, aborted)),
-                    Ok(()) if timed_out => {
+                    Ok(true) => {
                         let shed = inner.engine(false).queue_timeout(&mut task, js::now());
                         inner.after();
                         if let Some(r) = shed {
                             break Err(error_for(&inner, &task, r, "SHED", &errors));
                         }
                     }
-                    Ok(()) => {}
+                    Ok(false) => {}
                 }
             }
         }
@@ -244,9 +242,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             let (i, outcome, response) = match woke {
                 Wake::Abort | Wake::Deadline => {
                     let err = call.stop(&mut task, matches!(woke, Wake::Abort));
-                    for f in flights.drain(..) {
-                        js::abort_controller(&f.controller, &err);
-                    }
+                    abort_flights(&mut flights, &err);
                     break 'task Err(err);
                 }
                 Wake::Hedge => {
@@ -292,18 +288,14 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     inner
                         .engine(false)
                         .cancel(&mut task, GiveUpReason::InvalidResponse, js::now());
-                    for f in flights.drain(..) {
-                        js::abort_controller(&f.controller, &JsValue::UNDEFINED);
-                    }
+                    abort_flights(&mut flights, &JsValue::UNDEFINED);
                     let r = GiveUpReason::InvalidResponse;
                     break 'task Err(error_for(&inner, &task, r, "INVALID_RESPONSE", &errors));
                 }
                 Wake::Settled(i, Err(e)) => {
                     if call.signal.as_ref().is_some_and(js::is_aborted) {
                         let err = call.stop(&mut task, true);
-                        for f in flights.drain(..) {
-                            js::abort_controller(&f.controller, &err);
-                        }
+                        abort_flights(&mut flights, &err);
                         break 'task Err(err);
                     }
                     errors.push((flights[i].id, e));
@@ -325,11 +317,11 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     continue;
                 }
                 (Decision::Done | Decision::GiveUp(_), Some(r)) => {
-                    // The winner: abort and forget any other attempt still in flight.
-                    for f in flights.drain(..) {
+                    // The winner: the other attempt still in flight, if any, lost the race.
+                    for f in &flights {
                         inner.engine(false).abandon(&mut task, f.id, js::now());
-                        js::abort_controller(&f.controller, &JsValue::UNDEFINED);
                     }
+                    abort_flights(&mut flights, &JsValue::UNDEFINED);
                     break 'task Ok(r);
                 }
                 (Decision::GiveUp(reason), None) => {
@@ -365,22 +357,27 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     result
 }
 
-/// A queued attempt's wait: done when granted or when its queue timeout passes.
+/// Aborts every attempt still in flight with `reason` and drops them (and their timers).
+fn abort_flights(flights: &mut Vec<Flight>, reason: &JsValue) {
+    for f in flights.drain(..) {
+        js::abort_controller(&f.controller, reason);
+    }
+}
+
+/// A queued attempt's wait: `false` when a slot is granted, `true` when its queue timeout passes.
 struct GrantOrTimeout<'a> {
     grant: &'a mut super::timer::Grant,
     timer: &'a mut Sleep,
-    timed_out: bool,
 }
 
 impl Future for GrantOrTimeout<'_> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+    type Output = bool;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<bool> {
         if Pin::new(&mut *self.grant).poll(cx).is_ready() {
-            return Poll::Ready(());
+            return Poll::Ready(false);
         }
         if Pin::new(&mut *self.timer).poll(cx).is_ready() {
-            self.timed_out = true;
-            return Poll::Ready(());
+            return Poll::Ready(true);
         }
         Poll::Pending
     }
