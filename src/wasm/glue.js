@@ -72,10 +72,14 @@ export function abortController(controller, reason) {
   controller.abort(reason);
 }
 
-// The signal one attempt runs under: the caller's signal or ours (attempt timeout, deadline).
-// With AbortSignal.any the caller's signal still reaches the body after the call settles.
+export function controllerSignal(controller) {
+  return controller.signal;
+}
+
+// The signal of an attempt that has a controller of ours and a caller's signal. AbortSignal.any
+// holds its sources weakly, so the caller's abort still reaches the body after the call settles
+// without a listener per call piling up on a long-lived caller signal.
 export function attemptSignal(callerSignal, controller) {
-  if (!callerSignal) return controller.signal;
   if (typeof AbortSignal.any === "function") {
     return AbortSignal.any([callerSignal, controller.signal]);
   }
@@ -87,11 +91,14 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
 // One attempt. A Request input is cloned so its body can be sent again. `url` (a string) replaces
 // the target when routing chose a route; `strip` drops credentials for a cross-origin failover.
-export function send(transport, input, init, signal, isRequest, url, strip) {
+// `signal` is the attempt's controller's (`own`) or else the caller's (or null); without a
+// controller of ours, input / init go as they came, exactly as the caller would have called fetch.
+export function send(transport, input, init, signal, own, isRequest, url, strip) {
   try {
     const f = typeof transport === "function" ? transport : globalThis.fetch;
     if (url === undefined && !strip) {
       const target = isRequest ? input.clone() : input;
+      if (!own) return Promise.resolve(init == null ? f(target) : f(target, init));
       const attemptInit = init ? Object.assign({}, init, { signal }) : { signal };
       return Promise.resolve(f(target, attemptInit));
     }
@@ -122,7 +129,7 @@ export function send(transport, input, init, signal, isRequest, url, strip) {
       attemptInit.credentials = "omit";
     }
     attemptInit.headers = headers;
-    attemptInit.signal = signal;
+    if (signal !== null) attemptInit.signal = signal;
     const target = url === undefined ? (isRequest ? input.url : input) : url;
     return Promise.resolve(f(target, attemptInit));
   } catch (err) {

@@ -37,6 +37,8 @@ extern "C" {
     pub fn new_controller() -> JsValue;
     #[wasm_bindgen(js_name = abortController)]
     pub fn abort_controller(controller: &JsValue, reason: &JsValue);
+    #[wasm_bindgen(js_name = controllerSignal)]
+    pub fn controller_signal(controller: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = attemptSignal)]
     pub fn attempt_signal(caller: &JsValue, controller: &JsValue) -> JsValue;
     pub fn send(
@@ -44,6 +46,7 @@ extern "C" {
         input: &JsValue,
         init: &JsValue,
         signal: &JsValue,
+        own_signal: bool,
         is_request: bool,
         url: &JsValue,
         strip_credentials: bool,

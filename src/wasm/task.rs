@@ -1,11 +1,21 @@
 //! One call of the wrapped fetch: the attempt loop that carries out the engine's decisions.
 //!
 //! Every wait races against the caller's signal and the task deadline, so an abort or the deadline
-//! ends the call promptly even mid-sleep or in the queue. Each attempt has its own
-//! `AbortController` (a fresh attempt timeout, unlike ofetch's known bug of retrying under an
-//! already-aborted signal). Up to two attempts fly at once (the original and a hedge); the first
-//! good response wins and the other is aborted. Timers and listeners live in `Sleep` /
-//! `AbortWait` values that clean up when dropped, so nothing outlives the call.
+//! ends the call promptly even mid-sleep or in the queue. Up to two attempts fly at once (the
+//! original and a hedge); the first good response wins and the other is aborted.
+//!
+//! Why the attempt gets an `AbortController` only when something may abort it (an attempt timeout,
+//! the deadline, or hedging): on Node, handing `fetch` a signal costs more than everything else
+//! ballast does per call (undici registers a WeakRef, a FinalizationRegistry entry and a listener
+//! per request), so with timeouts off a call carries exactly the caller's signal, as raw `fetch`
+//! would. When an attempt does get its own controller, a fresh one per attempt (unlike ofetch's bug
+//! of retrying under an already-aborted signal), combined with the caller's signal by
+//! `AbortSignal.any` so the caller's abort still reaches the body after the call settles.
+//!
+//! Why one timer: the attempt timeout and the deadline share a single `Alarm`, armed just before
+//! each wait for whichever comes first, so a call with both timeouts set makes one timer, not two.
+//! Timers and listeners live in `Sleep` / `AbortWait` values that clean up when dropped, so nothing
+//! outlives the call.
 
 use super::js;
 use super::timer::{poll_opt, AbortWait, Sleep};
@@ -23,8 +33,63 @@ use wasm_bindgen_futures::JsFuture;
 struct Flight {
     id: u32,
     fut: JsFuture,
-    controller: JsValue,
-    timer: Option<Sleep>,
+    /// Ours to abort (timeout, deadline, lost hedge race); `None` when nothing of ours can.
+    controller: Option<JsValue>,
+    /// When `timeout.attemptMs` runs out for this attempt.
+    timeout_at: Option<f64>,
+}
+
+/// What the alarm is set for.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Deadline,
+    /// The attempt timeout of the flight with this id.
+    Flight(u32),
+}
+
+/// The one timer of a call: the deadline or the earliest attempt timeout, whichever comes first.
+#[derive(Default)]
+struct Alarm {
+    sleep: Option<Sleep>,
+    target: Option<(f64, Target)>,
+}
+
+impl Alarm {
+    /// Sets the alarm for `want` unless it is already set for exactly that.
+    fn arm(&mut self, want: Option<(f64, Target)>) {
+        if self.target == want && (self.sleep.is_some() || want.is_none()) {
+            return;
+        }
+        self.sleep = None;
+        self.target = want;
+        if let Some((at, _)) = want {
+            self.sleep = Some(Sleep::new(at - js::now()));
+        }
+    }
+
+    /// Resolves with the target when the alarm rings, and disarms it.
+    fn poll_ring(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Target> {
+        if poll_opt(&mut self.sleep, cx).is_ready() {
+            self.sleep = None;
+            if let Some((_, t)) = self.target.take() {
+                return Poll::Ready(t);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// The earliest of the deadline and the flights' attempt timeouts (the deadline wins a tie).
+fn next_alarm(deadline_at: Option<f64>, flights: &[Flight]) -> Option<(f64, Target)> {
+    let mut best = deadline_at.map(|d| (d, Target::Deadline));
+    for f in flights {
+        if let Some(t) = f.timeout_at {
+            if best.is_none_or(|(b, _)| t < b) {
+                best = Some((t, Target::Flight(f.id)));
+            }
+        }
+    }
+    best
 }
 
 enum Wake {
@@ -37,12 +102,13 @@ enum Wake {
     Deadline,
 }
 
-/// Waits for any flight, its timer, the hedge timer, the caller's abort or the deadline.
+/// Waits for any flight, the alarm (deadline or an attempt timeout), the hedge timer or the
+/// caller's abort.
 async fn wait_flights(
     flights: &mut [Flight],
     hedge: &mut Option<Sleep>,
     abort: &mut AbortWait,
-    deadline: &mut Option<Sleep>,
+    alarm: &mut Alarm,
 ) -> Wake {
     poll_fn(|cx| {
         for (i, f) in flights.iter_mut().enumerate() {
@@ -53,13 +119,16 @@ async fn wait_flights(
         if Pin::new(&mut *abort).poll(cx).is_ready() {
             return Poll::Ready(Wake::Abort);
         }
-        if poll_opt(deadline, cx).is_ready() {
-            return Poll::Ready(Wake::Deadline);
-        }
-        for (i, f) in flights.iter_mut().enumerate() {
-            if poll_opt(&mut f.timer, cx).is_ready() {
-                return Poll::Ready(Wake::AttemptTimeout(i));
-            }
+        if let Poll::Ready(t) = alarm.poll_ring(cx) {
+            return Poll::Ready(match t {
+                Target::Deadline => Wake::Deadline,
+                Target::Flight(id) => match flights.iter().position(|f| f.id == id) {
+                    Some(i) => Wake::AttemptTimeout(i),
+                    // Stale (cannot happen: the alarm is re-armed for the current flights
+                    // before every wait): ignored.
+                    None => return Poll::Pending,
+                },
+            });
         }
         if poll_opt(hedge, cx).is_ready() {
             return Poll::Ready(Wake::Hedge);
@@ -69,12 +138,12 @@ async fn wait_flights(
     .await
 }
 
-/// Waits for `op`, the abort or the deadline: `Ok(output of op)`, or `Err(aborted)` where
-/// `aborted` is false for the deadline.
+/// Waits for `op`, the abort or the deadline (the alarm, armed for the deadline only):
+/// `Ok(output of op)`, or `Err(aborted)` where `aborted` is false for the deadline.
 async fn wait_or_stop<F: Future + Unpin>(
     op: &mut F,
     abort: &mut AbortWait,
-    deadline: &mut Option<Sleep>,
+    alarm: &mut Alarm,
 ) -> Result<F::Output, bool> {
     poll_fn(|cx| {
         if let Poll::Ready(out) = Pin::new(&mut *op).poll(cx) {
@@ -83,7 +152,7 @@ async fn wait_or_stop<F: Future + Unpin>(
         if Pin::new(&mut *abort).poll(cx).is_ready() {
             return Poll::Ready(Err(true));
         }
-        if poll_opt(deadline, cx).is_ready() {
+        if alarm.poll_ring(cx).is_ready() {
             return Poll::Ready(Err(false));
         }
         Poll::Pending
@@ -100,14 +169,21 @@ struct Call {
     signal: Option<JsValue>,
     attempt_ms: Option<f64>,
     total_ms: Option<f64>,
+    /// Whether attempts need a controller of their own (see the module docs).
+    own_controller: bool,
 }
 
 impl Call {
     /// Sends one attempt as the engine planned it.
-    fn launch(&self, plan: &Plan) -> Flight {
-        let controller = js::new_controller();
-        let null = JsValue::NULL;
-        let signal = js::attempt_signal(self.signal.as_ref().unwrap_or(&null), &controller);
+    fn launch(&self, plan: &Plan, now: f64) -> Flight {
+        // Without a controller of ours, `input` / `init` carry the caller's signal unchanged.
+        let controller = self.own_controller.then(js::new_controller);
+        let signal = match (&controller, &self.signal) {
+            (Some(c), Some(s)) => js::attempt_signal(s, c),
+            (Some(c), None) => js::controller_signal(c),
+            (None, Some(s)) => s.clone(),
+            (None, None) => JsValue::NULL,
+        };
         let url = plan
             .url
             .as_deref()
@@ -118,6 +194,7 @@ impl Call {
             &self.input,
             &self.init,
             &signal,
+            controller.is_some(),
             self.is_request,
             &url,
             plan.strip_credentials,
@@ -126,7 +203,7 @@ impl Call {
             id: plan.id,
             fut: JsFuture::from(promise),
             controller,
-            timer: self.attempt_ms.map(Sleep::new),
+            timeout_at: self.attempt_ms.map(|ms| now + ms),
         }
     }
 
@@ -168,7 +245,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             _ => BodyKind::Replayable,
         },
     };
-    let (mut task, attempt_ms, total_ms, queue_timeout_ms) = {
+    let (mut task, attempt_ms, total_ms, queue_timeout_ms, hedging) = {
         let mut e = inner.engine(true);
         let t = e.begin(meta, js::now());
         let c = e.config();
@@ -177,6 +254,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             c.timeout.attempt_ms,
             c.timeout.total_ms,
             c.concurrency.queue_timeout_ms,
+            c.hedge.is_some(),
         )
     };
     let call = Call {
@@ -187,8 +265,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
         signal,
         attempt_ms,
         total_ms,
+        own_controller: attempt_ms.is_some() || total_ms.is_some() || hedging,
     };
-    let mut deadline = task.deadline_ms().map(|d| Sleep::new(d - js::now()));
+    let deadline_at = task.deadline_ms();
+    let mut alarm = Alarm::default();
     let mut abort = AbortWait::new(call.signal.clone());
     // Errors of attempts that ended without a response, by attempt number.
     let mut errors: Vec<(u32, JsValue)> = Vec::new();
@@ -211,7 +291,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     grant: &mut grant,
                     timer: &mut queue_timer,
                 };
-                let waited = wait_or_stop(&mut waiting, &mut abort, &mut deadline).await;
+                alarm.arm(next_alarm(deadline_at, &[]));
+                let waited = wait_or_stop(&mut waiting, &mut abort, &mut alarm).await;
                 inner.forget(ticket);
                 match waited {
                     Err(aborted) => break Err(call.stop(&mut task, aborted)),
@@ -226,11 +307,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 }
             }
         }
-        let plan = inner
-            .engine(false)
-            .attempt_started(&mut task, false, js::now());
+        let now = js::now();
+        let plan = inner.engine(false).attempt_started(&mut task, false, now);
         inner.after();
-        flights.push(call.launch(&plan));
+        flights.push(call.launch(&plan, now));
         let mut hedge = inner
             .engine(false)
             .hedge_delay(&mut task, js::now())
@@ -238,7 +318,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
 
         // Wait for the attempt(s) of this round.
         loop {
-            let woke = wait_flights(&mut flights, &mut hedge, &mut abort, &mut deadline).await;
+            alarm.arm(next_alarm(deadline_at, &flights));
+            let woke = wait_flights(&mut flights, &mut hedge, &mut abort, &mut alarm).await;
             let (i, outcome, response) = match woke {
                 Wake::Abort | Wake::Deadline => {
                     let err = call.stop(&mut task, matches!(woke, Wake::Abort));
@@ -248,11 +329,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 Wake::Hedge => {
                     hedge = None;
                     if inner.engine(false).try_hedge(&mut task, js::now()) {
-                        let plan = inner
-                            .engine(false)
-                            .attempt_started(&mut task, true, js::now());
+                        let now = js::now();
+                        let plan = inner.engine(false).attempt_started(&mut task, true, now);
                         inner.after();
-                        flights.push(call.launch(&plan));
+                        flights.push(call.launch(&plan, now));
                     }
                     continue;
                 }
@@ -261,7 +341,9 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                         "ballast: timeout.attemptMs ({} ms) elapsed",
                         fmt_num(attempt_ms.unwrap_or(0.0))
                     ));
-                    js::abort_controller(&flights[i].controller, &err);
+                    if let Some(c) = &flights[i].controller {
+                        js::abort_controller(c, &err);
+                    }
                     errors.push((flights[i].id, err));
                     (i, Outcome::Timeout, None)
                 }
@@ -341,7 +423,8 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                         js::discard(&r);
                     }
                     let mut sleep = Sleep::new(delay_ms);
-                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut deadline).await
+                    alarm.arm(next_alarm(deadline_at, &[]));
+                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await
                     {
                         break 'task Err(call.stop(&mut task, aborted));
                     }
@@ -350,7 +433,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             }
         }
     };
-    drop(deadline);
+    drop(alarm);
     drop(abort);
     inner.engine(false).finish(&mut task, js::now());
     inner.after();
@@ -360,7 +443,9 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
 /// Aborts every attempt still in flight with `reason` and drops them (and their timers).
 fn abort_flights(flights: &mut Vec<Flight>, reason: &JsValue) {
     for f in flights.drain(..) {
-        js::abort_controller(&f.controller, reason);
+        if let Some(c) = &f.controller {
+            js::abort_controller(c, reason);
+        }
     }
 }
 

@@ -113,3 +113,74 @@ test("abort before start rejects at once with AbortError and never hits the orig
   await sleep(20);
   assert.equal(origin.hits(key), 0);
 });
+
+// Which signal an attempt carries: the caller's exactly when nothing of ours can abort it (no
+// timeouts, no hedging; on Node a signal costs undici more than all of ballast's own work), ours
+// otherwise. Either way the caller's abort reaches the request and, after the call settles, the body.
+const recording = () => {
+  const inits = [];
+  const transport = (input, init) => {
+    inits.push(init);
+    return fetch(input, init);
+  };
+  return { inits, transport };
+};
+const NO_TIMEOUTS = { attemptMs: null, totalMs: null };
+
+test("without timeouts or hedging an attempt carries the caller's own init and signal, or none", async () => {
+  const { inits, transport } = recording();
+  const f = createFetch({ transport, timeout: NO_TIMEOUTS });
+  await (await f(u("/ok"))).text();
+  assert.equal(inits[0], undefined, "no init of ours when the caller gave none");
+  const ac = new AbortController();
+  const init = { signal: ac.signal, headers: { "x-a": "1" } };
+  await (await f(u("/ok"), init)).text();
+  assert.equal(inits[1], init, "the caller's init object itself");
+  assert.equal(inits[1].signal, ac.signal);
+
+  // Any timeout or hedging gives every attempt a controller of ours.
+  for (const config of [
+    { timeout: { attemptMs: 5000, totalMs: null } },
+    { timeout: { attemptMs: null, totalMs: 5000 } },
+    { timeout: NO_TIMEOUTS, hedge: { afterMs: 5000 } },
+  ]) {
+    const rec = recording();
+    const g = createFetch({ ...config, transport: rec.transport });
+    await (await g(u("/ok"))).text();
+    assert.ok(rec.inits[0].signal instanceof AbortSignal, JSON.stringify(config));
+    await (await g(u("/ok"), init)).text();
+    assert.notEqual(rec.inits[1].signal, ac.signal, JSON.stringify(config));
+    assert.equal(rec.inits[1].headers, init.headers);
+  }
+});
+
+test("without timeouts the caller's abort still ends an attempt (/hang) and closes the request", async () => {
+  const f = createFetch({ timeout: NO_TIMEOUTS, retry: { maxAttempts: 3, backoff: FAST } });
+  const key = uniqueKey("abortnotimeout");
+  const ac = new AbortController();
+  const p = f(u(`/hang?key=${key}`), { signal: ac.signal });
+  await waitFor(() => origin.hits(key) === 1);
+  const reason = new Error("caller gave up");
+  ac.abort(reason);
+  assert.equal(await rejection(p), reason);
+  assert.equal(await waitFor(() => origin.inFlight() === 0, { timeoutMs: 1000 }), true, "origin request closed");
+  assert.equal(origin.hits(key), 1);
+});
+
+test("after the call settles, the caller's abort still reaches the body, with and without timeouts", async () => {
+  for (const timeout of [undefined, NO_TIMEOUTS]) {
+    const f = createFetch({ timeout });
+    const ac = new AbortController();
+    const res = await f(u(`/slow-body?chunks=20&ms=50`), { signal: ac.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    await reader.read();
+    const reason = new Error("stop reading");
+    ac.abort(reason);
+    const err = await reader.read().then(
+      () => reader.read().then(() => null),
+      (e) => e,
+    );
+    assert.equal(err, reason, `timeout ${JSON.stringify(timeout)}`);
+  }
+});
