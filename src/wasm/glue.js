@@ -165,16 +165,27 @@ export function discard(response) {
   }
 }
 
-export function setTimer(callback, ms) {
-  return setTimeout(callback, ms);
+// The timer, promise and listener helpers call the driver's one shared callback with the key of
+// the slot that waits (src/wasm/timer.rs): (key, value, ok).
+export function setTimer(callback, ms, key) {
+  return setTimeout(() => callback(key, undefined, true), ms);
 }
 
 export function clearTimer(id) {
   clearTimeout(id);
 }
 
-export function onAbort(signal, listener) {
+export function onSettle(promise, callback, key) {
+  promise.then(
+    (value) => callback(key, value, true),
+    (err) => callback(key, err, false),
+  );
+}
+
+export function onAbort(signal, callback, key) {
+  const listener = () => callback(key, undefined, true);
   signal.addEventListener("abort", listener);
+  return listener;
 }
 
 export function offAbort(signal, listener) {

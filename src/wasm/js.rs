@@ -58,13 +58,15 @@ extern "C" {
     pub fn retry_after(response: &JsValue) -> Option<String>;
     pub fn discard(response: &JsValue);
     #[wasm_bindgen(js_name = setTimer)]
-    pub fn set_timer(callback: &Function, ms: f64) -> JsValue;
+    pub fn set_timer(callback: &Function, ms: f64, key: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimer)]
     pub fn clear_timer(id: &JsValue);
+    #[wasm_bindgen(js_name = onSettle)]
+    pub fn on_settle(promise: &Promise, callback: &Function, key: f64);
     #[wasm_bindgen(js_name = onAbort)]
-    pub fn on_abort(signal: &JsValue, listener: &Function);
+    pub fn on_abort(signal: &JsValue, callback: &Function, key: f64) -> JsValue;
     #[wasm_bindgen(js_name = offAbort)]
-    pub fn off_abort(signal: &JsValue, listener: &Function);
+    pub fn off_abort(signal: &JsValue, listener: &JsValue);
     #[wasm_bindgen(js_name = describeError)]
     pub fn describe_error(err: &JsValue) -> String;
 }

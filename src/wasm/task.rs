@@ -18,7 +18,7 @@
 //! outlives the call.
 
 use super::js;
-use super::timer::{poll_opt, AbortWait, Sleep};
+use super::timer::{poll_opt, AbortWait, Settled, Sleep};
 use super::Inner;
 use crate::core::config::fmt_num;
 use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
@@ -27,12 +27,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// One attempt in flight.
 struct Flight {
     id: u32,
-    fut: JsFuture,
+    fut: Settled,
     /// Ours to abort (timeout, deadline, lost hedge race); `None` when nothing of ours can.
     controller: Option<JsValue>,
     /// When `timeout.attemptMs` runs out for this attempt.
@@ -201,7 +200,7 @@ impl Call {
         );
         Flight {
             id: plan.id,
-            fut: JsFuture::from(promise),
+            fut: Settled::new(&promise),
             controller,
             timeout_at: self.attempt_ms.map(|ms| now + ms),
         }
@@ -424,8 +423,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     }
                     let mut sleep = Sleep::new(delay_ms);
                     alarm.arm(next_alarm(deadline_at, &[]));
-                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await
-                    {
+                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await {
                         break 'task Err(call.stop(&mut task, aborted));
                     }
                     continue 'task;
