@@ -55,14 +55,14 @@ struct Alarm {
 
 impl Alarm {
     /// Sets the alarm for `want` unless it is already set for exactly that.
-    fn arm(&mut self, want: Option<(f64, Target)>) {
+    fn arm(&mut self, want: Option<(f64, Target)>, now: f64) {
         if self.target == want && (self.sleep.is_some() || want.is_none()) {
             return;
         }
         self.sleep = None;
         self.target = want;
         if let Some((at, _)) = want {
-            self.sleep = Some(Sleep::new(at - js::now()));
+            self.sleep = Some(Sleep::new(at - now));
         }
     }
 
@@ -244,9 +244,11 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             _ => BodyKind::Replayable,
         },
     };
+    // One clock reading per step: the engine's steps between two awaits happen at one instant.
+    let started = js::now();
     let (mut task, attempt_ms, total_ms, queue_timeout_ms, hedging) = {
         let mut e = inner.engine(true);
-        let t = e.begin(meta, js::now());
+        let t = e.begin(meta, started);
         let c = e.config();
         (
             t,
@@ -273,9 +275,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     let mut errors: Vec<(u32, JsValue)> = Vec::new();
     let mut flights: Vec<Flight> = Vec::new();
 
+    let mut now = started;
     let result = 'task: loop {
         // A new attempt: every attempt, retries included, needs a concurrency slot first.
-        let admitted = inner.engine(false).admit(&mut task, js::now());
+        let admitted = inner.engine(false).admit(&mut task, now);
         inner.after();
         match admitted {
             Admit::Now => {}
@@ -290,13 +293,14 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     grant: &mut grant,
                     timer: &mut queue_timer,
                 };
-                alarm.arm(next_alarm(deadline_at, &[]));
+                alarm.arm(next_alarm(deadline_at, &[]), now);
                 let waited = wait_or_stop(&mut waiting, &mut abort, &mut alarm).await;
+                now = js::now();
                 inner.forget(ticket);
                 match waited {
                     Err(aborted) => break Err(call.stop(&mut task, aborted)),
                     Ok(true) => {
-                        let shed = inner.engine(false).queue_timeout(&mut task, js::now());
+                        let shed = inner.engine(false).queue_timeout(&mut task, now);
                         inner.after();
                         if let Some(r) = shed {
                             break Err(error_for(&inner, &task, r, "SHED", &errors));
@@ -306,19 +310,19 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 }
             }
         }
-        let now = js::now();
         let plan = inner.engine(false).attempt_started(&mut task, false, now);
         inner.after();
         flights.push(call.launch(&plan, now));
         let mut hedge = inner
             .engine(false)
-            .hedge_delay(&mut task, js::now())
+            .hedge_delay(&mut task, now)
             .map(Sleep::new);
 
         // Wait for the attempt(s) of this round.
         loop {
-            alarm.arm(next_alarm(deadline_at, &flights));
+            alarm.arm(next_alarm(deadline_at, &flights), now);
             let woke = wait_flights(&mut flights, &mut hedge, &mut abort, &mut alarm).await;
+            now = js::now();
             let (i, outcome, response) = match woke {
                 Wake::Abort | Wake::Deadline => {
                     let err = call.stop(&mut task, matches!(woke, Wake::Abort));
@@ -327,8 +331,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 }
                 Wake::Hedge => {
                     hedge = None;
-                    if inner.engine(false).try_hedge(&mut task, js::now()) {
-                        let now = js::now();
+                    if inner.engine(false).try_hedge(&mut task, now) {
                         let plan = inner.engine(false).attempt_started(&mut task, true, now);
                         inner.after();
                         flights.push(call.launch(&plan, now));
@@ -348,7 +351,11 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 }
                 Wake::Settled(i, Ok(r)) if js::is_response(&r) => {
                     let status = js::status(&r).clamp(0.0, 999.0) as u16;
-                    let retry_after_ms = js::retry_after(&r)
+                    // Read only where the engine honours it (429, 503): a header lookup per
+                    // response is measurable on the hot path.
+                    let retry_after_ms = crate::core::retry_after::applies_to(status)
+                        .then(|| js::retry_after(&r))
+                        .flatten()
                         .and_then(|v| crate::core::retry_after::parse(&v, js::wall_now()));
                     (
                         i,
@@ -368,7 +375,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     flights.remove(i);
                     inner
                         .engine(false)
-                        .cancel(&mut task, GiveUpReason::InvalidResponse, js::now());
+                        .cancel(&mut task, GiveUpReason::InvalidResponse, now);
                     abort_flights(&mut flights, &JsValue::UNDEFINED);
                     let r = GiveUpReason::InvalidResponse;
                     break 'task Err(error_for(&inner, &task, r, "INVALID_RESPONSE", &errors));
@@ -385,10 +392,9 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             };
             let flight = flights.remove(i);
             let timed_out = outcome == Outcome::Timeout;
-            let decision =
-                inner
-                    .engine(false)
-                    .attempt_finished(&mut task, flight.id, outcome, js::now());
+            let decision = inner
+                .engine(false)
+                .attempt_finished(&mut task, flight.id, outcome, now);
             inner.after();
             match (decision, response) {
                 (Decision::Wait, r) => {
@@ -400,7 +406,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 (Decision::Done | Decision::GiveUp(_), Some(r)) => {
                     // The winner: the other attempt still in flight, if any, lost the race.
                     for f in &flights {
-                        inner.engine(false).abandon(&mut task, f.id, js::now());
+                        inner.engine(false).abandon(&mut task, f.id, now);
                     }
                     abort_flights(&mut flights, &JsValue::UNDEFINED);
                     break 'task Ok(r);
@@ -422,8 +428,10 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                         js::discard(&r);
                     }
                     let mut sleep = Sleep::new(delay_ms);
-                    alarm.arm(next_alarm(deadline_at, &[]));
-                    if let Err(aborted) = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await {
+                    alarm.arm(next_alarm(deadline_at, &[]), now);
+                    let slept = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await;
+                    now = js::now();
+                    if let Err(aborted) = slept {
                         break 'task Err(call.stop(&mut task, aborted));
                     }
                     continue 'task;
@@ -433,7 +441,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
     };
     drop(alarm);
     drop(abort);
-    inner.engine(false).finish(&mut task, js::now());
+    inner.engine(false).finish(&mut task, now);
     inner.after();
     result
 }
