@@ -66,7 +66,8 @@ const fullJitter = (n) => Math.random() * Math.min(EQ.capMs, EQ.baseMs * 2 ** n)
  */
 export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = false } = {}) {
   // Diagnostic rows (overhead benchmark only): what passing an AbortSignal to fetch costs by
-  // itself (ballast gives every attempt one), and ballast without its two timers.
+  // itself (ballast gives an attempt one when a timeout or hedging may abort it), and ballast with
+  // both timeouts off (then it passes no signal and sets no timer).
   const diag = !diagnostics
     ? []
     : [
@@ -79,7 +80,7 @@ export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = f
         },
         {
           id: "ballast-notimers",
-          label: "ballast, timeouts null",
+          label: "ballast, timeouts null (no signal, no timer)",
           peer: "ballast",
           mode: "diagnostic",
           make: () => {

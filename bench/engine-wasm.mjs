@@ -64,7 +64,7 @@ const pieces = {
   "new Headers(undefined) (glue describe)": () => new Headers(undefined),
   "new AbortController().signal (one per attempt; Node makes the signal lazily)": () =>
     new AbortController().signal,
-  "setTimeout + clearTimeout (x2 per call: attempt + deadline)": () => clearTimeout(setTimeout(noop, 10_000)),
+  "setTimeout + clearTimeout (one per call: the earlier of attempt timeout and deadline)": () => clearTimeout(setTimeout(noop, 10_000)),
   "Object.assign({}, init, {signal}) (glue send)": () => Object.assign({}, undefined, { signal: ac.signal }),
   "AbortSignal.any([caller, attempt]) (with a caller signal)": () =>
     AbortSignal.any([ac.signal, new AbortController().signal]),
@@ -80,8 +80,8 @@ const asyncVariants = {
   "transport called directly": () => transport(URL_),
   "transport + .catch() wrapper (pkg/api.js)": () =>
     transport(URL_).catch((e) => Promise.reject(e)),
-  "ballast (defaults: attempt + total timers)": () => fDefault(URL_),
-  "ballast (timeout.attemptMs/totalMs null: no timers)": () => fNoTimers(URL_),
+  "ballast (defaults: a signal and one timer per call)": () => fDefault(URL_),
+  "ballast (timeout.attemptMs/totalMs null: no signal, no timer)": () => fNoTimers(URL_),
   "ballast (defaults, with a caller signal)": () => fDefault(URL_, init),
   "ballast (defaults, retry+giveup listeners on)": () => fListening(URL_),
 };
@@ -90,7 +90,7 @@ const asyncVariants = {
 for (const fn of Object.values(asyncVariants)) await timeAsync(fn, SMOKE ? 500 : 5000);
 
 const seq = Object.fromEntries(Object.keys(asyncVariants).map((k) => [k, []]));
-const batch = { "transport called directly": [], "ballast (defaults: attempt + total timers)": [] };
+const batch = { "transport called directly": [], "ballast (defaults: a signal and one timer per call)": [] };
 const piece = Object.fromEntries(Object.keys(pieces).map((k) => [k, []]));
 const snap = [];
 for (let s = 0; s < SAMPLES; s++) {

@@ -101,13 +101,14 @@ export function bind(getModule) {
       throw internal(err);
     }
 
-    const wrapped = (input, init) => {
-      try {
-        return client.fetch(input, init).catch((err) => Promise.reject(internal(err)));
-      } catch (err) {
-        return Promise.reject(internal(err));
-      }
-    };
+    const wrapped = (input, init) =>
+      new Promise((resolve, reject) => {
+        try {
+          client.fetch(input, init, resolve, (err) => reject(internal(err)));
+        } catch (err) {
+          reject(internal(err));
+        }
+      });
     wrapped.snapshot = () => {
       try {
         return client.snapshot();

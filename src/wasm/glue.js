@@ -35,7 +35,10 @@ function bodyKind(body) {
 export function describe(input, init) {
   const req = typeof Request === "function" && input instanceof Request ? input : null;
   const method = String((init && init.method) || (req && req.method) || "GET").toUpperCase();
-  const headers = new Headers((init && init.headers) || (req && req.headers) || undefined);
+  // Parsed only when there are headers (a Headers per call is measurable): invalid ones then throw
+  // here, up front, instead of failing every attempt as a network error.
+  const given = (init && init.headers) || (req && req.headers);
+  const headers = given ? new Headers(given) : null;
   let body = BODY_NONE;
   if (init && init.body != null) body = bodyKind(init.body);
   else if (req && req.body != null) body = BODY_REPLAYABLE; // sent as a clone per attempt
@@ -43,7 +46,7 @@ export function describe(input, init) {
   return {
     method,
     url: req ? req.url : String(input),
-    idempotencyKey: headers.has("idempotency-key"),
+    idempotencyKey: headers !== null && headers.has("idempotency-key"),
     body,
     signal,
     isRequest: req !== null,

@@ -142,10 +142,23 @@ impl Client {
         })
     }
 
-    /// Runs one task; resolves with the final `Response` or rejects (see the README).
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+    /// Runs one task and settles the caller's promise through `resolve` / `reject` (with the final
+    /// `Response`, or the error; see the README). The npm entry makes that one promise itself:
+    /// `future_to_promise` plus the entry's own `.catch` would cost two more promise hops per call.
+    pub fn fetch(
+        &self,
+        input: JsValue,
+        init: JsValue,
+        resolve: js_sys::Function,
+        reject: js_sys::Function,
+    ) {
         let inner = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(task::run(inner, input, init))
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = match task::run(inner, input, init).await {
+                Ok(response) => resolve.call1(&JsValue::UNDEFINED, &response),
+                Err(err) => reject.call1(&JsValue::UNDEFINED, &err),
+            };
+        });
     }
 
     /// A plain, JSON-serialisable snapshot of counters and windowed figures.

@@ -78,3 +78,17 @@ test("a transport returning a non-Response rejects with BallastError INVALID_RES
   assert.ok(err instanceof BallastError);
   assert.equal(err.code, "INVALID_RESPONSE");
 });
+
+test("an invalid header rejects at once with fetch's TypeError and never reaches the transport", async () => {
+  let calls = 0;
+  const f = createFetch({ transport: async () => (calls++, new Response("x")), retry: { backoff: FAST } });
+  for (const headers of [{ "bad header": "x" }, [["x-ok", "a\nb"]]]) {
+    const err = await rejection(f("http://ballast.invalid/h", { headers }));
+    assert.equal(err.name, "TypeError", String(err));
+  }
+  assert.equal(calls, 0);
+  // Headers that are fine, and none at all, go through.
+  assert.equal((await f("http://ballast.invalid/h", { headers: { "x-ok": "1" } })).status, 200);
+  assert.equal((await f("http://ballast.invalid/h")).status, 200);
+  assert.equal(calls, 2);
+});
