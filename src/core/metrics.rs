@@ -1,4 +1,5 @@
-//! Counters and windowed figures, and the plain `Snapshot` handed to JS.
+//! Counters and windowed figures, and the plain `Snapshot` the driver hands to JS
+//! (`src/wasm/to_js.rs`).
 //!
 //! Why windowed: "retry density" and tail latency are only useful if they describe *now*. All-time
 //! averages hide a storm that started a minute ago behind a quiet week. Everything here lives in a
@@ -9,7 +10,6 @@ use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The recent window that every windowed figure covers.
@@ -143,7 +143,7 @@ impl Metrics {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quantiles {
     pub p50: f64,
     pub p95: f64,
@@ -165,7 +165,7 @@ impl Quantiles {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BudgetSnapshot {
     /// Whole retries available now.
     pub balance: u64,
@@ -188,8 +188,7 @@ pub struct Extra {
     pub hedges: HedgeSnapshot,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HedgeSnapshot {
     pub sent: u64,
     /// Hedges whose response won the race.
@@ -198,16 +197,14 @@ pub struct HedgeSnapshot {
     pub budget_exhausted: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShedSnapshot {
     pub total: u64,
     pub by_reason: BTreeMap<String, u64>,
 }
 
 /// What `fetch.snapshot()` returns: plain data, JSON-serialisable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// Tasks (calls of the wrapped fetch) started, lifetime.
     pub tasks: u64,

@@ -26,7 +26,6 @@ use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
 use crate::core::route::{Route, State};
 use crate::core::window::Window;
 use fastrand::Rng;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 const FALLBACK_WINDOW_MS: f64 = 60_000.0;
@@ -41,8 +40,7 @@ pub const BUDGET_EXHAUSTED: &str = "budget-exhausted";
 pub const ALL_PRIMARIES_FAILED: &str = "all-primaries-failed";
 pub const DEADLINE: &str = "deadline";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EjectEvent {
     pub route: String,
     pub reason: &'static str,
@@ -50,16 +48,14 @@ pub struct EjectEvent {
     pub duration_ms: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreEvent {
     pub route: String,
     pub reason: &'static str,
     pub ejected_for_ms: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FallbackDefaultEvent {
     pub is_default: bool,
     pub share: f64,
@@ -88,8 +84,7 @@ struct TaskCounts {
     fallback: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteSnapshot {
     pub name: String,
     pub state: &'static str,
@@ -102,15 +97,14 @@ pub struct RouteSnapshot {
     pub ejections: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteLatency {
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FallbackSnapshot {
     pub total: u64,
     pub by_reason: BTreeMap<String, u64>,
@@ -120,7 +114,7 @@ pub struct FallbackSnapshot {
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SwitchSnapshot {
     pub total: u64,
     pub denied: u64,
