@@ -16,6 +16,7 @@ pub mod retry_after;
 pub mod route;
 pub mod routing;
 pub mod sketch;
+pub mod sort;
 pub mod window;
 
 pub use config::{Config, ConfigError};

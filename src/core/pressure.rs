@@ -22,6 +22,7 @@
 //! `pressure.hysteresis`, so the `"pressure"` event does not flap.
 
 use crate::core::sketch::Sketch;
+use crate::core::sort;
 use crate::core::window::Window;
 
 const SHORT_MS: f64 = 6_000.0;
@@ -199,7 +200,7 @@ impl Pressure {
         ];
         let level = 1.0 - parts.iter().map(|(_, v)| 1.0 - v).product::<f64>();
         let mut drivers: Vec<_> = parts.iter().filter(|(_, v)| *v >= 0.1).collect();
-        drivers.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        sort::sort_by(&mut drivers, |a, b| b.1.total_cmp(&a.1).is_lt());
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let previous = self.snap.state;
         let state = self.next_state(previous, level);

@@ -24,6 +24,7 @@
 use crate::core::budget::RetryBudget;
 use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
 use crate::core::route::{Route, State};
+use crate::core::sort;
 use crate::core::window::Window;
 use fastrand::Rng;
 use std::collections::BTreeMap;
@@ -492,7 +493,7 @@ impl Routing {
             threshold = threshold.max(mean - e.stdev_factor * var.sqrt());
         }
         let mut low: Vec<(usize, f64)> = rates.into_iter().filter(|r| r.1 < threshold).collect();
-        low.sort_unstable_by(|a, b| a.1.total_cmp(&b.1));
+        sort::sort_by(&mut low, |a, b| a.1.total_cmp(&b.1).is_lt());
         for (i, _) in low {
             if self.may_eject() {
                 self.eject(i, "low-success-rate", now, out);
