@@ -6,6 +6,7 @@ pub mod adaptive;
 pub mod backoff;
 pub mod budget;
 pub mod config;
+pub mod counts;
 pub mod engine;
 pub mod events;
 pub mod limiter;

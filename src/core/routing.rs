@@ -23,11 +23,11 @@
 
 use crate::core::budget::RetryBudget;
 use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
+use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
 use crate::core::sort;
 use crate::core::window::Window;
 use fastrand::Rng;
-use std::collections::BTreeMap;
 
 const FALLBACK_WINDOW_MS: f64 = 60_000.0;
 /// How strongly P2C prefers the better score of its two candidates (see the module docs).
@@ -108,7 +108,7 @@ pub struct RouteLatency {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FallbackSnapshot {
     pub total: u64,
-    pub by_reason: BTreeMap<String, u64>,
+    pub by_reason: Counts,
     pub active: bool,
     pub active_for_ms: f64,
     pub share: f64,
@@ -129,7 +129,7 @@ pub struct Routing {
     switches_denied: u64,
     last_interval: Option<f64>,
     fallback_total: u64,
-    fallback_by_reason: BTreeMap<&'static str, u64>,
+    fallback_by_reason: Counts,
     fallback_window: Window<TaskCounts>,
     fallback_since: Option<f64>,
     fallback_is_default: bool,
@@ -166,7 +166,7 @@ impl Routing {
             switches_denied: 0,
             last_interval: None,
             fallback_total: 0,
-            fallback_by_reason: BTreeMap::new(),
+            fallback_by_reason: Counts::default(),
             fallback_window: Window::new(FALLBACK_WINDOW_MS),
             fallback_since: None,
             fallback_is_default: false,
@@ -278,7 +278,7 @@ impl Routing {
         let fb = self.healthy(true, &[]);
         let route = self.p2c(&fb, now, rng)?;
         self.fallback_total += 1;
-        *self.fallback_by_reason.entry(reason).or_insert(0) += 1;
+        self.fallback_by_reason.add(reason);
         Some(Pick {
             route,
             probe: false,
@@ -567,11 +567,7 @@ impl Routing {
         let (tasks, fb) = self.window_counts(now);
         FallbackSnapshot {
             total: self.fallback_total,
-            by_reason: self
-                .fallback_by_reason
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
+            by_reason: self.fallback_by_reason.clone(),
             active: self.fallback_since.is_some(),
             active_for_ms: self.fallback_since.map_or(0.0, |t| round3(now - t)),
             share: if tasks == 0 {

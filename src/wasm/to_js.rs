@@ -7,12 +7,12 @@
 //! stays serde-free; this module only reads its structs' fields. Counters (`u64`) become numbers,
 //! as before (they stay far below 2^53).
 
+use crate::core::counts::Counts;
 use crate::core::engine::AttemptRecord;
 use crate::core::metrics::{Quantiles, Snapshot};
 use crate::core::pressure::PressureSnapshot;
 use crate::core::Event;
 use js_sys::Array;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/wasm/objects.js")]
@@ -119,8 +119,8 @@ extern "C" {
 
 /// A map of counters as an object, keys in the map's (sorted) order. Keys are the core's reason
 /// strings, which never contain a comma.
-fn counts(m: &BTreeMap<String, u64>) -> JsValue {
-    let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+fn counts(m: &Counts) -> JsValue {
+    let keys: Vec<&str> = m.iter().map(|(k, _)| k).collect();
     let values: Vec<f64> = m.values().map(|v| *v as f64).collect();
     map(&keys.join(","), &values)
 }
