@@ -121,7 +121,9 @@ impl Obj {
             let s = v.as_string()?;
             options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
         };
-        self.set(key, &format!("one of {}", names.join(", ")), conv, into)
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let allowed = format!("one of {}", super::join(&names, ", "));
+        self.set(key, &allowed, conv, into)
     }
 
     /// An array; `None` when absent.

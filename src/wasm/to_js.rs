@@ -7,6 +7,7 @@
 //! stays serde-free; this module only reads its structs' fields. Counters (`u64`) become numbers,
 //! as before (they stay far below 2^53).
 
+use super::join;
 use crate::core::counts::Counts;
 use crate::core::engine::AttemptRecord;
 use crate::core::metrics::{Quantiles, Snapshot};
@@ -122,7 +123,7 @@ extern "C" {
 fn counts(m: &Counts) -> JsValue {
     let keys: Vec<&str> = m.iter().map(|(k, _)| k).collect();
     let values: Vec<f64> = m.values().map(|v| *v as f64).collect();
-    map(&keys.join(","), &values)
+    map(&join(&keys, ","), &values)
 }
 
 fn quants(q: &Quantiles) -> JsValue {
@@ -135,7 +136,7 @@ fn pressure_of(p: &PressureSnapshot) -> JsValue {
         p.level,
         p.state.as_str(),
         p.trend,
-        &p.drivers.join(","),
+        &join(&p.drivers, ","),
         c.tail_latency,
         c.queue_wait,
         c.retry_density,
@@ -229,7 +230,7 @@ pub fn event(ev: &Event) -> JsValue {
             e.state.as_str(),
             e.previous.as_str(),
             e.level,
-            &e.drivers.join(","),
+            &join(&e.drivers, ","),
         ),
         Event::Attempt(e) => attempt_event(
             e.attempt,
