@@ -20,10 +20,12 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn new(path: &str, value: impl fmt::Display, allowed: &str) -> Self {
+    /// `value` as shown in the message. A `String`, not `impl Display`: one copy of this in the
+    /// wasm instead of one per value type.
+    pub fn new(path: &str, value: String, allowed: &str) -> Self {
         ConfigError {
             path: path.to_string(),
-            value: value.to_string(),
+            value,
             allowed: allowed.to_string(),
         }
     }
@@ -386,7 +388,7 @@ impl Config {
         if n > 0 && self.routes.iter().all(|r| r.fallback) {
             return Err(ConfigError::new(
                 "routes",
-                "only fallback routes",
+                "only fallback routes".into(),
                 "at least one route without fallback: true",
             ));
         }
@@ -441,14 +443,14 @@ impl Config {
                 (Some(_), Some(_)) => {
                     return Err(ConfigError::new(
                         "hedge.percentile",
-                        "set together with hedge.afterMs",
+                        "set together with hedge.afterMs".into(),
                         "either hedge.afterMs or hedge.percentile, not both",
                     ))
                 }
                 (None, None) => {
                     return Err(ConfigError::new(
                         "hedge.afterMs",
-                        "missing",
+                        "missing".into(),
                         "a delay in ms, or hedge.percentile instead",
                     ))
                 }
@@ -621,7 +623,7 @@ impl Config {
         if !(1..=10).contains(&r.max_attempts) {
             return Err(ConfigError::new(
                 "retry.maxAttempts",
-                r.max_attempts,
+                r.max_attempts.to_string(),
                 "an integer in [1, 10]",
             ));
         }
@@ -641,7 +643,7 @@ impl Config {
             if !(100..=599).contains(s) {
                 return Err(ConfigError::new(
                     &format!("retry.statuses[{i}]"),
-                    s,
+                    s.to_string(),
                     "an HTTP status in [100, 599]",
                 ));
             }

@@ -181,7 +181,7 @@ fn route(path: String, v: JsValue) -> R<RouteConfig> {
     let o = Obj { v, path };
     let required = |key: &str| {
         o.string(key)?
-            .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing", "required"))
+            .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing".into(), "required"))
     };
     let mut r = RouteConfig::new(&required("name")?, &required("url")?);
     o.num("weight", &mut r.weight)?;
