@@ -544,15 +544,16 @@ impl Routing {
         (0..self.routes.len())
             .map(|i| {
                 let r = &mut self.routes[i];
+                let latency = r.latency(now);
                 RouteSnapshot {
                     name: r.name.clone(),
                     state: r.state.as_str(),
                     score: round3(r.score(now)),
                     success_rate: round3(r.success_rate(now)),
                     latency: RouteLatency {
-                        p50: round3(r.latency_quantile(0.5, now).0),
-                        p95: round3(r.latency_quantile(0.95, now).0),
-                        p99: round3(r.latency_quantile(0.99, now).0),
+                        p50: round3(latency.quantile(0.5)),
+                        p95: round3(latency.quantile(0.95)),
+                        p99: round3(latency.quantile(0.99)),
                     },
                     variance: round3(r.variance()),
                     attempts: r.attempts,
