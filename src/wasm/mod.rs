@@ -2,8 +2,9 @@
 //!
 //! It calls the *global* `fetch` (looked up at call time, never `window`) or the user's
 //! `transport`, sleeps with timers that are cleared on drop, reads config by hand (`read.rs`) and
-//! hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at module scope: Workers forbid timers, random
-//! values and I/O there, so the RNG is seeded on the first call, not at construction.
+//! hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at module scope:
+//! Workers forbid timers, random values and I/O there, so the RNG is seeded on the first call,
+//! not at construction.
 
 mod config;
 mod js;

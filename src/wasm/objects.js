@@ -25,7 +25,9 @@ export function quantiles(p50, p95, p99, max, count) {
   return { p50, p95, p99, max, count };
 }
 
-export function pressure(level, state, trend, drivers, tailLatency, queueWait, retryDensity, budgetDrain) {
+export function pressure(
+  level, state, trend, drivers, tailLatency, queueWait, retryDensity, budgetDrain,
+) {
   return {
     level,
     state,
@@ -35,14 +37,20 @@ export function pressure(level, state, trend, drivers, tailLatency, queueWait, r
   };
 }
 
-export function route(name, state, score, successRate, p50, p95, p99, variance, attempts, failures, ejections) {
-  return { name, state, score, successRate, latency: { p50, p95, p99 }, variance, attempts, failures, ejections };
+export function route(
+  name, state, score, successRate, p50, p95, p99, variance, attempts, failures, ejections,
+) {
+  const latency = { p50, p95, p99 };
+  return { name, state, score, successRate, latency, variance, attempts, failures, ejections };
 }
 
 // `n` holds the numbers in this order: tasks, activeTasks, inFlight, queued, limit (NaN: null),
 // attempts, retries, retryDensity, windowMs, shed.total, budget (3), switches (2), hedges (3),
 // fallback.total, fallback.activeForMs, fallback.share.
-export function snapshot(n, giveups, shedByReason, latency, attemptLatency, queueWait, pressure, routes, fallbackByReason, fallbackActive, fallbackIsDefault) {
+export function snapshot(
+  n, giveups, shedByReason, latency, attemptLatency, queueWait, pressure, routes,
+  fallbackByReason, fallbackActive, fallbackIsDefault,
+) {
   return {
     tasks: n[0],
     activeTasks: n[1],
