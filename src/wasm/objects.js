@@ -1,13 +1,10 @@
-// Builders for the plain objects the driver hands to JS: snapshots, events and attempt records
-// (their shapes are the contract in pkg/index.d.ts). Called from src/wasm/to_js.rs.
-//
-// Why here and not serde: one call per object with positional numbers and strings is smaller in
-// the wasm (no generic serialiser, no key strings in Rust) and faster (no Reflect.set per key).
-// Key order is the order written below; optional fields are left out when `undefined`, and
-// nullable ones become `null`. Maps come as comma-joined keys plus a Float64Array of values.
+// Builders for the plain objects the driver hands to JS (shapes: pkg/index.d.ts), one call per
+// object from src/wasm/to_js.rs, which says why. Keys come out in the order written here;
+// optional fields are left out when `undefined`, nullable ones become `null`.
 
 const orNull = (v) => (v === undefined ? null : v);
 
+// Comma-joined keys, a Float64Array of values.
 export function map(keys, values) {
   const o = {};
   if (keys !== "") {
