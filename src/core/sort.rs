@@ -4,9 +4,10 @@
 //! Why not `sort_unstable_by`: in wasm each call site monomorphises the standard library's
 //! pattern-defeating quicksort with its sorting networks (`sort9_optimal`, `sort13_optimal`),
 //! heapsort fallback and partitioning, several kilobytes per element type, to sort a handful of
-//! items. Insertion sort is a few dozen bytes and, for slices this small, as fast. It is stable;
-//! so is the standard sort below 9 elements (plain insertion sort there too), so results are the
-//! same; with more, ties keep their input order instead of an unspecified one.
+//! items. Insertion sort is a few dozen bytes and, for slices this small, as fast. It is stable.
+//! At these sizes the standard `sort_unstable_by` also keeps ties in order (it falls back to
+//! insertion sort or a stable small-sort below ~20 elements), so results are the same; on longer
+//! slices ties now keep their input order instead of an unspecified one.
 
 /// Sorts `v` so that `less(a, b)` never holds for an element `a` after `b`; equal elements keep
 /// their order.
