@@ -20,10 +20,12 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn new(path: &str, value: impl fmt::Display, allowed: &str) -> Self {
+    /// `value` as shown in the message. A `String`, not `impl Display`: one copy of this in the
+    /// wasm instead of one per value type.
+    pub fn new(path: &str, value: String, allowed: &str) -> Self {
         ConfigError {
             path: path.to_string(),
-            value: value.to_string(),
+            value,
             allowed: allowed.to_string(),
         }
     }
@@ -327,7 +329,10 @@ fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> 
 
 /// The scheme://host[:port] part of an absolute http(s) URL, lower-cased, default port dropped.
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
+    // By hand rather than `split_once("://")`: a `&str` pattern brings the two-way string
+    // searcher (~2 KB of wasm) for this one three-byte needle.
+    let at = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    let (scheme, rest) = (&url[..at], &url[at + 3..]);
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {
         return None;
@@ -383,7 +388,7 @@ impl Config {
         if n > 0 && self.routes.iter().all(|r| r.fallback) {
             return Err(ConfigError::new(
                 "routes",
-                "only fallback routes",
+                "only fallback routes".into(),
                 "at least one route without fallback: true",
             ));
         }
@@ -438,14 +443,14 @@ impl Config {
                 (Some(_), Some(_)) => {
                     return Err(ConfigError::new(
                         "hedge.percentile",
-                        "set together with hedge.afterMs",
+                        "set together with hedge.afterMs".into(),
                         "either hedge.afterMs or hedge.percentile, not both",
                     ))
                 }
                 (None, None) => {
                     return Err(ConfigError::new(
                         "hedge.afterMs",
-                        "missing",
+                        "missing".into(),
                         "a delay in ms, or hedge.percentile instead",
                     ))
                 }
@@ -484,7 +489,7 @@ pub fn fmt_num(v: f64) -> String {
     let sign = if v < 0.0 { "-" } else { "" };
     let x = v.abs();
     if x >= 1e15 || x.fract() == 0.0 {
-        return format!("{sign}{}", x as u128);
+        return format!("{sign}{}", int_digits(x));
     }
     const SCALE: f64 = 1e9;
     let mut int = x.trunc() as u64;
@@ -500,6 +505,41 @@ pub fn fmt_num(v: f64) -> String {
     } else {
         format!("{sign}{int}.{digits}")
     }
+}
+
+/// The digits of `x as u128` (`x` >= 0, saturating). Up to `u64::MAX` through `u64`'s `Display`;
+/// above, by doubling the mantissa's decimal digits: `u128`'s `Display` (or even its division)
+/// is ~1.5 KB of wasm for values nobody writes in a config.
+fn int_digits(x: f64) -> String {
+    if x < 18_446_744_073_709_551_616.0 {
+        return (x as u64).to_string();
+    }
+    if x >= 340_282_366_920_938_463_463_374_607_431_768_211_456.0 {
+        return "340282366920938463463374607431768211455".to_string();
+    }
+    // x = mantissa * 2^exp exactly, with exp >= 12 here.
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    // Decimal digits, least significant first.
+    let mut digits: Vec<u8> = mantissa
+        .to_string()
+        .bytes()
+        .rev()
+        .map(|b| b - b'0')
+        .collect();
+    for _ in 0..exp {
+        let mut carry = 0;
+        for d in digits.iter_mut() {
+            let v = *d * 2 + carry;
+            *d = v % 10;
+            carry = v / 10;
+        }
+        if carry > 0 {
+            digits.push(carry);
+        }
+    }
+    digits.iter().rev().map(|d| (b'0' + d) as char).collect()
 }
 
 fn is_token(s: &str) -> bool {
@@ -583,7 +623,7 @@ impl Config {
         if !(1..=10).contains(&r.max_attempts) {
             return Err(ConfigError::new(
                 "retry.maxAttempts",
-                r.max_attempts,
+                r.max_attempts.to_string(),
                 "an integer in [1, 10]",
             ));
         }
@@ -603,7 +643,7 @@ impl Config {
             if !(100..=599).contains(s) {
                 return Err(ConfigError::new(
                     &format!("retry.statuses[{i}]"),
-                    s,
+                    s.to_string(),
                     "an HTTP status in [100, 599]",
                 ));
             }
@@ -701,11 +741,26 @@ mod tests {
             (1.5, "1.5"),
             (2.999_999_999_9, "3"),
             (1e20, "100000000000000000000"),
+            (1e15 + 0.5, "1000000000000000"),
+            (18_446_744_073_709_551_615.0, "18446744073709551616"),
+            (1e30, "1000000000000000019884624838656"),
+            (f64::MAX, "340282366920938463463374607431768211455"),
+            (3.4e38, "339999999999999996123846586046231871488"),
+            (1.8e19, "18000000000000000000"),
             (-0.25, "-0.25"),
             (f64::NAN, "NaN"),
             (f64::NEG_INFINITY, "-Infinity"),
         ] {
             assert_eq!(fmt_num(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn big_integers_print_like_u128() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..20_000 {
+            let x = f64::from_bits(rng.u64(0x43e0_0000_0000_0000..0x47ff_ffff_ffff_ffff));
+            assert_eq!(int_digits(x), (x as u128).to_string(), "{x}");
         }
     }
 

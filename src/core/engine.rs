@@ -32,7 +32,6 @@ use crate::core::pressure::{Inputs, Pressure};
 use crate::core::retry_after;
 use crate::core::routing::{self, Notice, Pick, Routing};
 use fastrand::Rng;
-use serde::Serialize;
 
 /// How an attempt ended, as seen by the driver.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,16 +83,13 @@ pub struct Plan {
 }
 
 /// One attempt of a task, as reported in `BallastError.attempts`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
     /// Attempt number (1 for the first); hedges can end out of order.
     pub attempt: u32,
     pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     pub duration_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
 }
 

@@ -1,11 +1,11 @@
-//! Events the engine queues for listeners. Field names are part of the JS contract.
+//! Events the engine queues for listeners. The driver turns them into JS objects field by field
+//! (`src/wasm/to_js.rs`), so the fields and the strings in them are part of the JS contract.
 //!
 //! Events are only built for kinds someone listens to (`Engine::set_listening`), so a client
 //! without listeners pays nothing per attempt for them.
 
 use crate::core::pressure::PressureEvent;
 use crate::core::routing::{EjectEvent, FallbackDefaultEvent, RestoreEvent};
-use serde::Serialize;
 
 /// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`).
 pub const KINDS: [&str; 10] = [
@@ -25,8 +25,7 @@ pub fn bit(kind: &str) -> u32 {
     KINDS.iter().position(|k| *k == kind).map_or(0, |i| 1 << i)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RetryEvent {
     /// Number of the attempt about to start (2 for the first retry).
     pub attempt: u32,
@@ -36,8 +35,7 @@ pub struct RetryEvent {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GiveUpEvent {
     pub reason: &'static str,
     pub attempts: u32,
@@ -45,8 +43,7 @@ pub struct GiveUpEvent {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShedEvent {
     /// "queue-full" or "queue-timeout".
     pub reason: &'static str,
@@ -60,20 +57,17 @@ pub struct ShedEvent {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptEvent {
     pub attempt: u32,
     pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     pub duration_ms: f64,
     pub method: String,
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FallbackEvent {
     /// "primary-ejected", "budget-exhausted", "all-primaries-failed" or "deadline".
     pub reason: &'static str,
@@ -84,8 +78,7 @@ pub struct FallbackEvent {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HedgeEvent {
     pub route: Option<String>,
     pub from: Option<String>,

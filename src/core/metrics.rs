@@ -1,16 +1,16 @@
-//! Counters and windowed figures, and the plain `Snapshot` handed to JS.
+//! Counters and windowed figures, and the plain `Snapshot` the driver hands to JS
+//! (`src/wasm/to_js.rs`).
 //!
 //! Why windowed: "retry density" and tail latency are only useful if they describe *now*. All-time
 //! averages hide a storm that started a minute ago behind a quiet week. Everything here lives in a
 //! 60 s sliding window of six 10 s slots, except the lifetime counters, which are plain totals.
 //! Memory is fixed: six slots, each with two bounded sketches.
 
+use crate::core::counts::Counts;
 use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
-use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// The recent window that every windowed figure covers.
 pub const WINDOW_MS: f64 = 60_000.0;
@@ -30,8 +30,8 @@ pub struct Metrics {
     in_flight: u64,
     attempts: u64,
     retries: u64,
-    giveups: BTreeMap<&'static str, u64>,
-    shed: BTreeMap<&'static str, u64>,
+    giveups: Counts,
+    shed: Counts,
     window: Window<Slot>,
 }
 
@@ -42,8 +42,8 @@ impl Default for Metrics {
             in_flight: 0,
             attempts: 0,
             retries: 0,
-            giveups: BTreeMap::new(),
-            shed: BTreeMap::new(),
+            giveups: Counts::default(),
+            shed: Counts::default(),
             window: Window::new(WINDOW_MS),
         }
     }
@@ -75,11 +75,11 @@ impl Metrics {
     }
 
     pub fn gave_up(&mut self, reason: &'static str) {
-        *self.giveups.entry(reason).or_insert(0) += 1;
+        self.giveups.add(reason);
     }
 
     pub fn shed(&mut self, reason: &'static str) {
-        *self.shed.entry(reason).or_insert(0) += 1;
+        self.shed.add(reason);
     }
 
     pub fn queue_wait(&mut self, wait_ms: f64, now: f64) {
@@ -121,14 +121,10 @@ impl Metrics {
                 retries as f64 / tasks as f64
             },
             window_ms: WINDOW_MS,
-            giveups: self
-                .giveups
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
+            giveups: self.giveups.clone(),
             shed: ShedSnapshot {
                 total: self.shed.values().sum(),
-                by_reason: self.shed.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                by_reason: self.shed.clone(),
             },
             budget: x.budget,
             latency: Quantiles::of(&lat),
@@ -143,7 +139,7 @@ impl Metrics {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quantiles {
     pub p50: f64,
     pub p95: f64,
@@ -165,7 +161,7 @@ impl Quantiles {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BudgetSnapshot {
     /// Whole retries available now.
     pub balance: u64,
@@ -188,8 +184,7 @@ pub struct Extra {
     pub hedges: HedgeSnapshot,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HedgeSnapshot {
     pub sent: u64,
     /// Hedges whose response won the race.
@@ -198,16 +193,14 @@ pub struct HedgeSnapshot {
     pub budget_exhausted: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShedSnapshot {
     pub total: u64,
-    pub by_reason: BTreeMap<String, u64>,
+    pub by_reason: Counts,
 }
 
 /// What `fetch.snapshot()` returns: plain data, JSON-serialisable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// Tasks (calls of the wrapped fetch) started, lifetime.
     pub tasks: u64,
@@ -227,7 +220,7 @@ pub struct Snapshot {
     pub retry_density: f64,
     pub window_ms: f64,
     /// Give-ups by reason, lifetime.
-    pub giveups: BTreeMap<String, u64>,
+    pub giveups: Counts,
     pub shed: ShedSnapshot,
     pub budget: BudgetSnapshot,
     /// Whole-task latency over the recent window, ms.

@@ -6,8 +6,10 @@ pub mod adaptive;
 pub mod backoff;
 pub mod budget;
 pub mod config;
+pub mod counts;
 pub mod engine;
 pub mod events;
+pub mod http_date;
 pub mod limiter;
 pub mod metrics;
 pub mod policy;
@@ -16,6 +18,7 @@ pub mod retry_after;
 pub mod route;
 pub mod routing;
 pub mod sketch;
+pub mod sort;
 pub mod window;
 
 pub use config::{Config, ConfigError};

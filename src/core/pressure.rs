@@ -22,8 +22,8 @@
 //! `pressure.hysteresis`, so the `"pressure"` event does not flap.
 
 use crate::core::sketch::Sketch;
+use crate::core::sort;
 use crate::core::window::Window;
-use serde::Serialize;
 
 const SHORT_MS: f64 = 6_000.0;
 const EVAL_EVERY_MS: f64 = 1_000.0;
@@ -37,16 +37,25 @@ struct Slot {
     queue_wait: Sketch,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Ok,
     Warn,
     Critical,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+impl State {
+    /// The name in snapshots and events (part of the JS contract).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Warn => "warn",
+            State::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Components {
     pub tail_latency: f64,
     pub queue_wait: f64,
@@ -54,8 +63,7 @@ pub struct Components {
     pub budget_drain: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PressureSnapshot {
     pub level: f64,
     pub state: State,
@@ -67,8 +75,7 @@ pub struct PressureSnapshot {
 }
 
 /// Emitted when the state changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PressureEvent {
     pub state: State,
     pub previous: State,
@@ -193,7 +200,7 @@ impl Pressure {
         ];
         let level = 1.0 - parts.iter().map(|(_, v)| 1.0 - v).product::<f64>();
         let mut drivers: Vec<_> = parts.iter().filter(|(_, v)| *v >= 0.1).collect();
-        drivers.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        sort::sort_by(&mut drivers, |a, b| b.1.total_cmp(&a.1).is_lt());
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let previous = self.snap.state;
         let state = self.next_state(previous, level);

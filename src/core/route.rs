@@ -202,11 +202,17 @@ impl Route {
     }
 
     pub fn latency_quantile(&mut self, q: f64, now: f64) -> (f64, u64) {
+        let s = self.latency(now);
+        (s.quantile(q), s.count())
+    }
+
+    /// Latency over the window, merged (merge once to read several quantiles).
+    pub fn latency(&mut self, now: f64) -> Sketch {
         let mut s = Sketch::default();
         for w in self.latency.live(now) {
             s.merge(w);
         }
-        (s.quantile(q), s.count())
+        s
     }
 
     /// Takes and clears the interval counts (for the success-rate ejection check).

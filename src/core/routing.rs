@@ -23,11 +23,11 @@
 
 use crate::core::budget::RetryBudget;
 use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
+use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
+use crate::core::sort;
 use crate::core::window::Window;
 use fastrand::Rng;
-use serde::Serialize;
-use std::collections::BTreeMap;
 
 const FALLBACK_WINDOW_MS: f64 = 60_000.0;
 /// How strongly P2C prefers the better score of its two candidates (see the module docs).
@@ -41,8 +41,7 @@ pub const BUDGET_EXHAUSTED: &str = "budget-exhausted";
 pub const ALL_PRIMARIES_FAILED: &str = "all-primaries-failed";
 pub const DEADLINE: &str = "deadline";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EjectEvent {
     pub route: String,
     pub reason: &'static str,
@@ -50,16 +49,14 @@ pub struct EjectEvent {
     pub duration_ms: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreEvent {
     pub route: String,
     pub reason: &'static str,
     pub ejected_for_ms: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FallbackDefaultEvent {
     pub is_default: bool,
     pub share: f64,
@@ -88,8 +85,7 @@ struct TaskCounts {
     fallback: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteSnapshot {
     pub name: String,
     pub state: &'static str,
@@ -102,25 +98,24 @@ pub struct RouteSnapshot {
     pub ejections: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteLatency {
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FallbackSnapshot {
     pub total: u64,
-    pub by_reason: BTreeMap<String, u64>,
+    pub by_reason: Counts,
     pub active: bool,
     pub active_for_ms: f64,
     pub share: f64,
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SwitchSnapshot {
     pub total: u64,
     pub denied: u64,
@@ -134,7 +129,7 @@ pub struct Routing {
     switches_denied: u64,
     last_interval: Option<f64>,
     fallback_total: u64,
-    fallback_by_reason: BTreeMap<&'static str, u64>,
+    fallback_by_reason: Counts,
     fallback_window: Window<TaskCounts>,
     fallback_since: Option<f64>,
     fallback_is_default: bool,
@@ -171,7 +166,7 @@ impl Routing {
             switches_denied: 0,
             last_interval: None,
             fallback_total: 0,
-            fallback_by_reason: BTreeMap::new(),
+            fallback_by_reason: Counts::default(),
             fallback_window: Window::new(FALLBACK_WINDOW_MS),
             fallback_since: None,
             fallback_is_default: false,
@@ -283,7 +278,7 @@ impl Routing {
         let fb = self.healthy(true, &[]);
         let route = self.p2c(&fb, now, rng)?;
         self.fallback_total += 1;
-        *self.fallback_by_reason.entry(reason).or_insert(0) += 1;
+        self.fallback_by_reason.add(reason);
         Some(Pick {
             route,
             probe: false,
@@ -498,7 +493,7 @@ impl Routing {
             threshold = threshold.max(mean - e.stdev_factor * var.sqrt());
         }
         let mut low: Vec<(usize, f64)> = rates.into_iter().filter(|r| r.1 < threshold).collect();
-        low.sort_unstable_by(|a, b| a.1.total_cmp(&b.1));
+        sort::sort_by(&mut low, |a, b| a.1.total_cmp(&b.1).is_lt());
         for (i, _) in low {
             if self.may_eject() {
                 self.eject(i, "low-success-rate", now, out);
@@ -549,15 +544,16 @@ impl Routing {
         (0..self.routes.len())
             .map(|i| {
                 let r = &mut self.routes[i];
+                let latency = r.latency(now);
                 RouteSnapshot {
                     name: r.name.clone(),
                     state: r.state.as_str(),
                     score: round3(r.score(now)),
                     success_rate: round3(r.success_rate(now)),
                     latency: RouteLatency {
-                        p50: round3(r.latency_quantile(0.5, now).0),
-                        p95: round3(r.latency_quantile(0.95, now).0),
-                        p99: round3(r.latency_quantile(0.99, now).0),
+                        p50: round3(latency.quantile(0.5)),
+                        p95: round3(latency.quantile(0.95)),
+                        p99: round3(latency.quantile(0.99)),
                     },
                     variance: round3(r.variance()),
                     attempts: r.attempts,
@@ -572,11 +568,7 @@ impl Routing {
         let (tasks, fb) = self.window_counts(now);
         FallbackSnapshot {
             total: self.fallback_total,
-            by_reason: self
-                .fallback_by_reason
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
+            by_reason: self.fallback_by_reason.clone(),
             active: self.fallback_since.is_some(),
             active_for_ms: self.fallback_since.map_or(0.0, |t| round3(now - t)),
             share: if tasks == 0 {

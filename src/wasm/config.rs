@@ -37,7 +37,10 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
             return Some(ConfigError::new(
                 &child,
                 show(&value),
-                &format!("no such option; known keys here: {}", known.join(", ")),
+                &format!(
+                    "no such option; known keys here: {}",
+                    super::join(known, ", ")
+                ),
             ));
         }
         if js_sys::Array::is_array(&value) && known_keys(&format!("{child}[]")).is_some() {

@@ -1,17 +1,19 @@
 //! The thin driver: binds the sans-IO engine to JS.
 //!
 //! It calls the *global* `fetch` (looked up at call time, never `window`) or the user's
-//! `transport`, sleeps with timers that are cleared on drop, and converts config, events and
-//! snapshots with serde-wasm-bindgen. Nothing runs at module scope: Workers forbid timers, random
-//! values and I/O there, so the RNG is seeded on the first call, not at construction.
+//! `transport`, sleeps with timers that are cleared on drop, reads config by hand (`read.rs`) and
+//! hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at module scope:
+//! Workers forbid timers, random values and I/O there, so the RNG is seeded on the first call,
+//! not at construction.
 
 mod config;
 mod js;
 mod read;
 mod task;
 mod timer;
+mod to_js;
 
-use crate::core::{Engine, Event, Ticket};
+use crate::core::{Engine, Ticket};
 use js::Hooks;
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
@@ -32,7 +34,20 @@ pub fn last_panic() -> Option<String> {
 /// (`core::events::KINDS`), so the JS side never keeps its own copy.
 #[wasm_bindgen(js_name = eventKinds)]
 pub fn event_kinds() -> String {
-    crate::core::events::KINDS.join(",")
+    join(&crate::core::events::KINDS, ",")
+}
+
+/// `parts.join(sep)` without `join`'s generic, separator-specialised copy loop: one small
+/// non-generic function instead of ~1.2 KB of wasm per element type.
+pub(crate) fn join(parts: &[&str], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(p);
+    }
+    out
 }
 
 fn install_panic_hook() {
@@ -81,24 +96,8 @@ impl Inner {
                 w.swap_remove(i).1.fire();
             }
         }
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
         for ev in events {
-            use serde::Serialize;
-            let payload = match &ev {
-                Event::Retry(e) => e.serialize(&ser),
-                Event::GiveUp(e) => e.serialize(&ser),
-                Event::Shed(e) => e.serialize(&ser),
-                Event::Pressure(e) => e.serialize(&ser),
-                Event::Attempt(e) => e.serialize(&ser),
-                Event::Eject(e) => e.serialize(&ser),
-                Event::Restore(e) => e.serialize(&ser),
-                Event::Fallback(e) => e.serialize(&ser),
-                Event::FallbackDefault(e) => e.serialize(&ser),
-                Event::Hedge(e) => e.serialize(&ser),
-            };
-            if let Ok(p) = payload {
-                self.hooks.emit(ev.kind(), p);
-            }
+            self.hooks.emit(ev.kind(), to_js::event(&ev));
         }
     }
 
@@ -164,8 +163,7 @@ impl Client {
     /// A plain, JSON-serialisable snapshot of counters and windowed figures.
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
         let snap = self.inner.engine.borrow_mut().snapshot(js::now());
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        serde::Serialize::serialize(&snap, &ser).map_err(JsValue::from)
+        Ok(to_js::snapshot_of(&snap))
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is

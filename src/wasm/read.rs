@@ -121,7 +121,9 @@ impl Obj {
             let s = v.as_string()?;
             options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
         };
-        self.set(key, &format!("one of {}", names.join(", ")), conv, into)
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let allowed = format!("one of {}", super::join(&names, ", "));
+        self.set(key, &allowed, conv, into)
     }
 
     /// An array; `None` when absent.
@@ -179,7 +181,7 @@ fn route(path: String, v: JsValue) -> R<RouteConfig> {
     let o = Obj { v, path };
     let required = |key: &str| {
         o.string(key)?
-            .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing", "required"))
+            .ok_or_else(|| ConfigError::new(&o.key_path(key), "missing".into(), "required"))
     };
     let mut r = RouteConfig::new(&required("name")?, &required("url")?);
     o.num("weight", &mut r.weight)?;

@@ -484,7 +484,7 @@ fn error_for(
 ) -> JsValue {
     let attempts = js_sys::Array::new();
     for rec in task.attempts() {
-        let o = serde_wasm_bindgen::to_value(rec).unwrap_or(JsValue::UNDEFINED);
+        let o = super::to_js::attempt_record(rec);
         if let Some((_, e)) = errors.iter().find(|(id, _)| *id == rec.attempt) {
             let _ = js_sys::Reflect::set(&o, &JsValue::from_str("error"), e);
         }
