@@ -9,7 +9,6 @@ pub mod config;
 pub mod counts;
 pub mod engine;
 pub mod events;
-pub mod http_date;
 pub mod limiter;
 pub mod metrics;
 pub mod policy;

@@ -4,8 +4,6 @@
 //! negative or absurd wait. The caller decides on which statuses it applies (429 and 503) and
 //! clamps the result to `retry.maxRetryAfterMs`; this only turns text into milliseconds.
 
-use crate::core::http_date;
-
 /// Statuses on which `Retry-After` is honoured.
 pub fn applies_to(status: u16) -> bool {
     status == 429 || status == 503
@@ -23,7 +21,8 @@ pub fn parse(value: &str, now_unix_ms: f64) -> Option<f64> {
         let secs: f64 = v.parse::<u64>().map(|s| s as f64).unwrap_or(f64::MAX);
         return Some((secs * 1000.0).min(f64::MAX));
     }
-    let at_ms = http_date::secs(v)? as f64 * 1000.0;
+    let at = httpdate::parse_http_date(v).ok()?;
+    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as f64;
     Some((at_ms - now_unix_ms).max(0.0))
 }
 
