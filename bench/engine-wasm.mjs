@@ -61,7 +61,7 @@ const init = { signal: ac.signal };
 
 // The JS-side pieces of one call, as the driver does them (src/wasm/glue.js, pkg/api.js).
 const pieces = {
-  "new Headers(undefined) (glue describe)": () => new Headers(undefined),
+  "new Headers(init.headers) (glue describe; only when the call has headers)": () => new Headers({ accept: "application/json" }),
   "new AbortController().signal (one per attempt; Node makes the signal lazily)": () =>
     new AbortController().signal,
   "setTimeout + clearTimeout (one per call: the earlier of attempt timeout and deadline)": () => clearTimeout(setTimeout(noop, 10_000)),
@@ -86,13 +86,36 @@ const asyncVariants = {
   "ballast (defaults, retry+giveup listeners on)": () => fListening(URL_),
 };
 
+// Cold: between two real requests the CPU runs ~250 µs of socket, HTTP and stream code that evicts
+// its caches, so every ballast call runs with cold caches, unlike the back-to-back loop above.
+// These variants evict them in the transport (touching 4 MB) before it answers, so the difference
+// shows what a call costs cold.
+const big = new Uint32Array(1 << 20);
+const evict = () => {
+  for (let i = 0; i < big.length; i += 16) big[i]++;
+};
+const coldTransport = async () => {
+  evict();
+  return new Response("x");
+};
+const fColdDefault = createFetch({ transport: coldTransport });
+const fColdNoTimers = createFetch({ transport: coldTransport, timeout: { attemptMs: null, totalMs: null } });
+const coldVariants = {
+  "transport (evicting the caches) called directly": () => coldTransport(URL_),
+  "ballast (defaults)": () => fColdDefault(URL_),
+  "ballast (timeouts null)": () => fColdNoTimers(URL_),
+};
+const COLD_N = SMOKE ? 100 : 1500;
+
 // Warm-up.
 for (const fn of Object.values(asyncVariants)) await timeAsync(fn, SMOKE ? 500 : 5000);
+for (const fn of Object.values(coldVariants)) await timeAsync(fn, SMOKE ? 50 : 300);
 
 const seq = Object.fromEntries(Object.keys(asyncVariants).map((k) => [k, []]));
 const batch = { "transport called directly": [], "ballast (defaults: a signal and one timer per call)": [] };
 const piece = Object.fromEntries(Object.keys(pieces).map((k) => [k, []]));
 const snap = [];
+const cold = {};
 for (let s = 0; s < SAMPLES; s++) {
   const names = Object.keys(asyncVariants);
   for (let i = 0; i < names.length; i++) {
@@ -102,6 +125,7 @@ for (let s = 0; s < SAMPLES; s++) {
   for (const k of Object.keys(batch)) batch[k].push(await timeBatch(asyncVariants[k]));
   for (const [k, fn] of Object.entries(pieces)) piece[k].push(timeSync(fn, k.startsWith("AbortSignal.any") ? N / 10 : N));
   snap.push(timeSync(() => fDefault.snapshot(), SMOKE ? 200 : 5000));
+  for (const [k, fn] of Object.entries(coldVariants)) (cold[k] ??= []).push(await timeAsync(fn, COLD_N));
 }
 
 const m = (xs) => median(xs);
@@ -118,6 +142,11 @@ const out = {
   batch64Ns: Object.fromEntries(Object.entries(batch).map(([k, v]) => [k, m(v)])),
   piecesNs: Object.fromEntries(Object.entries(piece).map(([k, v]) => [k, m(v)])),
   snapshotNs: m(snap),
+  coldAddedNs: Object.fromEntries(
+    Object.entries(cold)
+      .filter(([k]) => !k.startsWith("transport"))
+      .map(([k, v]) => [k, m(v) - m(cold["transport (evicting the caches) called directly"])]),
+  ),
   snapshotKeys: Object.keys(fDefault.snapshot()),
 };
 out.profile = profile();

@@ -350,6 +350,15 @@ export function renderResults(r) {
         `\`snapshot()\` from JS: ${ns(w.snapshotNs)} per call (native: ${ns(en.native?.snapshot?.medianNs)}).`,
       "",
     );
+    if (w.coldAddedNs) {
+      L.push(
+        "Back to back, the call's code and data stay in the CPU caches. Between two real requests the CPU runs a few hundred µs of socket, HTTP and stream code that evicts them, " +
+          "so the same call costs more there (and in the overhead benchmark above). With a transport that touches 4 MB before it answers, the added cost per call is: " +
+          Object.entries(w.coldAddedNs).map(([k, v]) => `${k} ${ns(v)}`).join(", ") +
+          ".",
+        "",
+      );
+    }
     L.push("The JS-side pieces of one call, each timed alone:", "");
     L.push(table(["piece", "per call"], Object.entries(w.piecesNs).map(([k, v]) => [k, ns(v)])), "");
     if (w.profile) {
