@@ -70,7 +70,7 @@ export const BALLAST = {
 
 /** ballast's defaults, which the peers' "≈ ballast" rows copy where they can. */
 export const EQUIVALENT = {
-  attempts: 3, // first attempt included
+  attempts: 4, // first attempt included
   baseMs: 100, // full jitter: U(0, min(cap, base * 2^n))
   capMs: 5_000,
   statuses: [408, 429, 500, 502, 503, 504],

@@ -86,7 +86,7 @@ fn last_503_gives_up_with_max_attempts() {
     let mut e = engine(cfg(), 1);
     let (d, _, _) = run(&mut e, 0.0, 1.0, |_| resp(503));
     assert_eq!(d.last(), Some(&Decision::GiveUp(GiveUpReason::MaxAttempts)));
-    assert_eq!(d.len(), 3);
+    assert_eq!(d.len(), 4, "the default retry.maxAttempts is 4");
 }
 
 #[test]

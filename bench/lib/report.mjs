@@ -181,7 +181,7 @@ export function renderResults(r) {
       `Loopback chaos origin (bench/origin.mjs) with fixed seeds; ${f.runs} runs per scenario, medians. ` +
         `Amplification = requests that reached the origin / tasks. A task succeeds when it ends with a 2xx. ` +
         `"defaults" rows use each library as its README shows it; "≈ ballast" rows copy ballast's defaults ` +
-        `(3 attempts, full jitter 100 ms base / 5 s cap, statuses 408 429 500 502 503 504, 10 s per attempt, 30 s total) as far as the library allows (bench/scenarios.mjs). ` +
+        `(4 attempts, full jitter 100 ms base / 5 s cap, statuses 408 429 500 502 503 504, 10 s per attempt, 30 s total) as far as the library allows (bench/scenarios.mjs). ` +
         `p-retry and cockatiel wrap fetch and throw on a non-2xx, as their fetch examples do; cockatiel's "defaults" row is its README example (its bare defaults retry forever).`,
       "",
     );

@@ -87,7 +87,7 @@ pub const DEFAULT_METHODS: [&str; 6] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE
 impl Default for RetryConfig {
     fn default() -> Self {
         RetryConfig {
-            max_attempts: 3,
+            max_attempts: 4,
             backoff: BackoffConfig::default(),
             statuses: DEFAULT_STATUSES.to_vec(),
             methods: DEFAULT_METHODS.iter().map(|m| m.to_string()).collect(),

@@ -230,3 +230,12 @@ test("network error every time rejects with BallastError NETWORK, cause and atte
   assert.equal(giveups.length, 1);
   assert.equal(giveups[0].reason, "max-attempts");
 });
+
+test("defaults: a 503 that never clears gets 4 attempts (3 retries from the reserve), then the last 503", async () => {
+  const f = createFetch({ retry: { backoff: FAST } });
+  const key = uniqueKey("default4");
+  const res = await f(u(`/seq?key=${key}&codes=503,503,503,503,503`));
+  assert.equal(res.status, 503);
+  assert.equal(origin.hits(key), 4);
+  assert.equal(f.snapshot().retries, 3);
+});
