@@ -12,7 +12,7 @@ export interface BackoffConfig {
 }
 
 export interface RetryConfig {
-  /** Attempts per task, the first one included, in [1, 10]. Default 3. */
+  /** Attempts per task, the first one included, in [1, 10]. Default 4. */
   maxAttempts?: number;
   backoff?: BackoffConfig;
   /** Statuses that are retried. Default [408, 429, 500, 502, 503, 504]. */
