@@ -276,27 +276,27 @@ mod tests {
         }
     }
 
+    /// `secs` seconds of 50 attempts a second at `latency_ms`, evaluated once a second: the events.
+    fn seconds(p: &mut Pressure, latency_ms: f64, secs: u32, now: &mut f64) -> Vec<PressureEvent> {
+        let mut events = vec![];
+        for _ in 0..secs {
+            for _ in 0..50 {
+                p.attempt(latency_ms, *now);
+            }
+            *now += 1_000.0;
+            events.extend(p.evaluate(*now, inputs()));
+        }
+        events
+    }
+
     #[test]
     fn latency_growth_raises_the_level_and_fires_once() {
         let mut p = Pressure::new(0.5, 0.8, 0.1);
         let mut now = 0.0;
-        for _ in 0..60 {
-            for _ in 0..50 {
-                p.attempt(10.0, now);
-            }
-            now += 1_000.0;
-            assert_eq!(p.evaluate(now, inputs()), None);
-        }
+        assert_eq!(seconds(&mut p, 10.0, 60, &mut now), vec![]);
         assert_eq!(p.snapshot().state, State::Ok);
         // ~6x the baseline (which drifts up slowly, so a little less): warn, not critical.
-        let mut events = vec![];
-        for _ in 0..10 {
-            for _ in 0..50 {
-                p.attempt(60.0, now);
-            }
-            now += 1_000.0;
-            events.extend(p.evaluate(now, inputs()));
-        }
+        let mut events = seconds(&mut p, 60.0, 10, &mut now);
         assert_eq!(p.snapshot().drivers.first(), Some(&"tail-latency"));
         assert_eq!(events.len(), 1, "one transition, no flapping: {events:?}");
         assert_eq!(
@@ -306,13 +306,7 @@ mod tests {
         let level = p.snapshot().level;
         assert!((0.5..0.8).contains(&level), "{:?}", p.snapshot());
         // 9x: past 8x the component saturates -> critical.
-        for _ in 0..10 {
-            for _ in 0..50 {
-                p.attempt(90.0, now);
-            }
-            now += 1_000.0;
-            events.extend(p.evaluate(now, inputs()));
-        }
+        events.extend(seconds(&mut p, 90.0, 10, &mut now));
         assert_eq!(events.len(), 2, "{events:?}");
         assert_eq!(
             (events[1].previous, events[1].state),

@@ -75,14 +75,13 @@ export function abortController(controller, reason) {
   controller.abort(reason);
 }
 
-export function controllerSignal(controller) {
-  return controller.signal;
-}
-
-// The signal of an attempt that has a controller of ours and a caller's signal. AbortSignal.any
-// holds its sources weakly, so the caller's abort still reaches the body after the call settles
-// without a listener per call piling up on a long-lived caller signal.
-export function attemptSignal(callerSignal, controller) {
+// The signal an attempt runs under: the caller's alone when ballast has no controller for it;
+// else the controller's, joined with the caller's by AbortSignal.any, which holds its sources
+// weakly, so the caller's abort still reaches the body after the call settles without a listener
+// per call piling up on a long-lived caller signal.
+function attemptSignal(callerSignal, controller) {
+  if (controller === null) return callerSignal;
+  if (callerSignal === null) return controller.signal;
   if (typeof AbortSignal.any === "function") {
     return AbortSignal.any([callerSignal, controller.signal]);
   }
@@ -94,14 +93,15 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
 // One attempt. A Request input is cloned so its body can be sent again. `url` (a string) replaces
 // the target when routing chose a route; `strip` drops credentials for a cross-origin failover.
-// `signal` is the attempt's controller's (`own`) or else the caller's (or null); without a
-// controller of ours, input / init go as they came, exactly as the caller would have called fetch.
-export function send(transport, input, init, signal, own, isRequest, url, strip) {
+// `controller` is the attempt's own (or null); without one, input / init go as they came, with
+// the caller's signal, exactly as the caller would have called fetch.
+export function send(transport, input, init, callerSignal, controller, isRequest, url, strip) {
   try {
     const f = typeof transport === "function" ? transport : globalThis.fetch;
     if (url === undefined && !strip) {
       const target = isRequest ? input.clone() : input;
-      if (!own) return Promise.resolve(init == null ? f(target) : f(target, init));
+      if (controller === null) return Promise.resolve(init == null ? f(target) : f(target, init));
+      const signal = attemptSignal(callerSignal, controller);
       const attemptInit = init ? Object.assign({}, init, { signal }) : { signal };
       return Promise.resolve(f(target, attemptInit));
     }
@@ -132,6 +132,7 @@ export function send(transport, input, init, signal, own, isRequest, url, strip)
       attemptInit.credentials = "omit";
     }
     attemptInit.headers = headers;
+    const signal = attemptSignal(callerSignal, controller);
     if (signal !== null) attemptInit.signal = signal;
     const target = url === undefined ? (isRequest ? input.url : input) : url;
     return Promise.resolve(f(target, attemptInit));

@@ -37,16 +37,12 @@ extern "C" {
     pub fn new_controller() -> JsValue;
     #[wasm_bindgen(js_name = abortController)]
     pub fn abort_controller(controller: &JsValue, reason: &JsValue);
-    #[wasm_bindgen(js_name = controllerSignal)]
-    pub fn controller_signal(controller: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = attemptSignal)]
-    pub fn attempt_signal(caller: &JsValue, controller: &JsValue) -> JsValue;
     pub fn send(
         transport: &JsValue,
         input: &JsValue,
         init: &JsValue,
-        signal: &JsValue,
-        own_signal: bool,
+        caller_signal: &JsValue,
+        controller: &JsValue,
         is_request: bool,
         url: &JsValue,
         strip_credentials: bool,

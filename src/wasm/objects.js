@@ -104,9 +104,7 @@ export function pressureEvent(state, previous, level, drivers) {
 }
 
 export function attemptEvent(attempt, outcome, status, durationMs, method, url) {
-  const o = { attempt, outcome };
-  if (status !== undefined) o.status = status;
-  o.durationMs = durationMs;
+  const o = attemptRecord(attempt, outcome, status, durationMs, undefined);
   o.method = method;
   o.url = url;
   return o;

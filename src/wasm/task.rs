@@ -177,12 +177,6 @@ impl Call {
     fn launch(&self, plan: &Plan, now: f64) -> Flight {
         // Without a controller of ours, `input` / `init` carry the caller's signal unchanged.
         let controller = self.own_controller.then(js::new_controller);
-        let signal = match (&controller, &self.signal) {
-            (Some(c), Some(s)) => js::attempt_signal(s, c),
-            (Some(c), None) => js::controller_signal(c),
-            (None, Some(s)) => s.clone(),
-            (None, None) => JsValue::NULL,
-        };
         let url = plan
             .url
             .as_deref()
@@ -192,8 +186,8 @@ impl Call {
             &self.inner.transport,
             &self.input,
             &self.init,
-            &signal,
-            controller.is_some(),
+            self.signal.as_ref().unwrap_or(&JsValue::NULL),
+            controller.as_ref().unwrap_or(&JsValue::NULL),
             self.is_request,
             &url,
             plan.strip_credentials,
@@ -208,13 +202,13 @@ impl Call {
 
     /// The caller aborted (`aborted`) or the total deadline passed: ends the task in the engine
     /// and returns what the call rejects with (the signal's reason, or a `TimeoutError`).
-    fn stop(&self, task: &mut Task, aborted: bool) -> JsValue {
+    fn stop(&self, task: &mut Task, aborted: bool, now: f64) -> JsValue {
         let reason = if aborted {
             GiveUpReason::Aborted
         } else {
             GiveUpReason::Deadline
         };
-        self.inner.engine(false).cancel(task, reason, js::now());
+        self.inner.engine(false).cancel(task, reason, now);
         if aborted {
             js::abort_reason(self.signal.as_ref().unwrap_or(&JsValue::NULL))
         } else {
@@ -298,7 +292,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 now = js::now();
                 inner.forget(ticket);
                 match waited {
-                    Err(aborted) => break Err(call.stop(&mut task, aborted)),
+                    Err(aborted) => break Err(call.stop(&mut task, aborted, now)),
                     Ok(true) => {
                         let shed = inner.engine(false).queue_timeout(&mut task, now);
                         inner.after();
@@ -325,7 +319,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
             now = js::now();
             let (i, outcome, response) = match woke {
                 Wake::Abort | Wake::Deadline => {
-                    let err = call.stop(&mut task, matches!(woke, Wake::Abort));
+                    let err = call.stop(&mut task, matches!(woke, Wake::Abort), now);
                     abort_flights(&mut flights, &err);
                     break 'task Err(err);
                 }
@@ -382,7 +376,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                 }
                 Wake::Settled(i, Err(e)) => {
                     if call.signal.as_ref().is_some_and(js::is_aborted) {
-                        let err = call.stop(&mut task, true);
+                        let err = call.stop(&mut task, true, now);
                         abort_flights(&mut flights, &err);
                         break 'task Err(err);
                     }
@@ -432,7 +426,7 @@ pub async fn run(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Result<JsVa
                     let slept = wait_or_stop(&mut sleep, &mut abort, &mut alarm).await;
                     now = js::now();
                     if let Err(aborted) = slept {
-                        break 'task Err(call.stop(&mut task, aborted));
+                        break 'task Err(call.stop(&mut task, aborted, now));
                     }
                     continue 'task;
                 }

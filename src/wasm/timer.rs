@@ -93,6 +93,7 @@ fn ring(key: f64, value: JsValue, ok: bool) {
 
 /// A registered slot; frees itself when dropped.
 struct Registered {
+    index: usize,
     key: f64,
     slot: Rc<Slot>,
 }
@@ -100,7 +101,7 @@ struct Registered {
 impl Registered {
     fn new() -> Registered {
         let slot = Rc::new(Slot::default());
-        let key = SLOTS.with(|s| {
+        let (index, key) = SLOTS.with(|s| {
             let mut s = s.borrow_mut();
             let index = match s.free.pop() {
                 Some(i) => {
@@ -114,9 +115,9 @@ impl Registered {
                     s.live.len() - 1
                 }
             };
-            key_of(index, s.gens[index])
+            (index, key_of(index, s.gens[index]))
         });
-        Registered { key, slot }
+        Registered { index, key, slot }
     }
 
     fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -130,11 +131,10 @@ impl Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let index = (self.key % 4_294_967_296.0) as usize;
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            s.live[index] = None;
-            s.free.push(index);
+            s.live[self.index] = None;
+            s.free.push(self.index);
         });
     }
 }
@@ -202,32 +202,34 @@ impl Future for Settled {
 
 /// Resolves when the signal aborts (never, without a signal); removes its listener when dropped.
 pub struct AbortWait {
-    reg: Registered,
-    /// The signal and the JS listener added to it.
-    listening: Option<(JsValue, JsValue)>,
+    /// The slot, the signal and the JS listener added to it; `None` without a signal.
+    listening: Option<(Registered, JsValue, JsValue)>,
 }
 
 impl AbortWait {
     pub fn new(signal: Option<JsValue>) -> AbortWait {
-        let reg = Registered::new();
         let listening = signal.map(|s| {
+            let reg = Registered::new();
             let listener = with_callback(|cb| js::on_abort(&s, cb, reg.key));
-            (s, listener)
+            (reg, s, listener)
         });
-        AbortWait { reg, listening }
+        AbortWait { listening }
     }
 }
 
 impl Future for AbortWait {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.reg.poll(cx)
+        match &self.listening {
+            Some((reg, _, _)) => reg.poll(cx),
+            None => Poll::Pending,
+        }
     }
 }
 
 impl Drop for AbortWait {
     fn drop(&mut self) {
-        if let Some((s, listener)) = &self.listening {
+        if let Some((_, s, listener)) = &self.listening {
             js::off_abort(s, listener);
         }
     }
