@@ -66,8 +66,10 @@ const fullJitter = (n) => Math.random() * Math.min(EQ.capMs, EQ.baseMs * 2 ** n)
  */
 export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = false } = {}) {
   // Diagnostic rows (overhead benchmark only): what passing an AbortSignal to fetch costs by
-  // itself (ballast gives an attempt one when a timeout or hedging may abort it), and ballast with
-  // both timeouts off (then it passes no signal and sets no timer).
+  // itself (ballast gives an attempt one when a timeout or hedging may abort it); the least any
+  // wrapper that enforces a timeout must do (a signal, plus a timer that aborts it, cleared when
+  // the response arrives), which is the floor for ballast's defaults; and ballast with both
+  // timeouts off (then it passes no signal and sets no timer).
   const diag = !diagnostics
     ? []
     : [
@@ -77,6 +79,21 @@ export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = f
           peer: "fetch",
           mode: "diagnostic",
           make: () => async (url) => readJson(await fetch(url, { signal: new AbortController().signal })),
+        },
+        {
+          id: "fetch-deadline",
+          label: "raw fetch + signal + timer (the least a timeout costs)",
+          peer: "fetch",
+          mode: "diagnostic",
+          make: () => async (url) => {
+            const c = new AbortController();
+            const timer = setTimeout(() => c.abort(), 10_000);
+            try {
+              return readJson(await fetch(url, { signal: c.signal }));
+            } finally {
+              clearTimeout(timer);
+            }
+          },
         },
         {
           id: "ballast-notimers",

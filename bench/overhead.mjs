@@ -10,9 +10,13 @@
 //
 //   node --expose-gc bench/overhead.mjs [--smoke] [--rounds=N]
 
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
 import { BALLAST } from "./scenarios.mjs";
 import { makeClients } from "./clients.mjs";
-import { SMOKE, argValue, emit, loadLoop, median, sleep, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, argValue, emit, loadLoop, median, sleep, startOrigin } from "./lib/common.mjs";
 
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
 const PLAN = [
@@ -83,7 +87,24 @@ try {
       });
     }
   }
-  emit({ rounds: ROUNDS, plan: PLAN, rows });
+  emit({ rounds: ROUNDS, plan: PLAN, rows, deno: await inDeno() });
 } finally {
   await origin.close();
+}
+
+/**
+ * The same pairs in Deno (bench/overhead-deno.mjs) against this origin: which costs are ballast's
+ * and which the runtime's. Skipped, with the reason, when the deno binary is not installed.
+ */
+async function inDeno() {
+  const deno = path.join(REPO, "node_modules/.bin/deno");
+  if (!existsSync(deno)) return { skipped: "deno is not installed (npm ci at the repository root)" };
+  const { stdout } = await promisify(execFile)(
+    deno,
+    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(PLAN), String(ROUNDS)],
+    { maxBuffer: 1 << 24, timeout: 600_000 },
+  );
+  const line = stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
+  if (!line) throw new Error(`overhead-deno.mjs printed no result:\n${stdout.slice(-2000)}`);
+  return JSON.parse(line.slice("@@RESULT ".length));
 }

@@ -65,6 +65,28 @@ export function targets(r) {
         met: r1.lost.length === 0,
         info: true,
       });
+      const floor = at("fetch-deadline", c);
+      if (floor) {
+        const b = at("ballast", c);
+        out.push({
+          target: `like for like, concurrency ${c}: ballast (defaults) vs the least a timeout costs (raw fetch + signal + timer, ${pct(floor.rpsRatio)} of raw fetch), within 5%`,
+          measured: `${pct(b.rpsRatio / floor.rpsRatio)} of it, ${signed(b.addedP50Us - floor.addedP50Us)} µs p50`,
+          met: b.rpsRatio / floor.rpsRatio >= 0.95,
+          info: true,
+        });
+      }
+      const dn = ov.deno?.rows;
+      const dat = (id) => dn?.find((x) => x.id === id && x.concurrency === c);
+      if (dat("ballast") && dat("fetch-deadline")) {
+        const b = dat("ballast");
+        const fl = dat("fetch-deadline");
+        out.push({
+          target: `same in Deno, concurrency ${c}: ballast (defaults) vs raw fetch, and vs the least a timeout costs there (${pct(fl.rpsRatio)} of raw fetch)`,
+          measured: `${pct(b.rpsRatio)} of raw fetch, ${signed(b.addedP50Us)} µs p50; ${pct(b.rpsRatio / fl.rpsRatio)} of the floor`,
+          met: b.rpsRatio >= 0.95,
+          info: true,
+        });
+      }
       const nt = at("ballast-notimers", c);
       if (!nt) continue;
       const def = wrappers(c, ["defaults"]);
@@ -146,6 +168,7 @@ export function renderResults(r) {
         `${ov.rounds} pairs per client and concurrency. "vs fetch" and the "+" columns are medians of the per-pair ratios / differences. ` +
         `"CPU" is the client process's user + system CPU time per request, steadier than throughput when other work shares the machine. ` +
         `Diagnostic rows (in italics) say where ballast's cost comes from: raw fetch given an \`AbortSignal\` (with its default timeouts ballast gives every attempt one, so it can abort at \`timeout.attemptMs\` and the deadline), ` +
+        `raw fetch given a signal and a timer that would abort it (the least any wrapper that enforces a timeout does: the floor for ballast's defaults), ` +
         `and ballast with both timeouts \`null\` (then it passes no signal of its own and sets no timer).`,
       "",
     );
@@ -171,6 +194,30 @@ export function renderResults(r) {
         "",
       );
     }
+    const dn = ov.deno;
+    if (dn?.rows) {
+      L.push(
+        `**The same pairs in Deno ${dn.deno}** (bench/overhead-deno.mjs, same origin, ${dn.rounds} pairs per client and concurrency). ` +
+          `Deno's fetch and timers are its own, not Node's undici, so these rows say which costs belong to ballast and which to the runtime.`,
+        "",
+      );
+      L.push(
+        table(
+          ["client", "concurrency", "req/s", "vs fetch", "p50 ms", "p99 ms", "+p50 µs", "+p99 µs"],
+          dn.rows.map((a) => [
+            a.mode === "diagnostic" ? `_${a.label}_` : a.label,
+            String(a.concurrency),
+            n0(a.rps),
+            pct(a.rpsRatio),
+            ms(a.p50),
+            ms(a.p99),
+            signed(a.addedP50Us),
+            signed(a.addedP99Us),
+          ]),
+        ),
+        "",
+      );
+    } else if (dn?.skipped) L.push(`_Deno rows skipped: ${dn.skipped}_`, "");
   } else L.push(`_not run${ov?.error ? `: ${ov.error.split("\n")[0]}` : ""}_`, "");
 
   // 2. Faults
