@@ -1,5 +1,6 @@
 // 1. Overhead: requests per second at concurrency 1 and 64 against a keep-alive loopback origin in
-// a separate process (small JSON body), and the latency each wrapper adds to raw fetch.
+// a separate process (small JSON body), and the latency each wrapper adds to raw fetch (at
+// concurrency 1 also measured request by request, interleaved with raw fetch).
 //
 // The machine is small (2 cores shared by client and origin) and throughput drifts by ±20% from
 // one second to the next, so every client is measured in pairs with raw fetch, back to back (the
@@ -16,9 +17,12 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { BALLAST } from "./scenarios.mjs";
 import { makeClients } from "./clients.mjs";
-import { BENCH, REPO, SMOKE, argValue, emit, loadLoop, median, sleep, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, argValue, emit, loadLoop, median, quantile, sleep, startOrigin } from "./lib/common.mjs";
 
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
+// Latency at concurrency 1, request by request: rounds x pairs per client.
+const LAT_ROUNDS = SMOKE ? 1 : 6;
+const LAT_PAIRS = SMOKE ? 50 : 500;
 const PLAN = [
   { concurrency: 1, durationMs: SMOKE ? 60 : 400, maxCount: SMOKE ? 200 : 20_000 },
   { concurrency: 64, durationMs: SMOKE ? 80 : 500, maxCount: SMOKE ? 500 : 60_000 },
@@ -63,6 +67,57 @@ try {
     process.stderr.write(`overhead: round ${r + 1}/${ROUNDS} done\n`);
   }
 
+  // Latency at concurrency 1, request by request: raw fetch and the client alternate, which one
+  // goes first flipping every pair, so the machine's drift (±20% from one second to the next)
+  // hits both alike. The block pairs above judge throughput (each client's garbage is collected
+  // on its own time there); this judges latency, where blocks of 0.4 s still differ by tens of
+  // µs from drift alone. Each request's CPU time is the process's CPU time across it (nothing
+  // else runs at concurrency 1); garbage collection lands on whichever request triggers it, so
+  // the CPU and mean-latency columns here share GC between the two clients of a pair.
+  const lat = {};
+  const others = clients.filter((c) => c !== raw);
+  for (let r = 0; r < LAT_ROUNDS; r++) {
+    for (let i = 0; i < others.length; i++) {
+      const c = others[(i + r) % others.length];
+      globalThis.gc?.();
+      await sleep(20);
+      const l = (lat[c.id] ??= { x: [], base: [] });
+      for (let k = 0; k < LAT_PAIRS; k++) {
+        const order = (k + r) % 2 === 0 ? [raw, c] : [c, raw];
+        for (const who of order) {
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          await who.call(url);
+          const ms = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          (who === raw ? l.base : l.x).push([ms, cpu.user + cpu.system]);
+        }
+      }
+    }
+  }
+  const sortedQ = (xs, q) => quantile([...xs].sort((a, b) => a - b), q);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const latency = others.map((c) => {
+    const { x, base } = lat[c.id];
+    const ms = (v) => v.map((e) => e[0]);
+    const cpu = (v) => v.map((e) => e[1]);
+    return {
+      id: c.id,
+      label: c.label,
+      peer: c.peer,
+      mode: c.mode,
+      pairs: x.length,
+      p50: sortedQ(ms(x), 0.5),
+      p99: sortedQ(ms(x), 0.99),
+      baseP50: sortedQ(ms(base), 0.5),
+      addedP50Us: (sortedQ(ms(x), 0.5) - sortedQ(ms(base), 0.5)) * 1000,
+      addedP99Us: (sortedQ(ms(x), 0.99) - sortedQ(ms(base), 0.99)) * 1000,
+      rpsRatio: mean(ms(base)) / mean(ms(x)),
+      cpuUsPerReq: mean(cpu(x)),
+      addedCpuUs: mean(cpu(x)) - mean(cpu(base)),
+    };
+  });
+
   const rows = [];
   for (const p of PLAN) {
     for (const c of clients) {
@@ -87,7 +142,7 @@ try {
       });
     }
   }
-  emit({ rounds: ROUNDS, plan: PLAN, rows, deno: await inDeno() });
+  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno: await inDeno() });
 } finally {
   await origin.close();
 }
