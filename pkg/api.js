@@ -3,6 +3,7 @@
 // createFetch() call, so importing ballast does no work at module scope (Workers forbid it).
 
 import { initSync, Client, lastPanic, eventKinds } from "./gen/ballast.js";
+import { makeDriver, now } from "./driver.js";
 import { toOpenMetrics } from "./export.js";
 
 export class ConfigError extends Error {
@@ -66,6 +67,8 @@ export function bind(getModule) {
   let ready = false;
   // Event kinds in listening-mask bit order, read from the engine once it is instantiated.
   let EVENTS = [];
+  // Give-up reasons in the engine's index order (src/wasm/tasks.rs).
+  let REASONS = [];
 
   return function createFetch(config) {
     if (config != null && (typeof config !== "object" || Array.isArray(config))) {
@@ -78,12 +81,15 @@ export function bind(getModule) {
     if (!ready) {
       initSync({ module: getModule() });
       EVENTS = eventKinds().split(",");
+      REASONS = Client.giveUpReasons().split(",");
       ready = true;
     }
 
     const listeners = new Map(EVENTS.map((t) => [t, new Set()]));
+    let driver = null;
     const hooks = {
       ...hooksBase,
+      granted: (ticket) => driver.granted(ticket),
       emit(type, payload) {
         for (const listener of [...listeners.get(type)]) {
           try {
@@ -96,22 +102,16 @@ export function bind(getModule) {
     };
     let client;
     try {
-      client = new Client(rest, hooks, transport);
+      client = new Client(rest, hooks);
+      driver = makeDriver(client, transport, REASONS, internal);
     } catch (err) {
       throw internal(err);
     }
 
-    const wrapped = (input, init) =>
-      new Promise((resolve, reject) => {
-        try {
-          client.fetch(input, init, resolve, (err) => reject(internal(err)));
-        } catch (err) {
-          reject(internal(err));
-        }
-      });
+    const wrapped = driver.call;
     wrapped.snapshot = () => {
       try {
-        return client.snapshot();
+        return client.snapshot(now());
       } catch (err) {
         throw internal(err);
       }

@@ -46,6 +46,19 @@ pub enum GiveUpReason {
 }
 
 impl GiveUpReason {
+    /// Every reason, in a fixed order: a driver may name a reason by its index here.
+    pub const ALL: [GiveUpReason; 9] = [
+        GiveUpReason::MaxAttempts,
+        GiveUpReason::BudgetExhausted,
+        GiveUpReason::MethodNotRetryable,
+        GiveUpReason::StreamBody,
+        GiveUpReason::Deadline,
+        GiveUpReason::Aborted,
+        GiveUpReason::InvalidResponse,
+        GiveUpReason::QueueFull,
+        GiveUpReason::QueueTimeout,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GiveUpReason::MaxAttempts => "max-attempts",

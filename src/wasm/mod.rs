@@ -1,22 +1,21 @@
 //! The thin driver: binds the sans-IO engine to JS.
 //!
-//! It calls the *global* `fetch` (looked up at call time, never `window`) or the user's
-//! `transport`, sleeps with timers that are cleared on drop, reads config by hand (`read.rs`) and
-//! hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at module scope:
-//! Workers forbid timers, random values and I/O there, so the RNG is seeded on the first call,
-//! not at construction.
+//! The engine's steps are exported one by one (`tasks.rs`) to the attempt loop in
+//! `pkg/driver.js`, which calls the *global* `fetch` (looked up at call time, never `window`) or
+//! the user's `transport` and owns every timer and listener. This side reads config by hand
+//! (`read.rs`) and hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at
+//! module scope: Workers forbid timers, random values and I/O there, so the RNG is seeded on the
+//! first call, not at construction.
 
 mod config;
 mod js;
 mod read;
-mod task;
-mod timer;
+mod tasks;
 mod to_js;
 
-use crate::core::{Engine, Ticket};
+use crate::core::{Engine, Task};
 use js::Hooks;
 use std::cell::{RefCell, RefMut};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
@@ -63,9 +62,11 @@ pub(crate) struct Inner {
     engine: RefCell<Engine>,
     seeded: std::cell::Cell<bool>,
     hooks: Hooks,
-    transport: JsValue,
-    /// Tasks waiting in the concurrency queue, by ticket.
-    waiters: RefCell<Vec<(Ticket, Rc<timer::Flag>)>>,
+    /// Tasks between `begin` and `finish`, by handle (`tasks.rs`); `free` lists unused handles.
+    tasks: RefCell<Vec<Option<Task>>>,
+    free: RefCell<Vec<u32>>,
+    /// The URL of the attempt just planned, when routing chose one (`planUrl`).
+    plan_url: RefCell<Option<String>>,
 }
 
 impl Inner {
@@ -80,8 +81,9 @@ impl Inner {
         e
     }
 
-    /// Wakes tasks granted a slot and hands queued events to JS listeners, after the engine
-    /// borrow is released (a listener may call `snapshot()` or start another call).
+    /// Tells the JS driver which queued attempts were granted a slot and hands queued events to
+    /// JS listeners, after the engine borrow is released (a listener may call `snapshot()` or
+    /// start another call).
     fn after(&self) {
         if !self.engine.borrow().has_output() {
             return;
@@ -91,78 +93,45 @@ impl Inner {
             (e.take_events(), e.take_granted())
         };
         for t in granted {
-            let mut w = self.waiters.borrow_mut();
-            if let Some(i) = w.iter().position(|(x, _)| *x == t) {
-                w.swap_remove(i).1.fire();
-            }
+            self.hooks.granted(t as f64);
         }
         for ev in events {
             self.hooks.emit(ev.kind(), to_js::event(&ev));
         }
     }
-
-    /// A future that resolves when `ticket` is granted a slot.
-    fn wait_for(&self, ticket: Ticket) -> timer::Grant {
-        let flag = Rc::new(timer::Flag::default());
-        self.waiters.borrow_mut().push((ticket, flag.clone()));
-        timer::Grant { flag }
-    }
-
-    /// Forgets a waiter that stopped waiting (timed out or aborted).
-    fn forget(&self, ticket: Ticket) {
-        self.waiters.borrow_mut().retain(|(t, _)| *t != ticket);
-    }
 }
 
-/// One wrapped fetch: its engine (budget, RNG, metrics) and its transport.
+/// One wrapped fetch's engine (budget, RNG, metrics) and its tasks. The attempt loop, with its
+/// transport, timers and signals, is `pkg/driver.js`.
 #[wasm_bindgen]
 pub struct Client {
-    inner: Rc<Inner>,
+    inner: Inner,
 }
 
 #[wasm_bindgen]
 impl Client {
-    /// `config` is a plain object (without `transport`), `hooks` the npm entry's hook object,
-    /// `transport` a fetch-like function or `null` for the global `fetch`.
+    /// `config` is a plain object (without `transport`), `hooks` the npm entry's hook object.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, hooks: Hooks, transport: JsValue) -> Result<Client, JsValue> {
+    pub fn new(config: JsValue, hooks: Hooks) -> Result<Client, JsValue> {
         install_panic_hook();
         let cfg = config::parse(&config, &hooks)?;
         let seeded = cfg.seed.is_some();
         let seed = cfg.seed.unwrap_or(0.0) as u64;
         Ok(Client {
-            inner: Rc::new(Inner {
+            inner: Inner {
                 engine: RefCell::new(Engine::new(cfg, seed)),
                 seeded: std::cell::Cell::new(seeded),
                 hooks,
-                transport,
-                waiters: RefCell::new(Vec::new()),
-            }),
+                tasks: RefCell::new(Vec::new()),
+                free: RefCell::new(Vec::new()),
+                plan_url: RefCell::new(None),
+            },
         })
     }
 
-    /// Runs one task and settles the caller's promise through `resolve` / `reject` (with the final
-    /// `Response`, or the error; see the README). The npm entry makes that one promise itself:
-    /// `future_to_promise` plus the entry's own `.catch` would cost two more promise hops per call.
-    pub fn fetch(
-        &self,
-        input: JsValue,
-        init: JsValue,
-        resolve: js_sys::Function,
-        reject: js_sys::Function,
-    ) {
-        let inner = self.inner.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = match task::run(inner, input, init).await {
-                Ok(response) => resolve.call1(&JsValue::UNDEFINED, &response),
-                Err(err) => reject.call1(&JsValue::UNDEFINED, &err),
-            };
-        });
-    }
-
     /// A plain, JSON-serialisable snapshot of counters and windowed figures.
-    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        let snap = self.inner.engine.borrow_mut().snapshot(js::now());
+    pub fn snapshot(&self, now: f64) -> Result<JsValue, JsValue> {
+        let snap = self.inner.engine.borrow_mut().snapshot(now);
         Ok(to_js::snapshot_of(&snap))
     }
 
