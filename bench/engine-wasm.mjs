@@ -59,7 +59,7 @@ fListening.on("giveup", () => {});
 const ac = new AbortController();
 const init = { signal: ac.signal };
 
-// The JS-side pieces of one call, as the driver does them (src/wasm/glue.js, pkg/api.js).
+// The JS-side pieces of one call, as the driver does them (pkg/driver.js).
 const pieces = {
   "new Headers(init.headers) (glue describe; only when the call has headers)": () => new Headers({ accept: "application/json" }),
   "new AbortController().signal (one per attempt; Node makes the signal lazily)": () =>
@@ -78,7 +78,7 @@ function noop() {}
 
 const asyncVariants = {
   "transport called directly": () => transport(URL_),
-  "transport + .catch() wrapper (pkg/api.js)": () =>
+  "transport + .catch() wrapper (the least a wrapper does)": () =>
     transport(URL_).catch((e) => Promise.reject(e)),
   "ballast (defaults: a signal and one timer per call)": () => fDefault(URL_),
   "ballast (timeout.attemptMs/totalMs null: no signal, no timer)": () => fNoTimers(URL_),
@@ -200,7 +200,8 @@ function classify(fn, url) {
   if (/^(wasm-to-js|js-to-wasm)/.test(fn)) return "JS<->wasm trampolines";
   if (url.startsWith("wasm://") || fn.startsWith("wasm-function")) return "Rust code in wasm";
   if (url.endsWith("gen/ballast.js")) return "wasm-bindgen glue (strings, externref table, calls)";
-  if (url.includes("/snippets/") || url.endsWith("glue.js")) return "driver JS helpers (src/wasm/glue.js)";
+  if (url.endsWith("pkg/driver.js")) return "the attempt loop (pkg/driver.js)";
+  if (url.includes("/snippets/") || url.endsWith("glue.js")) return "JS helpers the wasm calls (src/wasm/glue.js)";
   if (url.endsWith("pkg/api.js")) return "pkg/api.js wrapper";
   if (/undici|webstreams|Response|Headers|streams/.test(fn + url)) return "the transport's new Response() (baseline work)";
   if (url.includes("profile-child")) return "benchmark loop";

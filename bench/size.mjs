@@ -34,6 +34,7 @@ const snippetFiles = [];
 })(path.join(PKG, "gen/snippets"));
 const handJs = Buffer.concat([
   readFileSync(path.join(PKG, "api.js")),
+  readFileSync(path.join(PKG, "driver.js")),
   readFileSync(path.join(PKG, "browser.js")),
   ...snippetFiles.map((f) => readFileSync(f)),
 ]);

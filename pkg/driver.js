@@ -62,8 +62,12 @@ function bodyKind(body) {
   return BODY_REPLAYABLE;
 }
 
+// A plain GET of a string URL, the most common call, described without looking further.
+const plainGet = (url) => ({ method: "GET", url, flags: 0, signal: null, isRequest: false });
+
 // What the engine needs to know about a call. Throws (like fetch would) on bad headers.
 function describe(input, init) {
+  if (init == null && typeof input === "string") return plainGet(input);
   const req = typeof Request === "function" && input instanceof Request ? input : null;
   const method = String((init && init.method) || (req && req.method) || "GET").toUpperCase();
   // Parsed only when there are headers (a Headers per call is measurable): invalid ones then throw
@@ -179,6 +183,8 @@ function describeValue(v) {
   return String(v);
 }
 
+const isTrap = (err) => typeof WebAssembly !== "undefined" && err instanceof WebAssembly.RuntimeError;
+
 /**
  * The wrapped fetch of one client: `client` is the wasm Client, `transport` the user's (or null
  * for the global fetch), `reasons` the engine's give-up reasons in index order, `internal` turns
@@ -186,269 +192,351 @@ function describeValue(v) {
  * hooks call when a queued attempt gets its slot.
  */
 export function makeDriver(client, transport, reasons, internal) {
-  // Queue tickets to the inbox of the call waiting for each.
-  const waiters = new Map();
-  const granted = (ticket) => {
-    const post = waiters.get(ticket);
-    if (post !== undefined) post({ k: GRANT, ticket });
-  };
   const [attemptMs, totalMs, queueTimeoutMs, hedging] = client.settings();
-  const timed = !Number.isNaN(attemptMs) || !Number.isNaN(totalMs) || hedging === 1;
-  const R_MAX_ATTEMPTS = reasons.indexOf("max-attempts");
-  const R_DEADLINE = reasons.indexOf("deadline");
-  const R_ABORTED = reasons.indexOf("aborted");
-  const R_INVALID = reasons.indexOf("invalid-response");
-  const R_QUEUE_FULL = reasons.indexOf("queue-full");
-  const R_QUEUE_TIMEOUT = reasons.indexOf("queue-timeout");
+  const drv = {
+    client,
+    transport,
+    internal,
+    attemptMs,
+    totalMs,
+    queueTimeoutMs,
+    timed: !Number.isNaN(attemptMs) || !Number.isNaN(totalMs) || hedging === 1,
+    hedging: hedging === 1,
+    // Queue tickets to the call waiting for each.
+    waiters: new Map(),
+    R_MAX_ATTEMPTS: reasons.indexOf("max-attempts"),
+    R_DEADLINE: reasons.indexOf("deadline"),
+    R_ABORTED: reasons.indexOf("aborted"),
+    R_INVALID: reasons.indexOf("invalid-response"),
+    R_QUEUE_FULL: reasons.indexOf("queue-full"),
+    R_QUEUE_TIMEOUT: reasons.indexOf("queue-timeout"),
+  };
+  const granted = (ticket) => {
+    const c = drv.waiters.get(ticket);
+    if (c !== undefined) c.post({ k: GRANT, ticket });
+  };
+  const call = (input, init) => {
+    let c;
+    try {
+      const d = describe(input, init);
+      if (d.signal !== null && d.signal.aborted === true) throw abortReason(d.signal);
+      const t = now();
+      c = new Call(drv, input, init, d, client.begin(d.method, d.url, d.flags, t), t);
+    } catch (err) {
+      return Promise.reject(internal(err));
+    }
+    return c.run();
+  };
+  return { call, granted };
+}
 
-  async function call(input, init) {
-    const d = describe(input, init);
-    const signal = d.signal;
-    if (signal !== null && signal.aborted === true) throw abortReason(signal);
-    let t = now();
-    const h = client.begin(d.method, d.url, d.flags, t);
-    const deadlineAt = Number.isNaN(totalMs) ? NaN : t + totalMs;
-
+/** One call: its attempts, its inbox and the timers and listener it owns until it settles. */
+class Call {
+  constructor(drv, input, init, d, h, t) {
+    this.drv = drv;
+    this.input = input;
+    this.init = init;
+    this.d = d;
+    this.h = h;
+    /** The clock reading of the current step. */
+    this.t = t;
+    this.deadlineAt = Number.isNaN(drv.totalMs) ? NaN : t + drv.totalMs;
     // The inbox: sources post events; `next()` takes the oldest, or waits for one.
-    const queue = [];
-    let wake = null;
-    const post = (ev) => {
-      if (wake === null) queue.push(ev);
-      else {
-        const w = wake;
-        wake = null;
-        w(ev);
-      }
-    };
-    const next = () => (queue.length > 0 ? queue.shift() : new Promise((r) => (wake = r)));
-
+    this.queue = [];
+    this.wake = null;
     // The alarm: the deadline or the earliest attempt timeout. `alarmFor` is the flight whose
     // timeout it is set for, or null for the deadline.
-    let alarm = null;
-    let alarmAt = NaN;
-    let alarmFor = null;
-    let alarmGen = 0;
-    const disarm = () => {
-      if (alarm !== null) clearTimeout(alarm);
-      alarm = null;
-      alarmAt = NaN;
-      alarmFor = null;
-      alarmGen++; // an alarm event already posted is stale now
-    };
-    const arm = (flights) => {
-      let at = deadlineAt;
-      let target = null;
-      for (const f of flights) {
-        if (!Number.isNaN(f.timeoutAt) && (Number.isNaN(at) || f.timeoutAt < at)) {
-          at = f.timeoutAt;
-          target = f;
-        }
-      }
-      if (alarm !== null && at === alarmAt && target === alarmFor) return;
-      disarm();
-      if (Number.isNaN(at)) return;
-      alarmAt = at;
-      alarmFor = target;
-      const gen = alarmGen;
-      alarm = setTimeout(() => post({ k: ALARM, gen }), at - t);
-    };
-    let onAbort = null;
-    if (signal !== null) {
-      onAbort = () => post({ k: ABORT });
-      signal.addEventListener("abort", onAbort);
+    this.alarm = null;
+    this.alarmAt = NaN;
+    this.alarmFor = null;
+    this.alarmGen = 0;
+    this.hedgeTimer = null;
+    this.other = null; // a sleep or queue timer
+    this.sleeps = 0; // generations of `other` as a sleep
+    this.ticket = 0;
+    this.flights = [];
+    // Errors of attempts that ended without a response: attempt ids and what they failed with.
+    this.errIds = null;
+    this.errs = null;
+    this.onAbort = null;
+    if (d.signal !== null) {
+      this.onAbort = () => this.post({ k: ABORT });
+      d.signal.addEventListener("abort", this.onAbort);
     }
-    let hedgeTimer = null;
-    let other = null; // a sleep or queue timer
-    let sleeps = 0; // generations of `other` as a sleep
-    let ticket = 0;
-    const errIds = [];
-    const errs = [];
-    let flights = [];
+  }
 
-    const launch = (hedge) => {
-      const plan = client.attemptStarted(h, hedge, t);
-      const url = plan & 2 ? client.planUrl() : undefined;
-      const controller = timed ? new AbortController() : null;
-      const f = { id: plan >>> 2, controller, timeoutAt: Number.isNaN(attemptMs) ? NaN : t + attemptMs };
-      send(transport, input, init, d, controller, url, (plan & 1) === 1).then(
-        (v) => post({ k: SETTLED, f, ok: true, v }),
-        (v) => post({ k: SETTLED, f, ok: false, v }),
-      );
-      flights.push(f);
-    };
-    const abortFlights = (reason) => {
-      for (const f of flights) if (f.controller !== null) f.controller.abort(reason);
-      flights = [];
-    };
-    // The caller aborted or the deadline passed: the task ends; what the call rejects with.
-    const stop = (aborted) => {
-      client.cancel(h, aborted ? R_ABORTED : R_DEADLINE, t);
-      return aborted ? abortReason(signal) : new DOMException(client.timeoutMessage(0), "TimeoutError");
-    };
-    const fail = (reason, code) => client.error(h, reason, code, errIds, errs);
+  post(ev) {
+    if (this.wake === null) this.queue.push(ev);
+    else {
+      const w = this.wake;
+      this.wake = null;
+      w(ev);
+    }
+  }
 
-    let ok = false;
-    let result;
+  next() {
+    return this.queue.length > 0 ? this.queue.shift() : new Promise((r) => (this.wake = r));
+  }
+
+  disarm() {
+    if (this.alarm !== null) clearTimeout(this.alarm);
+    this.alarm = null;
+    this.alarmAt = NaN;
+    this.alarmFor = null;
+    this.alarmGen++; // an alarm event already posted is stale now
+  }
+
+  /** Sets the alarm for the deadline or the earliest attempt timeout of `flights`. */
+  arm(flights) {
+    let at = this.deadlineAt;
+    let target = null;
+    for (const f of flights) {
+      if (!Number.isNaN(f.timeoutAt) && (Number.isNaN(at) || f.timeoutAt < at)) {
+        at = f.timeoutAt;
+        target = f;
+      }
+    }
+    if (this.alarm !== null && at === this.alarmAt && target === this.alarmFor) return;
+    this.disarm();
+    if (Number.isNaN(at)) return;
+    this.alarmAt = at;
+    this.alarmFor = target;
+    const gen = this.alarmGen;
+    this.alarm = setTimeout(() => this.post({ k: ALARM, gen }), at - this.t);
+  }
+
+  /** Sends one attempt as the engine planned it (`plan`: see `attemptStarted` in tasks.rs). */
+  launch(plan) {
+    const drv = this.drv;
+    const url = plan & 2 ? drv.client.planUrl() : undefined;
+    const controller = drv.timed ? new AbortController() : null;
+    const f = {
+      id: plan >>> 2,
+      controller,
+      timeoutAt: Number.isNaN(drv.attemptMs) ? NaN : this.t + drv.attemptMs,
+    };
+    send(drv.transport, this.input, this.init, this.d, controller, url, (plan & 1) === 1).then(
+      (v) => this.post({ k: SETTLED, f, ok: true, v }),
+      (v) => this.post({ k: SETTLED, f, ok: false, v }),
+    );
+    this.flights.push(f);
+  }
+
+  /** Aborts every attempt still in flight with `reason` and forgets them. */
+  abortFlights(reason) {
+    for (const f of this.flights) if (f.controller !== null) f.controller.abort(reason);
+    this.flights = [];
+  }
+
+  /** The caller aborted or the deadline passed: ends the task; what the call rejects with. */
+  stop(aborted) {
+    const drv = this.drv;
+    drv.client.cancel(this.h, aborted ? drv.R_ABORTED : drv.R_DEADLINE, this.t);
+    const err = aborted
+      ? abortReason(this.d.signal)
+      : new DOMException(drv.client.timeoutMessage(0), "TimeoutError");
+    this.abortFlights(err);
+    return err;
+  }
+
+  fail(reason, code) {
+    return this.drv.client.error(this.h, reason, code, this.errIds ?? [], this.errs ?? []);
+  }
+
+  /** Attempt `id` ended without a response, with `err`. */
+  failed(id, err) {
+    if (this.errIds === null) {
+      this.errIds = [];
+      this.errs = [];
+    }
+    this.errIds.push(id);
+    this.errs.push(err);
+  }
+
+  /** The task: resolves with the response or rejects with the error. Always frees everything. */
+  async run() {
+    const client = this.drv.client;
     let trapped = false;
+    let end; // [true, response] or [false, error]
     try {
       task: for (;;) {
         // A new attempt: every attempt, retries included, needs a concurrency slot first.
-        const admitted = client.admit(h, t);
-        if (admitted === -1) {
-          result = fail(R_QUEUE_FULL, "SHED");
-          break task;
+        let plan = client.admitAndStart(this.h, this.t);
+        if (plan === -1) {
+          end = [false, this.fail(this.drv.R_QUEUE_FULL, "SHED")];
+          break;
         }
-        if (admitted > 0) {
-          ticket = admitted;
-          waiters.set(ticket, post);
-          other = setTimeout(() => post({ k: QUEUE_TIMEOUT, ticket }), queueTimeoutMs);
-          arm([]);
-          let ev;
-          do ev = await next();
-          while (!(ev.k === ABORT || (ev.k === ALARM && ev.gen === alarmGen) || ((ev.k === GRANT || ev.k === QUEUE_TIMEOUT) && ev.ticket === ticket)));
-          t = now();
-          waiters.delete(ticket);
-          clearTimeout(other);
-          other = null;
-          if (ev.k === ABORT || ev.k === ALARM) {
-            disarm();
-            result = stop(ev.k === ABORT);
-            break task;
+        if (plan < -1) {
+          const ended = await this.queued(-1 - plan);
+          if (ended !== null) {
+            end = [false, ended];
+            break;
           }
-          if (ev.k === QUEUE_TIMEOUT && client.queueTimeout(h, t)) {
-            result = fail(R_QUEUE_TIMEOUT, "SHED");
-            break task;
-          }
+          plan = client.attemptStarted(this.h, false, this.t);
         }
-        launch(false);
-        const hd = client.hedgeDelay(h, t);
-        if (!Number.isNaN(hd)) hedgeTimer = setTimeout(() => post({ k: HEDGE }), hd);
-
+        this.launch(plan);
+        if (this.drv.hedging) {
+          const hd = client.hedgeDelay(this.h, this.t);
+          if (!Number.isNaN(hd)) this.hedgeTimer = setTimeout(() => this.post({ k: HEDGE }), hd);
+        }
         // Wait for the attempt(s) of this round.
         for (;;) {
-          arm(flights);
-          const ev = await next();
-          let f = null;
-          let outcome;
-          let status = 0;
-          let retryAfter;
-          let response = null;
-          if (ev.k === SETTLED) {
-            if (!flights.includes(ev.f)) continue; // aborted earlier
-            t = now();
-            f = ev.f;
-            if (!ev.ok) {
-              if (signal !== null && signal.aborted === true) {
-                result = stop(true);
-                abortFlights(result);
-                break task;
-              }
-              errIds.push(f.id);
-              errs.push(ev.v);
-              outcome = OUT_NETWORK;
-            } else if (isResponse(ev.v)) {
-              response = ev.v;
-              outcome = OUT_RESPONSE;
-              status = Math.min(Math.max(Number(response.status) || 0, 0), 999);
-              // Read only where the engine honours it: a header lookup per response is
-              // measurable on the hot path.
-              if (status === 429 || status === 503) {
-                const v = response.headers.get("retry-after");
-                retryAfter = v == null ? undefined : String(v);
-              }
-            } else {
-              errIds.push(f.id);
-              errs.push(new TypeError(`ballast: the transport resolved with ${describeValue(ev.v)} instead of a Response`));
-              flights.splice(flights.indexOf(f), 1);
-              client.cancel(h, R_INVALID, t);
-              abortFlights(undefined);
-              result = fail(R_INVALID, "INVALID_RESPONSE");
-              break task;
-            }
-          } else if (ev.k === ALARM) {
-            if (ev.gen !== alarmGen) continue; // re-armed since
-            t = now();
-            const target = alarmFor;
-            alarm = null; // rang: nothing to clear
-            disarm();
-            if (target === null) {
-              result = stop(false);
-              abortFlights(result);
-              break task;
-            }
-            f = target;
-            const err = new DOMException(client.timeoutMessage(1), "TimeoutError");
-            if (f.controller !== null) f.controller.abort(err);
-            errIds.push(f.id);
-            errs.push(err);
-            outcome = OUT_TIMEOUT;
-          } else if (ev.k === ABORT) {
-            t = now();
-            result = stop(true);
-            abortFlights(result);
-            break task;
-          } else if (ev.k === HEDGE) {
-            hedgeTimer = null;
-            t = now();
-            if (client.tryHedge(h, t)) launch(true);
-            continue;
-          } else {
-            continue; // a stale sleep or queue event
-          }
-          flights.splice(flights.indexOf(f), 1);
-          const timedOut = outcome === OUT_TIMEOUT;
-          const decision = client.attemptFinished(h, f.id, outcome, status, retryAfter, t);
-          if (decision === WAIT) {
-            if (response !== null) discard(response);
-            continue;
-          }
-          if (decision >= 0) {
-            if (response !== null) discard(response);
-            if (hedgeTimer !== null) clearTimeout(hedgeTimer);
-            hedgeTimer = null;
-            const gen = ++sleeps;
-            other = setTimeout(() => post({ k: WOKE, gen }), decision);
-            arm([]);
-            let ev2;
-            do ev2 = await next();
-            while (!(ev2.k === ABORT || (ev2.k === ALARM && ev2.gen === alarmGen) || (ev2.k === WOKE && ev2.gen === gen)));
-            t = now();
-            clearTimeout(other);
-            other = null;
-            if (ev2.k === WOKE) continue task;
-            disarm();
-            result = stop(ev2.k === ABORT);
+          this.arm(this.flights);
+          const step = this.settled(await this.next());
+          if (step === null) continue; // nothing decided yet
+          if (typeof step !== "number") {
+            end = step;
             break task;
           }
-          if (response !== null) {
-            // The winner (done, or given up on with this response): the other attempt, if any,
-            // lost the race.
-            for (const o of flights) client.abandon(h, o.id, t);
-            abortFlights(undefined);
-            ok = true;
-            result = response;
-            break task;
-          }
-          const reason = decision === DONE ? R_MAX_ATTEMPTS : GIVE_UP - decision;
-          result = fail(reason, decision === DONE || !timedOut ? "NETWORK" : "ATTEMPT_TIMEOUT");
+          const stopped = await this.sleep(step); // the backoff, then the next attempt
+          if (stopped === null) continue task;
+          end = stopped;
           break task;
         }
       }
     } catch (err) {
       // After a wasm trap (a Rust panic) the engine is unusable: no `finish`, and the caller gets
       // a BallastError with code INTERNAL.
-      trapped = typeof WebAssembly !== "undefined" && err instanceof WebAssembly.RuntimeError;
-      throw internal(err);
+      trapped = isTrap(err);
+      throw this.drv.internal(err);
     } finally {
-      disarm();
-      if (hedgeTimer !== null) clearTimeout(hedgeTimer);
-      if (other !== null) clearTimeout(other);
-      if (ticket !== 0) waiters.delete(ticket);
-      if (onAbort !== null) signal.removeEventListener("abort", onAbort);
-      if (!trapped) client.finish(h, t);
+      this.disarm();
+      if (this.hedgeTimer !== null) clearTimeout(this.hedgeTimer);
+      if (this.other !== null) clearTimeout(this.other);
+      if (this.ticket !== 0) this.drv.waiters.delete(this.ticket);
+      if (this.onAbort !== null) this.d.signal.removeEventListener("abort", this.onAbort);
+      if (!trapped) this.drv.client.finish(this.h, this.t);
     }
-    if (ok) return result;
-    throw result;
+    if (end[0]) return end[1];
+    throw end[1];
   }
-  return { call, granted };
+
+  /** Waits in the concurrency queue: null once a slot is granted, else the error to end with. */
+  async queued(ticket) {
+    const drv = this.drv;
+    this.ticket = ticket;
+    drv.waiters.set(ticket, this);
+    this.other = setTimeout(() => this.post({ k: QUEUE_TIMEOUT, ticket }), drv.queueTimeoutMs);
+    this.arm([]);
+    let ev;
+    do ev = await this.next();
+    while (
+      !(
+        ev.k === ABORT ||
+        (ev.k === ALARM && ev.gen === this.alarmGen) ||
+        ((ev.k === GRANT || ev.k === QUEUE_TIMEOUT) && ev.ticket === ticket)
+      )
+    );
+    this.t = now();
+    drv.waiters.delete(ticket);
+    this.ticket = 0;
+    clearTimeout(this.other);
+    this.other = null;
+    if (ev.k === ABORT || ev.k === ALARM) return this.stop(ev.k === ABORT);
+    if (ev.k === QUEUE_TIMEOUT && drv.client.queueTimeout(this.h, this.t)) {
+      return this.fail(drv.R_QUEUE_TIMEOUT, "SHED");
+    }
+    return null;
+  }
+
+  /**
+   * Handles one event while attempts fly: null to keep waiting, a backoff (ms) before the next
+   * attempt, or how the call ends (`[ok, value]`).
+   */
+  settled(ev) {
+    const drv = this.drv;
+    const flights = this.flights;
+    let f;
+    let outcome;
+    let status = 0;
+    let retryAfter;
+    let response = null;
+    if (ev.k === SETTLED) {
+      f = ev.f;
+      if (!flights.includes(f)) return null; // aborted earlier
+      this.t = now();
+      if (!ev.ok) {
+        const signal = this.d.signal;
+        if (signal !== null && signal.aborted === true) return [false, this.stop(true)];
+        this.failed(f.id, ev.v);
+        outcome = OUT_NETWORK;
+      } else if (isResponse(ev.v)) {
+        response = ev.v;
+        outcome = OUT_RESPONSE;
+        status = Math.min(Math.max(Number(response.status) || 0, 0), 999);
+        // Read only where the engine honours it: a header lookup per response is measurable.
+        if (status === 429 || status === 503) {
+          const v = response.headers.get("retry-after");
+          retryAfter = v == null ? undefined : String(v);
+        }
+      } else {
+        this.failed(
+          f.id,
+          new TypeError(`ballast: the transport resolved with ${describeValue(ev.v)} instead of a Response`),
+        );
+        flights.splice(flights.indexOf(f), 1);
+        drv.client.cancel(this.h, drv.R_INVALID, this.t);
+        this.abortFlights(undefined);
+        return [false, this.fail(drv.R_INVALID, "INVALID_RESPONSE")];
+      }
+    } else if (ev.k === ALARM) {
+      if (ev.gen !== this.alarmGen) return null; // re-armed since
+      this.t = now();
+      f = this.alarmFor;
+      this.alarm = null; // rang: nothing to clear
+      this.disarm();
+      if (f === null) return [false, this.stop(false)];
+      const err = new DOMException(drv.client.timeoutMessage(1), "TimeoutError");
+      if (f.controller !== null) f.controller.abort(err);
+      this.failed(f.id, err);
+      outcome = OUT_TIMEOUT;
+    } else if (ev.k === ABORT) {
+      this.t = now();
+      return [false, this.stop(true)];
+    } else if (ev.k === HEDGE) {
+      this.hedgeTimer = null;
+      this.t = now();
+      if (drv.client.tryHedge(this.h, this.t)) this.launch(drv.client.attemptStarted(this.h, true, this.t));
+      return null;
+    } else {
+      return null; // a stale sleep or queue event
+    }
+
+    flights.splice(flights.indexOf(f), 1);
+    const decision = drv.client.attemptFinished(this.h, f.id, outcome, status, retryAfter, this.t);
+    if (decision === WAIT) {
+      if (response !== null) discard(response);
+      return null;
+    }
+    if (decision >= 0) {
+      if (response !== null) discard(response);
+      return decision;
+    }
+    if (response !== null) {
+      // The winner (done, or given up on with this response): the other attempt, if any, lost.
+      for (const o of flights) drv.client.abandon(this.h, o.id, this.t);
+      this.abortFlights(undefined);
+      return [true, response];
+    }
+    if (decision === DONE) return [false, this.fail(drv.R_MAX_ATTEMPTS, "NETWORK")];
+    return [false, this.fail(GIVE_UP - decision, outcome === OUT_TIMEOUT ? "ATTEMPT_TIMEOUT" : "NETWORK")];
+  }
+
+  /** The backoff before the next attempt: null, or how the call ends if it stops meanwhile. */
+  async sleep(ms) {
+    if (this.hedgeTimer !== null) clearTimeout(this.hedgeTimer);
+    this.hedgeTimer = null;
+    const gen = ++this.sleeps;
+    this.other = setTimeout(() => this.post({ k: WOKE, gen }), ms);
+    this.arm([]);
+    let ev;
+    do ev = await this.next();
+    while (!(ev.k === ABORT || (ev.k === ALARM && ev.gen === this.alarmGen) || (ev.k === WOKE && ev.gen === gen)));
+    this.t = now();
+    clearTimeout(this.other);
+    this.other = null;
+    if (ev.k === WOKE) return null;
+    this.disarm();
+    return [false, this.stop(ev.k === ABORT)];
+  }
 }

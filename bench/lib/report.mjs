@@ -318,7 +318,7 @@ export function renderResults(r) {
         [
           ["ballast_bg.wasm", kb(sz.wasm.raw), kb(sz.wasm.gzip), kb(sz.wasm.brotli)],
           ["JS glue (gen/ballast.js, wasm-bindgen)", kb(sz.glue.raw), kb(sz.glue.gzip), kb(sz.glue.brotli)],
-          ["hand-written JS (api.js, browser.js, glue snippet)", kb(sz.handwrittenJs.raw), kb(sz.handwrittenJs.gzip), kb(sz.handwrittenJs.brotli)],
+          ["hand-written JS (api.js, driver.js, browser.js, glue snippet)", kb(sz.handwrittenJs.raw), kb(sz.handwrittenJs.gzip), kb(sz.handwrittenJs.brotli)],
         ],
       ),
       "",
@@ -335,12 +335,12 @@ export function renderResults(r) {
       const tw = sz.twiggy;
       L.push(
         `**twiggy** (${tw.version}) on a copy built with names from ${tw.source ?? "the working tree"} (${tw.file}): ${kb(tw.codeAndDataBytes)} KB of code and data without the name section, which the shipped file does not carry. ` +
-          "Largest items (shallow size; `future_to_promise::{{closure}}` is the whole attempt loop, `task::run`, inlined into it):",
+          "Largest items (shallow size; an export's `shim` includes the code inlined into it, e.g. `client_new` reads and validates the config and builds the engine):",
         "",
       );
       L.push(table(["item", "bytes", "share"], tw.top.slice(0, 15).map((x) => [`\`${x.name.replace(/\|/g, "\\|")}\``, n0(x.bytes), `${n1(x.percent)}%`])), "");
       if (tw.retainedBy?.length) {
-        L.push("What keeps code alive (twiggy dominators: retained bytes; `table[0]` is everything reachable through indirect calls: closures, trait objects, the futures):", "");
+        L.push("What keeps code alive (twiggy dominators: retained bytes; `table[0]` is everything reachable through indirect calls, such as trait objects and the panic machinery):", "");
         L.push(table(["item", "retained bytes", "share"], tw.retainedBy.map((x) => [`\`${x.name}\``, n0(x.retained), `${n1(x.percent)}%`])), "");
       }
       L.push("By crate (shallow bytes; generic code is counted where it was instantiated):", "");
