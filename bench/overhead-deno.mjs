@@ -4,13 +4,17 @@
 // so this says which costs belong to ballast and which to the runtime. Measured in pairs with
 // raw fetch, like bench/overhead.mjs; run by it (it starts the origin and passes its URL).
 //
-//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/overhead-deno.mjs URL PLAN_JSON ROUNDS
+//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/overhead-deno.mjs URL PLAN_JSON ROUNDS \
+//     LAT_ROUNDS LAT_PAIRS
 
 import { createFetch } from "../pkg/deno.js";
 
-const [url, planJson, roundsArg] = Deno.args;
+const [url, planJson, roundsArg, latRoundsArg, latPairsArg] = Deno.args;
 const PLAN = JSON.parse(planJson);
 const ROUNDS = Number(roundsArg);
+// Latency at concurrency 1, request by request (as in bench/overhead.mjs): rounds x pairs.
+const LAT_ROUNDS = Number(latRoundsArg);
+const LAT_PAIRS = Number(latPairsArg);
 const gc = globalThis.gc ?? (() => {});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,5 +132,45 @@ for (const p of PLAN) {
     });
   }
 }
-console.log(`\n@@RESULT ${JSON.stringify({ deno: Deno.version.deno, v8: Deno.version.v8, rounds: ROUNDS, rows })}`);
+// Latency at concurrency 1, request by request: raw fetch and the client alternate, which goes
+// first flipping every pair, so the machine's drift hits both alike.
+const lat = {};
+for (let r = 0; r < LAT_ROUNDS; r++) {
+  const others = clients.slice(1);
+  for (let i = 0; i < others.length; i++) {
+    const c = others[(i + r) % others.length];
+    gc();
+    await sleep(20);
+    const l = (lat[c.id] ??= { x: [], base: [] });
+    for (let k = 0; k < LAT_PAIRS; k++) {
+      for (const who of (k + r) % 2 === 0 ? [raw, c] : [c, raw]) {
+        const t0 = performance.now();
+        await who.call();
+        (who === raw ? l.base : l.x).push(performance.now() - t0);
+      }
+    }
+  }
+}
+const q = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const latency = clients.slice(1).map((c) => {
+  const { x, base } = lat[c.id];
+  return {
+    id: c.id,
+    label: c.label,
+    mode: c.mode,
+    pairs: x.length,
+    p50: q(x, 0.5),
+    p99: q(x, 0.99),
+    addedP50Us: (q(x, 0.5) - q(base, 0.5)) * 1000,
+    addedP99Us: (q(x, 0.99) - q(base, 0.99)) * 1000,
+    rpsRatio: mean(base) / mean(x),
+  };
+});
+
+const result = { deno: Deno.version.deno, v8: Deno.version.v8, rounds: ROUNDS, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS };
+console.log(`\n@@RESULT ${JSON.stringify(result)}`);
 Deno.exit(0);

@@ -156,7 +156,7 @@ async function inDeno() {
   if (!existsSync(deno)) return { skipped: "deno is not installed (npm ci at the repository root)" };
   const { stdout } = await promisify(execFile)(
     deno,
-    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(PLAN), String(ROUNDS)],
+    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(PLAN), String(ROUNDS), String(LAT_ROUNDS), String(LAT_PAIRS)],
     { maxBuffer: 1 << 24, timeout: 600_000 },
   );
   const line = stdout.split("\n").find((l) => l.startsWith("@@RESULT "));

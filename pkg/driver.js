@@ -211,6 +211,9 @@ export function makeDriver(client, transport, reasons, internal) {
     R_QUEUE_FULL: reasons.indexOf("queue-full"),
     R_QUEUE_TIMEOUT: reasons.indexOf("queue-timeout"),
   };
+  for (const [k, v] of Object.entries(drv)) {
+    if (k.startsWith("R_") && v < 0) throw new Error(`ballast: internal: the engine names no give-up reason for ${k}`);
+  }
   const granted = (ticket) => {
     const c = drv.waiters.get(ticket);
     if (c !== undefined) c.post({ k: GRANT, ticket });
