@@ -97,3 +97,29 @@ test("timeout: null disables both timers", async () => {
   assert.equal(res.status, 200);
   await res.text();
 });
+
+test("hedged attempts each get their own attempt timeout: the alarm moves from the first to the hedge", async () => {
+  const f = createFetch({
+    retry: { maxAttempts: 2, backoff: FAST },
+    timeout: { attemptMs: 200, totalMs: 10_000 },
+    hedge: { afterMs: 50 },
+  });
+  const hedges = collect(f, "hedge");
+  const key = uniqueKey("hedge-timeout");
+  const t0 = performance.now();
+  const err = await rejection(f(u(`/hang?key=${key}`)));
+  const elapsed = performance.now() - t0;
+  assert.ok(err instanceof BallastError, `expected BallastError, got ${err?.name}: ${err?.message}`);
+  assert.equal(err.code, "ATTEMPT_TIMEOUT");
+  assert.equal(err.attempts.length, 2);
+  assert.equal(hedges.length, 1, "one hedge sent");
+  for (const a of err.attempts) {
+    assert.equal(a.outcome, "timeout");
+    assert.ok(a.durationMs >= 190, `attempt ${a.attempt} lasted ${a.durationMs} ms, attemptMs is 200`);
+    assert.ok(a.error instanceof DOMException && a.error.name === "TimeoutError", "each attempt's error is its timeout");
+  }
+  // the first times out at ~200 ms, the hedge (sent at ~50 ms) at ~250 ms; no third attempt
+  assert.ok(elapsed >= 240, `settled after ${elapsed.toFixed(0)} ms, before the hedge's own timeout`);
+  assert.equal(origin.hits(key), 2);
+  assert.equal(await waitFor(() => origin.inFlight() === 0, { timeoutMs: 1000 }), true, "both requests closed");
+});
