@@ -408,7 +408,13 @@ class Call {
       if (this.other !== null) clearTimeout(this.other);
       if (this.ticket !== 0) this.drv.waiters.delete(this.ticket);
       if (this.onAbort !== null) this.d.signal.removeEventListener("abort", this.onAbort);
-      if (!trapped) this.drv.client.finish(this.h, this.t);
+      if (!trapped) {
+        try {
+          this.drv.client.finish(this.h, this.t);
+        } catch (err) {
+          end = [false, this.drv.internal(err)]; // a trap in finish: INTERNAL, not a raw RuntimeError
+        }
+      }
     }
     if (end[0]) return end[1];
     throw end[1];
