@@ -41,7 +41,8 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.listen(port, "127.0.0.1", () => {
-  console.log(`ballast demo: http://127.0.0.1:${port}/  (fault origin ${origin.url})`);
+  // `--port 0` picks a free port; the line says which (tests/demo/run.mjs reads it).
+  console.log(`ballast demo: http://127.0.0.1:${server.address().port}/  (fault origin ${origin.url})`);
 });
 const stop = async () => {
   server.close();
