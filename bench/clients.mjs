@@ -21,6 +21,7 @@ import {
 } from "cockatiel";
 import { createFetch } from "../pkg/node.js";
 import { EQUIVALENT as EQ } from "./scenarios.mjs";
+import { fetchWithTimeout } from "./lib/pairs.mjs";
 
 class HttpStatusError extends Error {
   constructor(status) {
@@ -85,15 +86,7 @@ export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = f
           label: "raw fetch + signal + timer (the least a timeout costs)",
           peer: "fetch",
           mode: "diagnostic",
-          make: () => async (url) => {
-            const c = new AbortController();
-            const timer = setTimeout(() => c.abort(), 10_000);
-            try {
-              return readJson(await fetch(url, { signal: c.signal }));
-            } finally {
-              clearTimeout(timer);
-            }
-          },
+          make: () => (url) => fetchWithTimeout(url, readJson),
         },
         {
           id: "ballast-notimers",

@@ -177,6 +177,7 @@ function discard(response) {
   }
 }
 
+// How an error (or a non-Response value) reads in a message: `Name: message`, else as a string.
 function describeValue(v) {
   if (v == null) return String(v);
   if (typeof v === "object" && "message" in v) return `${v.name || "Error"}: ${v.message}`;
@@ -343,7 +344,8 @@ class Call {
   }
 
   fail(reason, code) {
-    return this.drv.client.error(this.h, reason, code, this.errIds ?? [], this.errs ?? []);
+    const errs = this.errs ?? [];
+    return this.drv.client.error(this.h, reason, code, this.errIds ?? [], errs, describeValue(errs.at(-1)));
   }
 
   /** Attempt `id` ended without a response, with `err`. */

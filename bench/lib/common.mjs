@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { quantile } from "./pairs.mjs";
 
 export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO = path.resolve(BENCH, "..");
@@ -68,58 +69,8 @@ export async function closedPort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
-}
-
-export function median(xs) {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-/**
- * Closed-loop load: `concurrency` workers call `call()` back to back until `maxCount` calls were
- * started or `durationMs` elapsed (whichever first). Returns throughput and latency quantiles (ms).
- */
-export async function loadLoop(call, { concurrency, durationMs, maxCount }) {
-  const lat = new Float64Array(maxCount);
-  let started = 0;
-  let done = 0;
-  let errors = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const stopAt = t0 + durationMs;
-  async function worker() {
-    while (started < maxCount && performance.now() < stopAt) {
-      const i = started++;
-      const s = performance.now();
-      try {
-        await call();
-      } catch {
-        errors++;
-      }
-      lat[i] = performance.now() - s;
-      done++;
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const sorted = lat.subarray(0, done).sort();
-  return {
-    count: done,
-    cpuUsPerReq: (cpu.user + cpu.system) / done,
-    errors,
-    elapsedMs: elapsed,
-    rps: (done / elapsed) * 1000,
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-  };
-}
+// The overhead method's helpers live in pairs.mjs (runtime-neutral: Deno runs it too).
+export { quantile, median, loadLoop } from "./pairs.mjs";
 
 /**
  * Runs `tasks` tasks with at most `concurrency` at once; each task is `call()` resolving

@@ -130,6 +130,11 @@ export function targets(r) {
   return out;
 }
 
+// Cells shared by the overhead tables (Node block pairs, request by request, Deno).
+const rowLabel = (a) => (a.mode === "diagnostic" ? `_${a.label}_` : a.label);
+const latencyCells = (a) => [ms(a.p50), ms(a.p99), signed(a.addedP50Us), signed(a.addedP99Us)];
+const cpuCells = (a) => [n0(a.cpuUsPerReq), signed(a.addedCpuUs)];
+
 export function renderResults(r) {
   const m = r.machine;
   const L = [];
@@ -189,17 +194,7 @@ export function renderResults(r) {
           ["client", "req/s", "vs fetch", "p50 ms", "p99 ms", "+p50 µs", "+p99 µs", "CPU µs/req", "+CPU µs/req"],
           ov.rows
             .filter((x) => x.concurrency === c)
-            .map((a) => [
-              a.mode === "diagnostic" ? `_${a.label}_` : a.label,
-              n0(a.rps),
-              pct(a.rpsRatio),
-              ms(a.p50),
-              ms(a.p99),
-              signed(a.addedP50Us),
-              signed(a.addedP99Us),
-              n0(a.cpuUsPerReq),
-              signed(a.addedCpuUs),
-            ]),
+            .map((a) => [rowLabel(a), n0(a.rps), pct(a.rpsRatio), ...latencyCells(a), ...cpuCells(a)]),
         ),
         "",
       );
@@ -213,16 +208,7 @@ export function renderResults(r) {
       L.push(
         table(
           ["client", "p50 ms", "p99 ms", "+p50 µs", "+p99 µs", "vs fetch (mean latency)", "CPU µs/req", "+CPU µs/req"],
-          ov.latency.map((a) => [
-            a.mode === "diagnostic" ? `_${a.label}_` : a.label,
-            ms(a.p50),
-            ms(a.p99),
-            signed(a.addedP50Us),
-            signed(a.addedP99Us),
-            pct(a.rpsRatio),
-            n0(a.cpuUsPerReq),
-            signed(a.addedCpuUs),
-          ]),
+          ov.latency.map((a) => [rowLabel(a), ...latencyCells(a), pct(a.rpsRatio), ...cpuCells(a)]),
         ),
         "",
       );
@@ -237,16 +223,7 @@ export function renderResults(r) {
       L.push(
         table(
           ["client", "concurrency", "req/s", "vs fetch", "p50 ms", "p99 ms", "+p50 µs", "+p99 µs"],
-          dn.rows.map((a) => [
-            a.mode === "diagnostic" ? `_${a.label}_` : a.label,
-            String(a.concurrency),
-            n0(a.rps),
-            pct(a.rpsRatio),
-            ms(a.p50),
-            ms(a.p99),
-            signed(a.addedP50Us),
-            signed(a.addedP99Us),
-          ]),
+          dn.rows.map((a) => [rowLabel(a), String(a.concurrency), n0(a.rps), pct(a.rpsRatio), ...latencyCells(a)]),
         ),
         "",
       );
@@ -256,14 +233,7 @@ export function renderResults(r) {
           "",
           table(
             ["client", "p50 ms", "p99 ms", "+p50 µs", "+p99 µs", "vs fetch (mean latency)"],
-            dn.latency.map((a) => [
-              a.mode === "diagnostic" ? `_${a.label}_` : a.label,
-              ms(a.p50),
-              ms(a.p99),
-              signed(a.addedP50Us),
-              signed(a.addedP99Us),
-              pct(a.rpsRatio),
-            ]),
+            dn.latency.map((a) => [rowLabel(a), ...latencyCells(a), pct(a.rpsRatio)]),
           ),
           "",
         );

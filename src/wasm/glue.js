@@ -8,9 +8,3 @@ export function wallNow() {
 export function randomSeed() {
   return Math.floor(Math.random() * 9007199254740991);
 }
-
-export function describeError(err) {
-  if (err == null) return String(err);
-  if (typeof err === "object" && "message" in err) return `${err.name || "Error"}: ${err.message}`;
-  return String(err);
-}

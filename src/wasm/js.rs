@@ -8,8 +8,6 @@ extern "C" {
     pub fn wall_now() -> f64;
     #[wasm_bindgen(js_name = randomSeed)]
     pub fn random_seed() -> f64;
-    #[wasm_bindgen(js_name = describeError)]
-    pub fn describe_error(err: &JsValue) -> String;
 }
 
 #[wasm_bindgen]

@@ -238,7 +238,8 @@ impl Client {
     }
 
     /// The `BallastError` for task `h`, which ended without a response: `ids[i]` is the attempt
-    /// that failed with `errors[i]`. Call before `finish`.
+    /// that failed with `errors[i]`; the last of them is the cause, `cause_text` its description
+    /// for the message. Call before `finish`.
     pub fn error(
         &self,
         h: u32,
@@ -246,50 +247,41 @@ impl Client {
         code: &str,
         ids: Vec<u32>,
         errors: js_sys::Array,
+        cause_text: &str,
     ) -> JsValue {
         let tasks = self.inner.tasks.borrow();
         let Some(Some(task)) = tasks.get(h as usize) else {
             return JsValue::UNDEFINED;
         };
-        error_for(&self.inner, task, reason(reason_code), code, &ids, &errors)
-    }
-}
-
-/// A `BallastError` for a task that ended without a response.
-fn error_for(
-    inner: &Inner,
-    task: &Task,
-    reason: GiveUpReason,
-    code: &str,
-    ids: &[u32],
-    errors: &js_sys::Array,
-) -> JsValue {
-    let attempts = js_sys::Array::new();
-    for rec in task.attempts() {
-        let o = super::to_js::attempt_record(rec);
-        if let Some(i) = ids.iter().position(|id| *id == rec.attempt) {
-            let _ = js_sys::Reflect::set(&o, &JsValue::from_str("error"), &errors.get(i as u32));
+        let reason = reason(reason_code);
+        let attempts = js_sys::Array::new();
+        for rec in task.attempts() {
+            let o = super::to_js::attempt_record(rec);
+            if let Some(i) = ids.iter().position(|id| *id == rec.attempt) {
+                let _ =
+                    js_sys::Reflect::set(&o, &JsValue::from_str("error"), &errors.get(i as u32));
+            }
+            attempts.push(&o);
         }
-        attempts.push(&o);
+        let cause = if ids.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            errors.get(ids.len() as u32 - 1)
+        };
+        let meta = task.meta();
+        let n = task.attempts().len();
+        let message = format!(
+            "ballast: {} {} failed after {} attempt{} ({}; gave up: {}): {}",
+            meta.method,
+            meta.url,
+            n,
+            if n == 1 { "" } else { "s" },
+            code,
+            reason.as_str(),
+            cause_text,
+        );
+        self.inner
+            .hooks
+            .ballast_error(code, reason.as_str(), &message, &cause, attempts.into())
     }
-    let cause = if ids.is_empty() {
-        JsValue::UNDEFINED
-    } else {
-        errors.get(ids.len() as u32 - 1)
-    };
-    let meta = task.meta();
-    let n = task.attempts().len();
-    let message = format!(
-        "ballast: {} {} failed after {} attempt{} ({}; gave up: {}): {}",
-        meta.method,
-        meta.url,
-        n,
-        if n == 1 { "" } else { "s" },
-        code,
-        reason.as_str(),
-        js::describe_error(&cause),
-    );
-    inner
-        .hooks
-        .ballast_error(code, reason.as_str(), &message, &cause, attempts.into())
 }

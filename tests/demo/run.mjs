@@ -7,24 +7,13 @@
 //   node tests/demo/run.mjs
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { launchChromium } from "../chromium.mjs";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
-if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
 const server = spawn(process.execPath, [path.join(REPO, "www/serve.mjs"), "--port", "0"], {
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -40,8 +29,7 @@ const url = await new Promise((resolve, reject) => {
   server.on("exit", (code) => reject(new Error(`www/serve.mjs exited (${code}) before listening`)));
 });
 
-const { chromium } = await import("playwright-core");
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 60_000 });
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   const errors = [];

@@ -28,6 +28,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { launchChromium } from "../chromium.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
@@ -243,16 +244,6 @@ const NODE = process.execPath;
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const WRANGLER_JS = path.join(REPO, "node_modules/wrangler/bin/wrangler.js");
 const VITE_JS = path.join(REPO, "node_modules/vite/bin/vite.js");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 // Exactly the permissions the package needs in Deno (cwd = fixture dir): only network access to
 // the loopback origin. The "deno" export condition maps to deno.js, which loads the wasm with a
@@ -371,9 +362,7 @@ async function startOrigin() {
 let browserPromise;
 function getBrowser() {
   browserPromise ??= (async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60000 });
+    const browser = await launchChromium();
     cleanups.push(() => browser.close());
     return browser;
   })();

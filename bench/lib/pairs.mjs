@@ -1,0 +1,189 @@
+// The overhead method, shared by the Node run (bench/overhead.mjs) and the Deno run
+// (bench/overhead-deno.mjs), so both runtimes are measured exactly alike. Runtime-neutral: only
+// fetch, timers and performance.now(); CPU time is measured when the caller passes a clock for it.
+//
+// Two measurements, each suited to what it judges:
+// - block pairs, for throughput: every client runs for a block of time right after (or before) a
+//   block of raw fetch, the order alternating, a GC and a short pause before each block; ratios
+//   and differences are medians over the per-pair figures. Each client's garbage is collected on
+//   its own time there.
+// - request by request, for latency at concurrency 1: raw fetch and the client alternate, which
+//   one goes first flipping every pair, so the machine's drift (±20% from one second to the next)
+//   hits both alike; blocks of 0.4 s still differ by tens of µs from drift alone. Garbage
+//   collection lands on whichever request triggers it, so mean-based figures here share GC
+//   between the two clients of a pair.
+
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sortedQuantile = (xs, q) => quantile([...xs].sort((a, b) => a - b), q);
+
+/**
+ * Closed-loop load: `concurrency` workers call `call()` back to back until `maxCount` calls were
+ * started or `durationMs` elapsed (whichever first). Returns throughput and latency quantiles (ms),
+ * and CPU µs per request when `cpuNow` (µs of CPU used so far) is given.
+ */
+export async function loadLoop(call, { concurrency, durationMs, maxCount }, cpuNow) {
+  const lat = new Float64Array(maxCount);
+  let started = 0;
+  let done = 0;
+  let errors = 0;
+  const cpu0 = cpuNow?.();
+  const t0 = performance.now();
+  const stopAt = t0 + durationMs;
+  async function worker() {
+    while (started < maxCount && performance.now() < stopAt) {
+      const i = started++;
+      const s = performance.now();
+      try {
+        await call();
+      } catch {
+        errors++;
+      }
+      lat[i] = performance.now() - s;
+      done++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = performance.now() - t0;
+  const cpu = cpuNow ? cpuNow() - cpu0 : NaN;
+  const sorted = lat.subarray(0, done).sort();
+  return {
+    count: done,
+    cpuUsPerReq: cpu / done,
+    errors,
+    elapsedMs: elapsed,
+    rps: (done / elapsed) * 1000,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+  };
+}
+
+/**
+ * The least a wrapper that enforces a timeout does: a signal, and a timer that would abort it,
+ * cleared once the response has arrived. `read` consumes the response.
+ */
+export async function fetchWithTimeout(url, read) {
+  const c = new AbortController();
+  const timer = setTimeout(() => c.abort(), 10_000);
+  try {
+    return read(await fetch(url, { signal: c.signal }));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Measures `clients` (each `{ id, label, peer?, mode, call }`, `call()` one request; the one with
+ * id "fetch" is the baseline) in block pairs for each concurrency of `plan`, `rounds` times, and
+ * request by request at concurrency 1 (`latRounds` x `latPairs` per client). `warm` are the
+ * warm-up loops run for every client first; `onRound(r)` reports progress.
+ * Returns `{ rows, latency }`.
+ */
+export async function measureOverhead({ clients, plan, rounds, latRounds, latPairs, warm, cpuNow, onRound }) {
+  const raw = clients.find((c) => c.id === "fetch");
+  const others = clients.filter((c) => c !== raw);
+  const measure = async (c, p) => {
+    globalThis.gc?.();
+    await sleep(20);
+    const res = await loadLoop(c.call, p, cpuNow);
+    if (res.errors) throw new Error(`${c.label}: ${res.errors} errors at concurrency ${p.concurrency}`);
+    return res;
+  };
+
+  // Warm-up: JIT, connection pools, wasm instantiation.
+  for (const c of clients) for (const w of warm) await loadLoop(c.call, w);
+
+  // pairs[`${id}@${c}`] = [{ x, base }] per round
+  const pairs = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const p of plan) {
+      for (let i = 0; i < others.length; i++) {
+        const c = others[(i + r) % others.length];
+        const rawFirst = (i + r) % 2 === 0;
+        const a = await measure(rawFirst ? raw : c, p);
+        const b = await measure(rawFirst ? c : raw, p);
+        (pairs[`${c.id}@${p.concurrency}`] ??= []).push(rawFirst ? { x: b, base: a } : { x: a, base: b });
+        (pairs[`fetch@${p.concurrency}`] ??= []).push({ x: rawFirst ? a : b, base: rawFirst ? a : b });
+      }
+    }
+    onRound?.(r);
+  }
+  const rows = [];
+  for (const p of plan) {
+    for (const c of clients) {
+      const ps = pairs[`${c.id}@${p.concurrency}`];
+      const pick = (f) => median(ps.map(({ x, base }) => f(x, base)));
+      rows.push({
+        id: c.id,
+        label: c.label,
+        peer: c.peer,
+        mode: c.mode,
+        concurrency: p.concurrency,
+        pairs: ps.length,
+        rps: pick((a) => a.rps),
+        rpsRatio: pick((a, b) => a.rps / b.rps),
+        p50: pick((a) => a.p50),
+        p99: pick((a) => a.p99),
+        addedP50Us: pick((a, b) => (a.p50 - b.p50) * 1000),
+        addedP99Us: pick((a, b) => (a.p99 - b.p99) * 1000),
+        cpuUsPerReq: pick((a) => a.cpuUsPerReq),
+        addedCpuUs: pick((a, b) => a.cpuUsPerReq - b.cpuUsPerReq),
+        count: pick((a) => a.count),
+      });
+    }
+  }
+
+  // Request by request. A request's CPU time is the process's CPU time across it (nothing else
+  // runs at concurrency 1).
+  const lat = {};
+  for (let r = 0; r < latRounds; r++) {
+    for (let i = 0; i < others.length; i++) {
+      const c = others[(i + r) % others.length];
+      globalThis.gc?.();
+      await sleep(20);
+      const l = (lat[c.id] ??= { x: [], base: [] });
+      for (let k = 0; k < latPairs; k++) {
+        for (const who of (k + r) % 2 === 0 ? [raw, c] : [c, raw]) {
+          const cpu0 = cpuNow?.();
+          const t0 = performance.now();
+          await who.call();
+          const ms = performance.now() - t0;
+          (who === raw ? l.base : l.x).push([ms, cpuNow ? cpuNow() - cpu0 : NaN]);
+        }
+      }
+    }
+  }
+  const latency = others.map((c) => {
+    const { x, base } = lat[c.id];
+    const ms = (v) => v.map((e) => e[0]);
+    const cpu = (v) => v.map((e) => e[1]);
+    return {
+      id: c.id,
+      label: c.label,
+      peer: c.peer,
+      mode: c.mode,
+      pairs: x.length,
+      p50: sortedQuantile(ms(x), 0.5),
+      p99: sortedQuantile(ms(x), 0.99),
+      addedP50Us: (sortedQuantile(ms(x), 0.5) - sortedQuantile(ms(base), 0.5)) * 1000,
+      addedP99Us: (sortedQuantile(ms(x), 0.99) - sortedQuantile(ms(base), 0.99)) * 1000,
+      rpsRatio: mean(ms(base)) / mean(ms(x)),
+      cpuUsPerReq: mean(cpu(x)),
+      addedCpuUs: mean(cpu(x)) - mean(cpu(base)),
+    };
+  });
+  return { rows, latency };
+}
