@@ -480,4 +480,14 @@ fn paths_resolve_against_the_route_base() {
     let mut t = e.begin(get("http://b/basement"), 0.0);
     e.admit(&mut t, 0.0);
     assert_eq!(e.attempt_started(&mut t, false, 0.0).url, None);
+    // The route URL's length falls inside a multi-byte character: not routed, and no panic.
+    for other in [
+        "http://b/bas\u{e9}",
+        "http://b/bas\u{e9}/x",
+        "http://\u{e9}/base/",
+    ] {
+        let mut t = e.begin(get(other), 0.0);
+        e.admit(&mut t, 0.0);
+        assert_eq!(e.attempt_started(&mut t, false, 0.0).url, None, "{other}");
+    }
 }

@@ -9,7 +9,9 @@
 //! Defaults are chosen for a browser or edge client (one user's tab, one Worker isolate), not for
 //! a server fleet; the README explains each one.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 /// A validation failure that names the field (`budget.ratio`), the value and the allowed range.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,13 +334,14 @@ pub fn origin_of(url: &str) -> Option<String> {
     // By hand rather than `split_once("://")`: a `&str` pattern brings the two-way string
     // searcher (~2 KB of wasm) for this one three-byte needle.
     let at = url.as_bytes().windows(3).position(|w| w == b"://")?;
-    let (scheme, rest) = (&url[..at], &url[at + 3..]);
+    // `get`, not indexing: no panic path (whose message formats a `char` with `Debug`).
+    let (scheme, rest) = (url.get(..at)?, url.get(at + 3..)?);
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {
         return None;
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].to_ascii_lowercase();
+    let host = rest.get(..end)?.to_ascii_lowercase();
     if host.is_empty() || host.contains('@') {
         return None;
     }
@@ -353,6 +356,42 @@ pub fn origin_of(url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
+/// `s` in double quotes, with quotes, backslashes and control characters escaped: what `{:?}`
+/// prints for a string, without the `Debug` machinery (see `lib.rs` on the wasm size).
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                out.push_str("\\u{");
+                out.push_str(&fmt_hex(c as u32));
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn fmt_hex(mut n: u32) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b"0123456789abcdef"[(n % 16) as usize]);
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().map(|&d| d as char).collect()
+}
+
 impl Config {
     fn validate_routes(&mut self) -> Result<(), ConfigError> {
         let n = self.routes.len();
@@ -361,7 +400,7 @@ impl Config {
             if r.name.trim().is_empty() {
                 return Err(ConfigError::new(
                     &format!("routes[{i}].name"),
-                    format!("{:?}", r.name),
+                    quoted(&r.name),
                     "a non-empty string",
                 ));
             }
@@ -369,21 +408,20 @@ impl Config {
             if origin_of(&trimmed).is_none() || trimmed.contains(['?', '#']) {
                 return Err(ConfigError::new(
                     &format!("routes[{i}].url"),
-                    format!("{:?}", r.url),
+                    quoted(&r.url),
                     "an absolute http(s) URL without query or fragment",
                 ));
             }
             r.url = trimmed;
             check_range(&format!("routes[{i}].weight"), r.weight, 0.001, 1_000_000.0)?;
-            let (name, url) = (r.name.clone(), r.url.clone());
+            let name = r.name.clone();
             if self.routes[..i].iter().any(|o| o.name == name) {
                 return Err(ConfigError::new(
                     &format!("routes[{i}].name"),
-                    format!("{name:?}"),
+                    quoted(&name),
                     "a name no other route has",
                 ));
             }
-            let _ = url;
         }
         if n > 0 && self.routes.iter().all(|r| r.fallback) {
             return Err(ConfigError::new(
@@ -652,7 +690,7 @@ impl Config {
             if !is_token(m) {
                 return Err(ConfigError::new(
                     &format!("retry.methods[{i}]"),
-                    format!("{m:?}"),
+                    quoted(m),
                     "an HTTP method name such as \"GET\"",
                 ));
             }

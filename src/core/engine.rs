@@ -31,6 +31,8 @@ use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
 use crate::core::pressure::{Inputs, Pressure};
 use crate::core::retry_after;
 use crate::core::routing::{self, Notice, Pick, Routing};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use fastrand::Rng;
 
 /// How an attempt ended, as seen by the driver.
@@ -331,7 +333,7 @@ impl Engine {
 
     /// The attempt is sent now (after `admit` returned `Now`, a grant, or `try_hedge`).
     pub fn attempt_started(&mut self, task: &mut Task, hedge: bool, now: f64) -> Plan {
-        let holding = task.ticket.take().is_some() || std::mem::take(&mut task.slot);
+        let holding = task.ticket.take().is_some() || core::mem::take(&mut task.slot);
         let id = task.next_id;
         task.next_id += 1;
         let pick = task.remainder.is_some().then(|| {
@@ -423,14 +425,14 @@ impl Engine {
                 task.slot = true; // granted but never used: give it back below
             }
         }
-        if std::mem::take(&mut task.slot) {
+        if core::mem::take(&mut task.slot) {
             self.release_slot(None, now);
         }
     }
 
     /// Tickets granted a slot since the last call: wake those tasks.
     pub fn take_granted(&mut self) -> Vec<Ticket> {
-        std::mem::take(&mut self.granted)
+        core::mem::take(&mut self.granted)
     }
 
     /// Ends flight `id`: frees its slot, tells its route (`verdict`: Some(ok) for a real outcome,
@@ -665,7 +667,7 @@ impl Engine {
 
     /// Events queued since the last call, in order.
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        core::mem::take(&mut self.events)
     }
 
     /// Whether events or grants wait to be collected.
@@ -697,7 +699,7 @@ impl Engine {
     pub fn footprint(&mut self, now: f64) -> usize {
         self.metrics.footprint(now)
             + self.limiter.footprint()
-            + self.events.capacity() * std::mem::size_of::<Event>()
+            + self.events.capacity() * core::mem::size_of::<Event>()
             + self.granted.capacity() * 8
     }
 }

@@ -12,7 +12,9 @@
 //! the driver as a grant. Queue timeouts are enforced by the driver's timer calling `expire`.
 
 use crate::core::adaptive::Gradient;
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 /// A queued attempt's place in line.
 pub type Ticket = u64;
@@ -154,7 +156,7 @@ impl Limiter {
 
     /// Tickets granted since the last call, with how long each waited (ms).
     pub fn take_granted(&mut self) -> Vec<(Ticket, f64)> {
-        std::mem::take(&mut self.granted)
+        core::mem::take(&mut self.granted)
     }
 
     pub fn has_granted(&self) -> bool {
@@ -170,8 +172,8 @@ impl Limiter {
 
     /// Bytes of heap this limiter holds (for the memory-bound tests).
     pub fn footprint(&self) -> usize {
-        self.queue.capacity() * std::mem::size_of::<(Ticket, f64)>()
-            + self.granted.capacity() * std::mem::size_of::<(Ticket, f64)>()
+        self.queue.capacity() * core::mem::size_of::<(Ticket, f64)>()
+            + self.granted.capacity() * core::mem::size_of::<(Ticket, f64)>()
     }
 }
 

@@ -11,6 +11,8 @@ use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// The recent window that every windowed figure covers.
 pub const WINDOW_MS: f64 = 60_000.0;

@@ -10,6 +10,7 @@ pub mod counts;
 pub mod engine;
 pub mod events;
 pub mod limiter;
+pub mod math;
 pub mod metrics;
 pub mod policy;
 pub mod pressure;

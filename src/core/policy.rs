@@ -6,6 +6,8 @@
 //! an empty or partial body, so a task with a stream body gets exactly one attempt and says why.
 
 use crate::core::config::RetryConfig;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// How the request body can be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,8 @@
 use crate::core::sketch::Sketch;
 use crate::core::sort;
 use crate::core::window::Window;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 const SHORT_MS: f64 = 6_000.0;
 const EVAL_EVERY_MS: f64 = 1_000.0;

@@ -3,7 +3,13 @@
 //! Why a pure function: the header is input from the network and must never panic or produce a
 //! negative or absurd wait. The caller decides on which statuses it applies (429 and 503) and
 //! clamps the result to `retry.maxRetryAfterMs`; this only turns text into milliseconds.
+//!
+//! Why the HTTP-date parser is written here rather than taken from the `httpdate` crate: that
+//! crate returns `std::time::SystemTime`, and the wasm build is `no_std` (see `lib.rs`). The
+//! tests check this parser against `httpdate` on every format and on invalid dates.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// Statuses on which `Retry-After` is honoured.
 pub fn applies_to(status: u16) -> bool {
     status == 429 || status == 503
@@ -21,9 +27,131 @@ pub fn parse(value: &str, now_unix_ms: f64) -> Option<f64> {
         let secs: f64 = v.parse::<u64>().map(|s| s as f64).unwrap_or(f64::MAX);
         return Some((secs * 1000.0).min(f64::MAX));
     }
-    let at = httpdate::parse_http_date(v).ok()?;
-    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as f64;
+    let at_ms = http_date_ms(v.as_bytes())?;
     Some((at_ms - now_unix_ms).max(0.0))
+}
+
+const MONTHS: [&[u8]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+const WEEKDAYS: [&[u8]; 7] = [
+    b"Monday",
+    b"Tuesday",
+    b"Wednesday",
+    b"Thursday",
+    b"Friday",
+    b"Saturday",
+    b"Sunday",
+];
+
+/// An HTTP-date (RFC 9110 section 5.6.7) in ms since the Unix epoch: the IMF-fixdate
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, or one of the obsolete forms recipients must accept, RFC 850
+/// `Sunday, 06-Nov-94 08:49:37 GMT` (two-digit years below 70 are 20xx) and asctime
+/// `Sun Nov  6 08:49:37 1994`. As in `httpdate`: years 1970 to 9999, no leap second, and the
+/// weekday must be the date's.
+fn http_date_ms(s: &[u8]) -> Option<f64> {
+    let (wday, day, mon, year, time) = match s.len() {
+        29 if &s[3..5] == b", "
+            && s[7] == b' '
+            && s[11] == b' '
+            && s[16] == b' '
+            && &s[25..] == b" GMT" =>
+        {
+            (
+                short_weekday(&s[..3])?,
+                num(&s[5..7])?,
+                month(&s[8..11])?,
+                num(&s[12..16])?,
+                &s[17..25],
+            )
+        }
+        24 if s[3] == b' ' && s[7] == b' ' && s[10] == b' ' && s[19] == b' ' => (
+            short_weekday(&s[..3])?,
+            if s[8] == b' ' {
+                num(&s[9..10])?
+            } else {
+                num(&s[8..10])?
+            },
+            month(&s[4..7])?,
+            num(&s[20..24])?,
+            &s[11..19],
+        ),
+        _ => {
+            let comma = s.iter().position(|&b| b == b',')?;
+            let (name, r) = s.split_at(comma);
+            if r.len() != 24 || &r[..2] != b", " || r[4] != b'-' || r[8] != b'-' || r[11] != b' ' {
+                return None;
+            }
+            if &r[20..] != b" GMT" {
+                return None;
+            }
+            let yy = num(&r[9..11])?;
+            (
+                WEEKDAYS.iter().position(|d| *d == name)? as u32,
+                num(&r[2..4])?,
+                month(&r[5..8])?,
+                if yy < 70 { 2000 + yy } else { 1900 + yy },
+                &r[12..20],
+            )
+        }
+    };
+    if time[2] != b':' || time[5] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (num(&time[..2])?, num(&time[3..5])?, num(&time[6..8])?);
+    if h > 23 || m > 59 || sec > 59 || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    if day == 0 || day > days_in_month(year, mon) {
+        return None;
+    }
+    let days = days_since_epoch(year, mon, day);
+    // 1970-01-01 was a Thursday (index 3 from Monday).
+    if (days + 3) % 7 != u64::from(wday) {
+        return None;
+    }
+    let secs = days * 86_400 + u64::from(h * 3_600 + m * 60 + sec);
+    Some(secs as f64 * 1000.0)
+}
+
+fn short_weekday(s: &[u8]) -> Option<u32> {
+    WEEKDAYS.iter().position(|d| &d[..3] == s).map(|i| i as u32)
+}
+
+/// The month's number (1-12).
+fn month(s: &[u8]) -> Option<u32> {
+    MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
+}
+
+/// All ASCII digits (at most 4 of them here), as a number.
+fn num(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+fn is_leap(y: u32) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the date (Howard Hinnant's `days_from_civil`, for years >= 1970).
+fn days_since_epoch(y: u32, m: u32, d: u32) -> u64 {
+    let y = u64::from(if m <= 2 { y - 1 } else { y });
+    let (m, d) = (u64::from(m), u64::from(d));
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -53,6 +181,71 @@ mod tests {
         ];
         for (input, now, want) in cases {
             assert_eq!(parse(input, *now), *want, "parse({input:?})");
+        }
+    }
+
+    /// `httpdate` (a dev-dependency) is the oracle: every second in a spread of years, in all three
+    /// formats, and the same strings with the weekday or the day broken.
+    #[test]
+    fn http_dates_agree_with_httpdate() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let oracle = |s: &str| {
+            httpdate::parse_http_date(s)
+                .ok()
+                .map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as f64)
+        };
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            // 1970 to 2200, plus the edges.
+            let secs = match rng.u32(0..20) {
+                0 => 0,
+                1 => 253_402_300_799, // 9999-12-31 23:59:59
+                _ => rng.u64(0..7_258_118_400),
+            };
+            let imf = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
+            let (wd, rest) = imf.split_at(3);
+            let (dd, mon, yyyy, time) = (&rest[2..4], &rest[5..8], &rest[9..13], &rest[14..22]);
+            let long = WEEKDAYS
+                .iter()
+                .find(|n| &n[..3] == wd.as_bytes())
+                .map(|n| std::str::from_utf8(n).unwrap())
+                .unwrap();
+            let day: u32 = dd.parse().unwrap();
+            let forms = [
+                imf.clone(),
+                format!("{long}, {dd}-{mon}-{} {time} GMT", &yyyy[2..]),
+                format!("{wd} {mon} {day:>2} {time} {yyyy}"),
+                imf.replacen(wd, if wd == "Mon" { "Tue" } else { "Mon" }, 1),
+                imf.replacen(&format!(" {dd} "), " 31 ", 1),
+                imf.replacen(&format!(" {dd} "), " 00 ", 1),
+                imf.replacen(time, "24:00:00", 1),
+                imf.replacen(time, "23:59:60", 1),
+            ];
+            for f in &forms {
+                assert_eq!(http_date_ms(f.as_bytes()), oracle(f), "{f:?}");
+                checked += 1;
+            }
+            let want = Some(secs as f64 * 1000.0);
+            assert_eq!(http_date_ms(forms[0].as_bytes()), want);
+            assert_eq!(http_date_ms(forms[2].as_bytes()), want);
+            if yyyy < "2070" {
+                assert_eq!(http_date_ms(forms[1].as_bytes()), want);
+            }
+        }
+        assert_eq!(checked, 160_000);
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37 gmt",
+            "Sun,  6 Nov 1994 08:49:37 GMT",
+            "Sun Nov 06 08:49:37 94",
+            "Sundae, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1969 23:59:59 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT ",
+            "Sun, 06 Nov 1994 08:4a:37 GMT",
+            "Thu, 29 Feb 2001 00:00:00 GMT",
+        ] {
+            assert_eq!(http_date_ms(bad.as_bytes()), oracle(bad), "{bad:?}");
         }
     }
 

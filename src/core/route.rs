@@ -22,6 +22,8 @@
 
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 const LONG_MS: f64 = 600_000.0;
 const SHORT_MS: f64 = 10_000.0;
@@ -217,7 +219,7 @@ impl Route {
 
     /// Takes and clears the interval counts (for the success-rate ejection check).
     pub fn take_interval(&mut self) -> (u64, u64) {
-        let c = std::mem::take(&mut self.interval);
+        let c = core::mem::take(&mut self.interval);
         (c.ok, c.total())
     }
 

@@ -27,6 +27,8 @@ use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
 use crate::core::sort;
 use crate::core::window::Window;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use fastrand::Rng;
 
 const FALLBACK_WINDOW_MS: f64 = 60_000.0;
@@ -198,15 +200,17 @@ impl Routing {
         self.routes
             .iter()
             .filter(|r| {
+                // Bytes, not `&url[..n]`: `n` may fall inside a multi-byte character of `url`.
                 url.len() >= r.url.len()
-                    && url[..r.url.len()].eq_ignore_ascii_case(&r.url)
+                    && url.as_bytes()[..r.url.len()].eq_ignore_ascii_case(r.url.as_bytes())
                     && matches!(
                         url.as_bytes().get(r.url.len()),
                         None | Some(b'/' | b'?' | b'#')
                     )
             })
             .max_by_key(|r| r.url.len())
-            .map(|r| url[r.url.len()..].to_string())
+            .and_then(|r| url.get(r.url.len()..))
+            .map(str::to_string)
     }
 
     /// A task that may be routed started: it earns the table a share of a switch.

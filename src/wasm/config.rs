@@ -4,6 +4,8 @@
 
 use super::js::Hooks;
 use crate::core::config::{known_keys, Config, ConfigError};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 

@@ -7,26 +7,25 @@
 //! module scope: Workers forbid timers, random values and I/O there, so the RNG is seeded on the
 //! first call, not at construction.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 mod config;
 mod js;
+mod panic;
 mod read;
 mod tasks;
 mod to_js;
 
 use crate::core::{Engine, Task};
+use core::cell::{Cell, RefCell, RefMut};
 use js::Hooks;
-use std::cell::{RefCell, RefMut};
 use wasm_bindgen::prelude::*;
-
-thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
 
 /// The message of the last Rust panic, so the npm entry can turn an opaque `unreachable` trap into
 /// a `BallastError` with code `INTERNAL` that says what went wrong.
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
-    LAST_PANIC.with(|p| p.borrow_mut().take())
+    panic::take_note()
 }
 
 /// The event kinds listeners can subscribe to, comma-separated, in listening-mask bit order
@@ -49,18 +48,9 @@ pub(crate) fn join(parts: &[&str], sep: &str) -> String {
     out
 }
 
-fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
-        }));
-    });
-}
-
 pub(crate) struct Inner {
     engine: RefCell<Engine>,
-    seeded: std::cell::Cell<bool>,
+    seeded: Cell<bool>,
     hooks: Hooks,
     /// Tasks between `begin` and `finish`, by handle (`tasks.rs`); `free` lists unused handles.
     tasks: RefCell<Vec<Option<Task>>>,
@@ -113,14 +103,13 @@ impl Client {
     /// `config` is a plain object (without `transport`), `hooks` the npm entry's hook object.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, hooks: Hooks) -> Result<Client, JsValue> {
-        install_panic_hook();
         let cfg = config::parse(&config, &hooks)?;
         let seeded = cfg.seed.is_some();
         let seed = cfg.seed.unwrap_or(0.0) as u64;
         Ok(Client {
             inner: Inner {
                 engine: RefCell::new(Engine::new(cfg, seed)),
-                seeded: std::cell::Cell::new(seeded),
+                seeded: Cell::new(seeded),
                 hooks,
                 tasks: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),

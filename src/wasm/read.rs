@@ -8,9 +8,11 @@
 
 use super::config::show;
 use crate::core::config::{
-    BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting, RouteConfig,
+    quoted, BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting, RouteConfig,
     LIMIT_ALLOWED,
 };
+#[allow(unused_imports)]
+use crate::prelude::*;
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -116,7 +118,7 @@ impl Obj {
 
     /// One of the given names.
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) -> R<()> {
-        let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+        let names: Vec<String> = options.iter().map(|(n, _)| quoted(n)).collect();
         let conv = |v: &JsValue| {
             let s = v.as_string()?;
             options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)

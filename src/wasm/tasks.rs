@@ -15,6 +15,8 @@
 use super::{js, Client, Inner};
 use crate::core::config::fmt_num;
 use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
 /// `attemptFinished` outcomes, as the driver passes them.
@@ -52,7 +54,9 @@ impl Inner {
             let task = tasks
                 .get_mut(h as usize)
                 .and_then(Option::as_mut)
-                .expect("ballast: the driver used a task handle after finish");
+                // `panic!` with a literal, not `expect`: its message reaches the panic note
+                // (`panic.rs`) without `core::fmt`.
+                .unwrap_or_else(|| panic!("ballast: the driver used a task handle after finish"));
             f(&mut e, task)
         };
         self.after();

@@ -1,0 +1,91 @@
+//! The wasm build's allocator and panic handler (the crate is `no_std` there; see `lib.rs`).
+//!
+//! A panic is a bug in ballast. The handler notes where it happened and traps; `pkg/api.js` turns
+//! the trap into a `BallastError` with code `INTERNAL` whose message carries this note (read with
+//! `lastPanic`). The note is written into a fixed buffer, without allocating (the panic may have
+//! come from the allocator) and without `core::fmt` (formatting the message would keep every
+//! `Debug` impl a panic site names in the module): the location, and the message when it is a
+//! plain string, which is what `expect` and `panic!("...")` give.
+
+use core::cell::UnsafeCell;
+use core::panic::PanicInfo;
+
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+const CAP: usize = 512;
+
+/// The last panic's note. wasm32-unknown-unknown without the atomics feature is single-threaded,
+/// and nothing else touches the buffer while the handler runs.
+struct Note(UnsafeCell<([u8; CAP], usize)>);
+unsafe impl Sync for Note {}
+static NOTE: Note = Note(UnsafeCell::new(([0; CAP], 0)));
+
+#[panic_handler]
+fn on_panic(info: &PanicInfo) -> ! {
+    // SAFETY: single-threaded (see `Note`); no reference to the buffer outlives this function.
+    let (buf, len) = unsafe { &mut *NOTE.0.get() };
+    let mut w = Writer { buf, len: 0 };
+    w.push("panicked");
+    if let Some(l) = info.location() {
+        w.push(" at ");
+        w.push(l.file());
+        w.push(":");
+        w.num(l.line());
+        w.push(":");
+        w.num(l.column());
+    }
+    if let Some(m) = info.message().as_str() {
+        w.push(": ");
+        w.push(m);
+    }
+    *len = w.len;
+    core::arch::wasm32::unreachable()
+}
+
+/// The last panic's note, once (`None` when there was none since the last call).
+pub(crate) fn take_note() -> Option<alloc::string::String> {
+    // SAFETY: as in `on_panic`; called from JS after the trap, never during the handler.
+    let (buf, len) = unsafe { &mut *NOTE.0.get() };
+    if *len == 0 {
+        return None;
+    }
+    let s = alloc::string::String::from_utf8_lossy(&buf[..*len]).into_owned();
+    *len = 0;
+    Some(s)
+}
+
+struct Writer<'a> {
+    buf: &'a mut [u8; CAP],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn push(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    fn bytes(&mut self, s: &[u8]) {
+        for &b in s {
+            if self.len == CAP {
+                return;
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn num(&mut self, mut n: u32) {
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[i..]);
+    }
+}
