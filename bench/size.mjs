@@ -97,10 +97,10 @@ emit(out);
 
 function twiggy() {
   const target = path.join(os.tmpdir(), "ballast-bench-target");
-  const env = { ...process.env, CARGO_TARGET_DIR: target, CARGO_PROFILE_RELEASE_STRIP: "none" };
+  const env = { ...process.env, CARGO_TARGET_DIR: target, CARGO_PROFILE_WASM_STRIP: "none" };
   let source = "the working tree";
   try {
-    execFileSync("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
+    execFileSync("cargo", ["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
       cwd: REPO,
       env,
       stdio: ["ignore", "ignore", "pipe"],
@@ -111,14 +111,14 @@ function twiggy() {
     rmSync(head, { recursive: true, force: true });
     mkdirSync(head, { recursive: true });
     execFileSync("bash", ["-c", `git archive HEAD | tar -x -C "${head}"`], { cwd: REPO });
-    execFileSync("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
+    execFileSync("cargo", ["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
       cwd: head,
       env,
       stdio: ["ignore", "ignore", "inherit"],
     });
     source = `HEAD (${execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO }).toString().trim()}; the working tree did not build)`;
   }
-  const rustWasm = path.join(target, "wasm32-unknown-unknown/release/ballast.wasm");
+  const rustWasm = path.join(target, "wasm32-unknown-unknown/wasm/ballast.wasm");
   const gen = path.join(target, "bench-gen");
   rmSync(gen, { recursive: true, force: true });
   execFileSync("wasm-bindgen", [rustWasm, "--out-dir", gen, "--target", "web", "--no-typescript", "--omit-default-module-path"]);
@@ -148,7 +148,7 @@ function twiggy() {
   const version = execFileSync("twiggy", ["--version"]).toString().trim();
   return {
     version,
-    file: "release build with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz -g",
+    file: "wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz -g",
     source,
     bytesWithNames: readFileSync(named).length,
     codeAndDataBytes: total,

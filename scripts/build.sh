@@ -13,9 +13,9 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-cargo build --release --target wasm32-unknown-unknown --lib
+cargo build --profile wasm --target wasm32-unknown-unknown --lib
 rm -rf pkg/gen
-wasm-bindgen target/wasm32-unknown-unknown/release/ballast.wasm \
+wasm-bindgen target/wasm32-unknown-unknown/wasm/ballast.wasm \
   --out-dir pkg/gen --target web --no-typescript --omit-default-module-path
 # binaryen from npm (Debian's wasm-opt 108 mangles the externref table wasm-bindgen emits).
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund

@@ -18,7 +18,9 @@ mod wasm;
 
 /// What the std prelude gives and `no_std` does not, for every module of the crate.
 #[allow(unused_imports)]
-pub(crate) mod prelude {
+#[doc(hidden)]
+pub mod prelude {
+    pub use crate::cat;
     pub use crate::core::math::F64Ext;
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;

@@ -33,13 +33,24 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// `invalid ballast config: <path> = <value> (allowed: <allowed>)`.
+    pub fn message(&self) -> String {
+        cat!(
+            "invalid ballast config: ",
+            self.path,
+            " = ",
+            self.value,
+            " (allowed: ",
+            self.allowed,
+            ")"
+        )
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid ballast config: {} = {} (allowed: {})",
-            self.path, self.value, self.allowed
-        )
+        f.write_str(&self.message())
     }
 }
 
@@ -324,7 +335,7 @@ fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> 
         Err(ConfigError::new(
             path,
             fmt_num(v),
-            &format!("a number in [{}, {}]", fmt_num(lo), fmt_num(hi)),
+            &cat!("a number in [", fmt_num(lo), ", ", fmt_num(hi), "]"),
         ))
     }
 }
@@ -353,7 +364,7 @@ pub fn origin_of(url: &str) -> Option<String> {
         ("http", Some(h), _) | ("https", _, Some(h)) => h.to_string(),
         _ => host,
     };
-    Some(format!("{scheme}://{host}"))
+    Some(cat!(scheme, "://", host))
 }
 
 /// `s` in double quotes, with quotes, backslashes and control characters escaped: what `{:?}`
@@ -399,7 +410,7 @@ impl Config {
             let r = &mut self.routes[i];
             if r.name.trim().is_empty() {
                 return Err(ConfigError::new(
-                    &format!("routes[{i}].name"),
+                    &cat!("routes[", i, "].name"),
                     quoted(&r.name),
                     "a non-empty string",
                 ));
@@ -407,17 +418,22 @@ impl Config {
             let trimmed = r.url.trim_end_matches('/').to_string();
             if origin_of(&trimmed).is_none() || trimmed.contains(['?', '#']) {
                 return Err(ConfigError::new(
-                    &format!("routes[{i}].url"),
+                    &cat!("routes[", i, "].url"),
                     quoted(&r.url),
                     "an absolute http(s) URL without query or fragment",
                 ));
             }
             r.url = trimmed;
-            check_range(&format!("routes[{i}].weight"), r.weight, 0.001, 1_000_000.0)?;
+            check_range(
+                &cat!("routes[", i, "].weight"),
+                r.weight,
+                0.001,
+                1_000_000.0,
+            )?;
             let name = r.name.clone();
             if self.routes[..i].iter().any(|o| o.name == name) {
                 return Err(ConfigError::new(
-                    &format!("routes[{i}].name"),
+                    &cat!("routes[", i, "].name"),
                     quoted(&name),
                     "a name no other route has",
                 ));
@@ -509,7 +525,7 @@ fn check_int(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
         Err(ConfigError::new(
             path,
             fmt_num(v),
-            &format!("an integer in [{}, {}]", fmt_num(lo), fmt_num(hi)),
+            &cat!("an integer in [", fmt_num(lo), ", ", fmt_num(hi), "]"),
         ))
     }
 }
@@ -527,7 +543,7 @@ pub fn fmt_num(v: f64) -> String {
     let sign = if v < 0.0 { "-" } else { "" };
     let x = v.abs();
     if x >= 1e15 || x.fract() == 0.0 {
-        return format!("{sign}{}", int_digits(x));
+        return cat!(sign, int_digits(x));
     }
     const SCALE: f64 = 1e9;
     let mut int = x.trunc() as u64;
@@ -536,21 +552,21 @@ pub fn fmt_num(v: f64) -> String {
         int += 1;
         frac = 0;
     }
-    let digits = format!("{frac:09}");
-    let digits = digits.trim_end_matches('0');
+    let padded = cat!(frac + 1_000_000_000); // "1" and nine digits, zeros kept
+    let digits = padded.get(1..).unwrap_or_default().trim_end_matches('0');
     if digits.is_empty() {
-        format!("{sign}{int}")
+        cat!(sign, int)
     } else {
-        format!("{sign}{int}.{digits}")
+        cat!(sign, int, ".", digits)
     }
 }
 
-/// The digits of `x as u128` (`x` >= 0, saturating). Up to `u64::MAX` through `u64`'s `Display`;
+/// The digits of `x as u128` (`x` >= 0, saturating). Up to `u64::MAX` through `cat!`;
 /// above, by doubling the mantissa's decimal digits: `u128`'s `Display` (or even its division)
 /// is ~1.5 KB of wasm for values nobody writes in a config.
 fn int_digits(x: f64) -> String {
     if x < 18_446_744_073_709_551_616.0 {
-        return (x as u64).to_string();
+        return cat!(x as u64);
     }
     if x >= 340_282_366_920_938_463_463_374_607_431_768_211_456.0 {
         return "340282366920938463463374607431768211455".to_string();
@@ -560,12 +576,7 @@ fn int_digits(x: f64) -> String {
     let exp = ((bits >> 52) & 0x7ff) - 1075;
     let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
     // Decimal digits, least significant first.
-    let mut digits: Vec<u8> = mantissa
-        .to_string()
-        .bytes()
-        .rev()
-        .map(|b| b - b'0')
-        .collect();
+    let mut digits: Vec<u8> = cat!(mantissa).bytes().rev().map(|b| b - b'0').collect();
     for _ in 0..exp {
         let mut carry = 0;
         for d in digits.iter_mut() {
@@ -661,7 +672,7 @@ impl Config {
         if !(1..=10).contains(&r.max_attempts) {
             return Err(ConfigError::new(
                 "retry.maxAttempts",
-                r.max_attempts.to_string(),
+                cat!(r.max_attempts),
                 "an integer in [1, 10]",
             ));
         }
@@ -671,17 +682,18 @@ impl Config {
             return Err(ConfigError::new(
                 "retry.backoff.capMs",
                 fmt_num(r.backoff.cap_ms),
-                &format!(
-                    "a number >= retry.backoff.baseMs ({})",
-                    fmt_num(r.backoff.base_ms)
+                &cat!(
+                    "a number >= retry.backoff.baseMs (",
+                    fmt_num(r.backoff.base_ms),
+                    ")"
                 ),
             ));
         }
         for (i, s) in r.statuses.iter().enumerate() {
             if !(100..=599).contains(s) {
                 return Err(ConfigError::new(
-                    &format!("retry.statuses[{i}]"),
-                    s.to_string(),
+                    &cat!("retry.statuses[", i, "]"),
+                    cat!(*s),
                     "an HTTP status in [100, 599]",
                 ));
             }
@@ -689,7 +701,7 @@ impl Config {
         for (i, m) in r.methods.iter_mut().enumerate() {
             if !is_token(m) {
                 return Err(ConfigError::new(
-                    &format!("retry.methods[{i}]"),
+                    &cat!("retry.methods[", i, "]"),
                     quoted(m),
                     "an HTTP method name such as \"GET\"",
                 ));
@@ -786,6 +798,8 @@ mod tests {
             (3.4e38, "339999999999999996123846586046231871488"),
             (1.8e19, "18000000000000000000"),
             (-0.25, "-0.25"),
+            (0.05, "0.05"),
+            (7.000_000_001, "7.000000001"),
             (f64::NAN, "NaN"),
             (f64::NEG_INFINITY, "-Infinity"),
         ] {

@@ -360,7 +360,7 @@ impl Engine {
         };
         if let (Some(p), Some(rem)) = (pick, &task.remainder) {
             let r = &self.routing.routes[p.route];
-            plan.url = Some(format!("{}{}", r.url, rem));
+            plan.url = Some(cat!(r.url, rem));
             let addressed = task.addressed.get_or_insert_with(|| r.origin.clone());
             plan.strip_credentials = *addressed != r.origin && !r.forward_credentials;
             self.routing.attempt_started(p.route, p.probe);
@@ -606,7 +606,7 @@ impl Engine {
         self.pressure.retry(now);
         if self.wants("retry") {
             let reason = match &outcome {
-                Outcome::Response { status, .. } => format!("status-{status}"),
+                Outcome::Response { status, .. } => cat!("status-", *status),
                 Outcome::NetworkError => "network".to_string(),
                 Outcome::Timeout => "attempt-timeout".to_string(),
             };

@@ -19,6 +19,7 @@ pub mod route;
 pub mod routing;
 pub mod sketch;
 pub mod sort;
+pub mod text;
 pub mod window;
 
 pub use config::{Config, ConfigError};

@@ -194,7 +194,7 @@ impl Routing {
             return Some(if url.starts_with('/') {
                 url.to_string()
             } else {
-                format!("/{url}")
+                cat!("/", url)
             });
         }
         self.routes

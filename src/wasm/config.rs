@@ -17,7 +17,7 @@ pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
     };
     checked.map_err(|err| {
         let value = value_at(config, &err.path);
-        hooks.config_error(&err.path, &value, &err.allowed, &err.to_string())
+        hooks.config_error(&err.path, &value, &err.allowed, &err.message())
     })
 }
 
@@ -32,23 +32,23 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
         let child = if path.is_empty() {
             key.clone()
         } else {
-            format!("{path}.{key}")
+            cat!(path, ".", key)
         };
         let value = js_sys::Reflect::get(obj, &JsValue::from_str(&key)).ok()?;
         if !known.contains(&key.as_str()) {
             return Some(ConfigError::new(
                 &child,
                 show(&value),
-                &format!(
-                    "no such option; known keys here: {}",
+                &cat!(
+                    "no such option; known keys here: ",
                     super::join(known, ", ")
                 ),
             ));
         }
-        if js_sys::Array::is_array(&value) && known_keys(&format!("{child}[]")).is_some() {
+        if js_sys::Array::is_array(&value) && known_keys(&cat!(child, "[]")).is_some() {
             let items: js_sys::Array = value.clone().unchecked_into();
             for (i, item) in items.iter().enumerate() {
-                if let Some(e) = unknown_key(&item, &format!("{child}[{i}]")) {
+                if let Some(e) = unknown_key(&item, &cat!(child, "[", i, "]")) {
                     return Some(e);
                 }
             }

@@ -33,7 +33,7 @@ impl Obj {
         if self.path.is_empty() {
             key.to_string()
         } else {
-            format!("{}.{key}", self.path)
+            cat!(self.path, ".", key)
         }
     }
 
@@ -124,7 +124,7 @@ impl Obj {
             options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
         };
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let allowed = format!("one of {}", super::join(&names, ", "));
+        let allowed = cat!("one of ", super::join(&names, ", "));
         self.set(key, &allowed, conv, into)
     }
 
@@ -148,7 +148,7 @@ fn statuses(path: &str, items: &Array) -> R<Vec<u16>> {
         .map(|(i, v)| match v.as_f64() {
             Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => Ok(n as u16),
             _ => Err(bad(
-                &format!("{path}[{i}]"),
+                &cat!(path, "[", i, "]"),
                 &v,
                 "an HTTP status in [100, 599]",
             )),
@@ -163,7 +163,7 @@ fn methods(path: &str, items: &Array) -> R<Vec<String>> {
         .map(|(i, v)| {
             v.as_string().ok_or_else(|| {
                 bad(
-                    &format!("{path}[{i}]"),
+                    &cat!(path, "[", i, "]"),
                     &v,
                     "an HTTP method name such as \"GET\"",
                 )
@@ -255,7 +255,7 @@ pub fn read(config: &JsValue) -> R<Config> {
         c.routes = a
             .iter()
             .enumerate()
-            .map(|(i, v)| route(format!("{path}[{i}]"), v))
+            .map(|(i, v)| route(cat!(path, "[", i, "]"), v))
             .collect::<R<_>>()?;
     }
     if let Some(rt) = root.obj("routing")? {

@@ -274,14 +274,18 @@ impl Client {
         };
         let meta = task.meta();
         let n = task.attempts().len();
-        let message = format!(
-            "ballast: {} {} failed after {} attempt{} ({}; gave up: {}): {}",
+        let message = cat!(
+            "ballast: ",
             meta.method,
+            " ",
             meta.url,
+            " failed after ",
             n,
-            if n == 1 { "" } else { "s" },
+            if n == 1 { " attempt (" } else { " attempts (" },
             code,
+            "; gave up: ",
             reason.as_str(),
+            "): ",
             cause_text,
         );
         self.inner
