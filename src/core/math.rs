@@ -1,9 +1,16 @@
 //! The float functions the engine uses, for the `no_std` wasm build.
 //!
-//! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm std took them from
-//! `compiler_builtins`' copy of libm anyway, so the wasm build calls the same libm code directly
-//! and computes the same numbers as before. Native builds use std's inherent methods, which take
-//! precedence over this trait's (so the trait is only ever called on wasm).
+//! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm, std took `exp`, `ln` and
+//! `pow` from `compiler_builtins`' copy of libm, so the wasm build calls the same libm code
+//! directly and computes the same numbers as before. Rounding (`trunc`, `floor`, `ceil`, `round`)
+//! is done here with an integer conversion: libm's portable versions are bit-twiddling loops,
+//! while std compiled them to single wasm instructions, and the engine rounds a dozen times per
+//! call (windows, budget slots, sketch buckets). Native builds use std's inherent methods, which
+//! take precedence over this trait's, so the trait is only ever called on wasm; the tests check
+//! it against std bit for bit.
+
+/// From 2^52 on, every `f64` is an integer.
+const INTEGRAL: f64 = 4_503_599_627_370_496.0;
 
 /// `f64` methods that core lacks.
 pub trait F64Ext {
@@ -21,19 +28,40 @@ pub trait F64Ext {
 
 impl F64Ext for f64 {
     fn floor(self) -> f64 {
-        libm::floor(self)
+        let t = F64Ext::trunc(self);
+        if t > self {
+            t - 1.0
+        } else {
+            t
+        }
     }
     fn ceil(self) -> f64 {
-        libm::ceil(self)
+        let t = F64Ext::trunc(self);
+        if t < self {
+            t + 1.0
+        } else {
+            t
+        }
     }
+    /// Half away from zero, as std's.
     fn round(self) -> f64 {
-        libm::round(self)
+        let t = F64Ext::trunc(self);
+        if (self - t).abs() >= 0.5 {
+            t + 1.0f64.copysign(self)
+        } else {
+            t
+        }
     }
+    /// Exact below 2^52 (the difference `self - t` is too); NaN and the infinities pass through.
     fn trunc(self) -> f64 {
-        libm::trunc(self)
+        if self.abs() < INTEGRAL {
+            (self as i64 as f64).copysign(self)
+        } else {
+            self
+        }
     }
     fn fract(self) -> f64 {
-        self - libm::trunc(self)
+        self - F64Ext::trunc(self)
     }
     fn sqrt(self) -> f64 {
         libm::sqrt(self)
@@ -64,6 +92,62 @@ impl F64Ext for f64 {
             1.0 / acc
         } else {
             acc
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::F64Ext;
+
+    /// The trait against std, bit for bit (so the sign of zero too).
+    #[test]
+    fn agrees_with_std() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..100_000 {
+            xs.push(f64::from_bits(rng.u64(..)));
+            xs.push((rng.f64() - 0.5) * 10f64.powi(rng.i32(-3..18)));
+        }
+        for x in xs {
+            let pairs = [
+                ("floor", F64Ext::floor(x), x.floor()),
+                ("ceil", F64Ext::ceil(x), x.ceil()),
+                ("round", F64Ext::round(x), x.round()),
+                ("trunc", F64Ext::trunc(x), x.trunc()),
+                ("fract", F64Ext::fract(x), x.fract()),
+                ("sqrt", F64Ext::sqrt(x), x.sqrt()),
+                ("powi", F64Ext::powi(x, 3), x.powi(3)),
+            ];
+            for (name, ours, std) in pairs {
+                assert!(
+                    ours.to_bits() == std.to_bits() || (ours.is_nan() && std.is_nan()),
+                    "{name}({x:e}): {ours:e} vs std {std:e}"
+                );
+            }
         }
     }
 }
