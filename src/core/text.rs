@@ -31,20 +31,23 @@ impl<T: Piece + ?Sized> Piece for &T {
     }
 }
 
+/// The decimal digits of `n`, written at the end of `buf` (no allocation: the wasm panic handler
+/// uses this too).
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
 impl Piece for u64 {
     fn push_to(&self, out: &mut String) {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        let mut n = *self;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &b in &buf[i..] {
+        for &b in decimal(*self, &mut [0; 20]) {
             out.push(char::from(b));
         }
     }

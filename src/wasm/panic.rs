@@ -75,17 +75,7 @@ impl Writer<'_> {
         }
     }
 
-    fn num(&mut self, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.bytes(&digits[i..]);
+    fn num(&mut self, n: u32) {
+        self.bytes(crate::core::text::decimal(u64::from(n), &mut [0; 20]));
     }
 }
