@@ -783,6 +783,21 @@ mod tests {
     }
 
     #[test]
+    fn quoted_prints_like_debug() {
+        for s in [
+            "",
+            "GET",
+            "a \"b\" \\ c",
+            "tab\tnew\nline\r",
+            "bell\u{7}",
+            "\u{7f}",
+            "é ✓",
+        ] {
+            assert_eq!(quoted(s), format!("{s:?}"));
+        }
+    }
+
+    #[test]
     fn numbers_print_like_js() {
         for (v, want) in [
             (1.0, "1"),

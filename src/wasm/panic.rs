@@ -5,7 +5,8 @@
 //! `lastPanic`). The note is written into a fixed buffer, without allocating (the panic may have
 //! come from the allocator) and without `core::fmt` (formatting the message would keep every
 //! `Debug` impl a panic site names in the module): the location, and the message when it is a
-//! plain string, which is what `expect` and `panic!("...")` give.
+//! literal, as `panic!("...")` and `Option::unwrap` give (`expect` formats its message, so the
+//! engine's own checks use `panic!` with a literal).
 
 use core::cell::UnsafeCell;
 use core::panic::PanicInfo;
