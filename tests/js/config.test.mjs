@@ -38,6 +38,15 @@ const bad = [
   ["seed wrong type", { seed: "abc" }, "seed"],
   ["seed negative", { seed: -1 }, "seed"],
   ["transport not a function", { transport: "fetch" }, "transport"],
+  // Several errors: the first in reading order is reported (reading and validation go on past an
+  // error to keep their code small, but only the first one counts).
+  ["two type errors", { budget: { ratio: "x" }, retry: { maxAttempts: "3", backoff: { baseMs: "1" } } }, "retry.maxAttempts"],
+  ["a type error after a range error", { retry: { maxAttempts: 0 }, budget: { ratio: "x" } }, "budget.ratio"],
+  ["two range errors", { budget: { ratio: -1 }, retry: { maxAttempts: 0, backoff: { baseMs: -1 } } }, "retry.maxAttempts"],
+  ["a bad status, then a status of the wrong type", { retry: { statuses: [503, 999, "x"] } }, "retry.statuses[1]"],
+  ["a bad route and a bad limit", { routes: [{ url: "http://a" }, 5], concurrency: { limit: "x" } }, "concurrency.limit"],
+  ["route: missing name, bad url", { routes: [{ url: "ftp://a" }] }, "routes[0].name"],
+  ["route: name of the wrong type", { routes: [{ name: 5, url: "http://a" }] }, "routes[0].name"],
 ];
 
 for (const [desc, cfg, path] of bad) {
