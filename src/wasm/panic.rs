@@ -51,9 +51,11 @@ pub(crate) fn take_note() -> Option<alloc::string::String> {
     if *len == 0 {
         return None;
     }
-    let s = alloc::string::String::from_utf8_lossy(&buf[..*len]).into_owned();
+    let note = core::str::from_utf8(&buf[..*len])
+        .ok()
+        .map(alloc::string::String::from);
     *len = 0;
-    Some(s)
+    note
 }
 
 struct Writer<'a> {
@@ -62,8 +64,13 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Whole characters only, so the note stays valid UTF-8 when it is cut at `CAP`.
     fn push(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
+        let mut n = s.len().min(CAP - self.len);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.bytes(&s.as_bytes()[..n]);
     }
 
     fn bytes(&mut self, s: &[u8]) {
