@@ -1,13 +1,14 @@
 //! The float functions the engine uses, for the `no_std` wasm build.
 //!
 //! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm, std took `exp`, `ln` and
-//! `pow` from `compiler_builtins`' copy of libm, so the wasm build calls the same libm code
-//! directly and computes the same numbers as before. Rounding (`trunc`, `floor`, `ceil`, `round`)
-//! is done here with an integer conversion: libm's portable versions are bit-twiddling loops,
-//! while std compiled them to single wasm instructions, and the engine rounds a dozen times per
-//! call (windows, budget slots, sketch buckets). Native builds use std's inherent methods, which
-//! take precedence over this trait's, so the trait is only ever called on wasm; the tests check
-//! it against std bit for bit.
+//! `pow` from `compiler_builtins`, which vendors the `libm` crate, so the wasm build now calls
+//! `libm` directly: the same algorithms. `sqrt` was a wasm instruction; libm's portable one is
+//! slower but correctly rounded like it, so the results are the same (only routes use it).
+//! Rounding (`trunc`, `floor`, `ceil`, `round`) is done here with an integer conversion: libm's
+//! portable versions are bit-twiddling loops, while std compiled them to single wasm
+//! instructions, and the engine rounds a dozen times per call (windows, budget slots, sketch
+//! buckets). Native builds use std's inherent methods, which take precedence over this trait's,
+//! so the trait is only ever called on wasm; the tests check it against std bit for bit.
 
 /// From 2^52 on, every `f64` is an integer.
 const INTEGRAL: f64 = 4_503_599_627_370_496.0;
