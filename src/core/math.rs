@@ -1,7 +1,7 @@
 //! The float functions the engine uses, for the `no_std` wasm build.
 //!
-//! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm, std took `exp`, `ln` and
-//! `pow` from `compiler_builtins`, which vendors the `libm` crate, so the wasm build now calls
+//! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm, std took `exp` and `ln`
+//! from `compiler_builtins`, which vendors the `libm` crate, so the wasm build now calls
 //! `libm` directly: the same algorithms. `sqrt` was a wasm instruction; libm's portable one is
 //! slower but correctly rounded like it, so the results are the same (only routes use it).
 //! Rounding (`trunc`, `floor`, `ceil`, `round`) is done here with an integer conversion: libm's
@@ -23,7 +23,6 @@ pub trait F64Ext {
     fn sqrt(self) -> f64;
     fn exp(self) -> f64;
     fn ln(self) -> f64;
-    fn powf(self, n: f64) -> f64;
     fn powi(self, n: i32) -> f64;
 }
 
@@ -72,9 +71,6 @@ impl F64Ext for f64 {
     }
     fn ln(self) -> f64 {
         libm::log(self)
-    }
-    fn powf(self, n: f64) -> f64 {
-        libm::pow(self, n)
     }
     /// Square-and-multiply, as `compiler_builtins`' `__powidf2` that std's `powi` compiled to.
     fn powi(self, n: i32) -> f64 {
