@@ -16,8 +16,8 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-/// What the std prelude gives and `no_std` does not, for every module of the crate.
-#[allow(unused_imports)]
+/// What the std prelude gives and `no_std` does not, for every module of the crate. `format!` is
+/// left out on purpose: messages are built with `cat!` (see `core::text`).
 #[doc(hidden)]
 pub mod prelude {
     pub use crate::cat;
@@ -25,6 +25,6 @@ pub mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
     pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
     pub use alloc::vec::Vec;
-    pub use alloc::{format, vec};
 }

@@ -18,8 +18,6 @@
 //! short-term RTT (latency has improved for good) it decays by 5% per sample so recovery is quick.
 //! Initial limit 20; bounds [2, 1000].
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 pub const MIN_LIMIT: f64 = 2.0;
 pub const MAX_LIMIT: f64 = 1000.0;
 pub const INITIAL_LIMIT: f64 = 20.0;

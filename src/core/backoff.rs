@@ -7,8 +7,8 @@
 //! `full` is the default; `exponential` exists for users who need a predictable schedule.
 
 use crate::core::config::{BackoffConfig, BackoffKind};
-#[allow(unused_imports)]
-use crate::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use crate::core::math::F64Ext;
 use fastrand::Rng;
 
 /// Delay before retry number `n` (0 for the first retry), in ms.

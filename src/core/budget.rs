@@ -11,8 +11,8 @@
 //! all-time traffic. Amounts are integers (a deposit is 1000 units) so there is no float drift.
 //! Withdrawals are charged to the current slot and may drive it negative; they expire with it.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use crate::core::math::F64Ext;
 const SLOTS: usize = 10;
 const UNIT: i64 = 1000;
 

@@ -9,7 +9,6 @@
 //! Defaults are chosen for a browser or edge client (one user's tab, one Worker isolate), not for
 //! a server fleet; the README explains each one.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 
@@ -340,28 +339,21 @@ impl Checks {
         }
     }
 
+    /// `v` must be a finite number in `[lo, hi]`.
     fn range(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
-        if let Err(e) = check_range(path, v, lo, hi) {
-            self.fail(e);
-        }
+        self.within(path, v, true, lo, hi, "a number in [");
     }
 
+    /// `v` must be an integer in `[lo, hi]`.
     fn int(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
-        if let Err(e) = check_int(path, v, lo, hi) {
-            self.fail(e);
-        }
+        self.within(path, v, v.fract() == 0.0, lo, hi, "an integer in [");
     }
-}
 
-fn check_range(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v >= lo && v <= hi {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            path,
-            fmt_num(v),
-            &cat!("a number in [", fmt_num(lo), ", ", fmt_num(hi), "]"),
-        ))
+    fn within(&mut self, path: &str, v: f64, ok: bool, lo: f64, hi: f64, what: &str) {
+        if !(ok && v.is_finite() && v >= lo && v <= hi) {
+            let allowed = cat!(what, fmt_num(lo), ", ", fmt_num(hi), "]");
+            self.fail(ConfigError::new(path, fmt_num(v), &allowed));
+        }
     }
 }
 
@@ -455,11 +447,11 @@ impl Config {
                 0.001,
                 1_000_000.0,
             );
-            let name = r.name.clone();
-            if self.routes[..i].iter().any(|o| o.name == name) {
+            let name = &self.routes[i].name;
+            if self.routes[..i].iter().any(|o| o.name == *name) {
                 ck.fail(ConfigError::new(
                     &cat!("routes[", i, "].name"),
-                    quoted(&name),
+                    quoted(name),
                     "a name no other route has",
                 ));
             }
@@ -538,18 +530,6 @@ impl Config {
 /// What `concurrency.limit` may be, for messages.
 pub const LIMIT_ALLOWED: &str = "an integer in [1, 100000], \"adaptive\", or null for no limit";
 
-fn check_int(path: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v.fract() == 0.0 && v >= lo && v <= hi {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            path,
-            fmt_num(v),
-            &cat!("an integer in [", fmt_num(lo), ", ", fmt_num(hi), "]"),
-        ))
-    }
-}
-
 /// Numbers for messages, the way JS prints them for the values people write: integers without a
 /// trailing `.0`, fractions with up to 9 decimals, `NaN` and the infinities by name. Only integer
 /// formatting is used: `f64`'s `Display` alone would add ~14 KB to the wasm.
@@ -596,7 +576,11 @@ fn int_digits(x: f64) -> String {
     let exp = ((bits >> 52) & 0x7ff) - 1075;
     let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
     // Decimal digits, least significant first.
-    let mut digits: Vec<u8> = cat!(mantissa).bytes().rev().map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> = crate::core::text::decimal(mantissa, &mut [0; 20])
+        .iter()
+        .rev()
+        .map(|b| b - b'0')
+        .collect();
     for _ in 0..exp {
         let mut carry = 0;
         for d in digits.iter_mut() {

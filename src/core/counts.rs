@@ -5,7 +5,6 @@
 //! kilobytes. A sorted `Vec` gives the same key order (the snapshot's object key order) and
 //! makes the snapshot's copy a plain `clone()`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 /// Counts by key, in key order.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -31,7 +31,6 @@ use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
 use crate::core::pressure::{Inputs, Pressure};
 use crate::core::retry_after;
 use crate::core::routing::{self, Notice, Pick, Routing};
-#[allow(unused_imports)]
 use crate::prelude::*;
 use fastrand::Rng;
 

@@ -6,7 +6,6 @@
 
 use crate::core::pressure::PressureEvent;
 use crate::core::routing::{EjectEvent, FallbackDefaultEvent, RestoreEvent};
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`).

@@ -12,7 +12,6 @@
 //! the driver as a grant. Queue timeouts are enforced by the driver's timer calling `expire`.
 
 use crate::core::adaptive::Gradient;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use alloc::collections::VecDeque;
 

@@ -11,7 +11,6 @@ use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// The recent window that every windowed figure covers.

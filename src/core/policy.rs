@@ -6,7 +6,6 @@
 //! an empty or partial body, so a task with a stream body gets exactly one attempt and says why.
 
 use crate::core::config::RetryConfig;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// How the request body can be sent again.

@@ -24,7 +24,6 @@
 use crate::core::sketch::Sketch;
 use crate::core::sort;
 use crate::core::window::Window;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 const SHORT_MS: f64 = 6_000.0;

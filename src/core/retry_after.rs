@@ -8,8 +8,6 @@
 //! crate returns `std::time::SystemTime`, and the wasm build is `no_std` (see `lib.rs`). The
 //! tests check this parser against `httpdate` on every format and on invalid dates.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// Statuses on which `Retry-After` is honoured.
 pub fn applies_to(status: u16) -> bool {
     status == 429 || status == 503

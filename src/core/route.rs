@@ -22,7 +22,6 @@
 
 use crate::core::sketch::Sketch;
 use crate::core::window::Window;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 const LONG_MS: f64 = 600_000.0;

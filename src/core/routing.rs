@@ -27,7 +27,6 @@ use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
 use crate::core::sort;
 use crate::core::window::Window;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use fastrand::Rng;
 

@@ -8,7 +8,6 @@
 //! sketch holds at most ~1,450 counters whatever it is fed. Sketches merge by adding counters,
 //! which is what makes sliding windows cheap.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 /// Relative accuracy of every quantile read back.
 pub const RELATIVE_ACCURACY: f64 = 0.01;

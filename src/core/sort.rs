@@ -9,8 +9,6 @@
 //! insertion sort or a stable small-sort below ~20 elements), so results are the same; on longer
 //! slices ties now keep their input order instead of an unspecified one.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// Sorts `v` so that `less(a, b)` never holds for an element `a` after `b`; equal elements keep
 /// their order.
 pub fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {

@@ -5,7 +5,6 @@
 //! 4.5 KB of wasm, for messages that only ever join strings and integers. `cat!` joins pieces
 //! instead: `cat!("routes[", i, "].name")`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Something `cat!` can append: strings and unsigned integers.

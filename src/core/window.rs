@@ -5,7 +5,6 @@
 //! colour the afternoon's retry density), and its memory is fixed: `SLOTS` values, whatever the
 //! traffic. Time is passed in; a gap longer than the window clears everything.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 pub const SLOTS: usize = 6;
 

@@ -4,7 +4,6 @@
 
 use super::js::Hooks;
 use crate::core::config::{known_keys, Config, ConfigError};
-#[allow(unused_imports)]
 use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -1,7 +1,5 @@
 //! Bindings to the JS side: the helpers in `glue.js` and the hooks object the npm entry passes in.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/wasm/glue.js")]

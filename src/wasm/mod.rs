@@ -7,7 +7,6 @@
 //! module scope: Workers forbid timers, random values and I/O there, so the RNG is seeded on the
 //! first call, not at construction.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 mod config;
 mod js;
@@ -119,9 +118,9 @@ impl Client {
     }
 
     /// A plain, JSON-serialisable snapshot of counters and windowed figures.
-    pub fn snapshot(&self, now: f64) -> Result<JsValue, JsValue> {
+    pub fn snapshot(&self, now: f64) -> JsValue {
         let snap = self.inner.engine.borrow_mut().snapshot(now);
-        Ok(to_js::snapshot_of(&snap))
+        to_js::snapshot_of(&snap)
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is

@@ -16,7 +16,6 @@ use crate::core::config::{
     quoted, BackoffKind, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting, RouteConfig,
     LIMIT_ALLOWED,
 };
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::cell::RefCell;
 use js_sys::{Array, Reflect};
@@ -134,10 +133,6 @@ impl<'a> Obj<'a> {
         self.set(key, "true or false", JsValue::as_bool, into)
     }
 
-    fn string(&self, key: &str) -> Option<String> {
-        self.typed(key, "a string", JsValue::as_string)
-    }
-
     /// One of the given names.
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) {
         let names: Vec<String> = options.iter().map(|(n, _)| quoted(n)).collect();
@@ -150,8 +145,8 @@ impl<'a> Obj<'a> {
         self.set(key, &allowed, conv, into)
     }
 
-    /// An array's items, each with its path; `None` when absent or not an array (recorded).
-    fn items(&self, key: &str) -> Option<Vec<(String, JsValue)>> {
+    /// An array and its path; `None` when absent or not an array (then the error is recorded).
+    fn array(&self, key: &str) -> Option<(String, Array)> {
         let (path, v) = self.get(key);
         if v.is_undefined() {
             return None;
@@ -160,14 +155,7 @@ impl<'a> Obj<'a> {
             self.first.fail(bad(&path, &v, "an array"));
             return None;
         }
-        let items: Array = v.into();
-        Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (cat!(path, "[", i, "]"), v))
-                .collect(),
-        )
+        Some((path, v.into()))
     }
 
     /// The items `conv` accepts; for the others an error naming what is `allowed` is recorded.
@@ -177,15 +165,30 @@ impl<'a> Obj<'a> {
         allowed: &str,
         conv: impl Fn(&JsValue) -> Option<T>,
     ) -> Option<Vec<T>> {
-        let items = self.items(key)?;
-        let mut out = Vec::with_capacity(items.len());
-        for (path, v) in items {
+        let (path, items) = self.array(key)?;
+        let mut out = Vec::with_capacity(items.length() as usize);
+        for (i, v) in items.iter().enumerate() {
             match conv(&v) {
                 Some(t) => out.push(t),
-                None => self.first.fail(bad(&path, &v, allowed)),
+                None => self.first.fail(bad(&item_path(&path, i), &v, allowed)),
             }
         }
         Some(out)
+    }
+
+    /// A string that must be there: absent is an error too.
+    fn required(&self, key: &str) -> Option<String> {
+        let (path, v) = self.get(key);
+        if v.is_undefined() {
+            self.first
+                .fail(ConfigError::new(&path, "missing".into(), "required"));
+            return None;
+        }
+        let s = v.as_string();
+        if s.is_none() {
+            self.first.fail(bad(&path, &v, "a string"));
+        }
+        s
     }
 }
 
@@ -195,6 +198,10 @@ fn status(v: &JsValue) -> Option<u16> {
         .map(|n| n as u16)
 }
 
+fn item_path(path: &str, i: usize) -> String {
+    cat!(path, "[", i, "]")
+}
+
 fn route(path: String, v: JsValue, first: &First) -> Option<RouteConfig> {
     if !v.is_object() || Array::is_array(&v) {
         let allowed = "an object { name, url, weight?, fallback?, forwardCredentials? }";
@@ -202,18 +209,7 @@ fn route(path: String, v: JsValue, first: &First) -> Option<RouteConfig> {
         return None;
     }
     let o = Obj { v, path, first };
-    let required = |key: &str| {
-        let s = o.string(key);
-        if s.is_none() && o.get(key).1.is_undefined() {
-            first.fail(ConfigError::new(
-                &o.key_path(key),
-                "missing".into(),
-                "required",
-            ));
-        }
-        s
-    };
-    let (name, url) = (required("name"), required("url"));
+    let (name, url) = (o.required("name"), o.required("url"));
     let mut r = RouteConfig::new(&name?, &url?);
     o.num("weight", &mut r.weight);
     o.flag("fallback", &mut r.fallback);
@@ -283,10 +279,11 @@ pub fn read(config: &JsValue) -> R<Config> {
         p.num("critical", &mut c.pressure.critical);
         p.num("hysteresis", &mut c.pressure.hysteresis);
     }
-    if let Some(items) = root.items("routes") {
+    if let Some((path, items)) = root.array("routes") {
         c.routes = items
-            .into_iter()
-            .filter_map(|(path, v)| route(path, v, &first))
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| route(item_path(&path, i), v, &first))
             .collect();
     }
     if let Some(rt) = root.obj("routing") {

@@ -15,7 +15,6 @@
 use super::{js, Client, Inner};
 use crate::core::config::fmt_num;
 use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
-#[allow(unused_imports)]
 use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -233,12 +232,13 @@ impl Client {
         } else {
             ("attemptMs", t.attempt_ms)
         };
-        let mut s = String::from("ballast: timeout.");
-        s.push_str(name);
-        s.push_str(" (");
-        s.push_str(&fmt_num(ms.unwrap_or(0.0)));
-        s.push_str(" ms) elapsed");
-        s
+        cat!(
+            "ballast: timeout.",
+            name,
+            " (",
+            fmt_num(ms.unwrap_or(0.0)),
+            " ms) elapsed"
+        )
     }
 
     /// The `BallastError` for task `h`, which ended without a response: `ids[i]` is the attempt

@@ -14,7 +14,6 @@ use crate::core::engine::AttemptRecord;
 use crate::core::metrics::{Quantiles, Snapshot};
 use crate::core::pressure::PressureSnapshot;
 use crate::core::Event;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
