@@ -4,7 +4,6 @@
 
 import { initSync, Client, lastPanic, eventKinds } from "./gen/ballast.js";
 import { makeDriver, now } from "./driver.js";
-import { toOpenMetrics } from "./export.js";
 
 export class ConfigError extends Error {
   constructor(path, value, allowed, message) {
@@ -116,7 +115,6 @@ export function bind(getModule) {
         throw internal(err);
       }
     };
-    wrapped.toOpenMetrics = (options) => toOpenMetrics(wrapped.snapshot(), options);
     wrapped.on = (type, listener) => {
       if (!listeners.has(type)) {
         throw new TypeError(`ballast: unknown event "${type}"; known events: ${EVENTS.join(", ")}`);

@@ -327,8 +327,6 @@ export interface BallastFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   snapshot(): Snapshot;
   on<K extends keyof EventMap>(type: K, listener: (event: EventMap[K]) => void): () => void;
-  /** The snapshot in the OpenMetrics text format (Prometheus), ending in `# EOF`. */
-  toOpenMetrics(options?: OpenMetricsOptions): string;
 }
 
 export function createFetch(config?: BallastConfig): BallastFetch;

@@ -53,5 +53,5 @@ const limit: number | null = s.limit;
 const routeStates: string[] = s.routes.map((r) => `${r.name}:${r.state}:${r.score}`);
 const fallbackIsDefault: boolean = s.fallback.isDefault && s.fallback.activeForMs > 0;
 void [routeStates, fallbackIsDefault, s.hedges.won, s.switches.denied];
-const text: string = f.toOpenMetrics() + toOpenMetrics(s);
+const text: string = toOpenMetrics(f.snapshot()) + toOpenMetrics(s, { prefix: "api" });
 void [main, level, limit, text];
