@@ -125,7 +125,7 @@ function twiggy() {
   const named = path.join(gen, "ballast_bg.wasm");
   const wasmOpt = path.join(REPO, "node_modules/.bin/wasm-opt");
   execFileSync(wasmOpt, [
-    "-Oz", "-g", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+    "-Oz", "--converge", "--low-memory-unused", "-g", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
     "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", named, "-o", named,
   ]);
   const top = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "--format", "json", named], { maxBuffer: 1 << 28 }))
@@ -148,7 +148,7 @@ function twiggy() {
   const version = execFileSync("twiggy", ["--version"]).toString().trim();
   return {
     version,
-    file: "wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz -g",
+    file: "wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz --converge --low-memory-unused -g",
     source,
     bytesWithNames: readFileSync(named).length,
     codeAndDataBytes: total,
