@@ -42,9 +42,11 @@ function internal(err) {
   return err;
 }
 
+// The note of the last Rust panic (UTF-8 bytes), as text; undefined when there is none.
 function lastPanicSafe() {
   try {
-    return lastPanic();
+    const note = lastPanic();
+    return note === undefined ? undefined : new TextDecoder().decode(note);
   } catch {
     return undefined;
   }

@@ -49,18 +49,16 @@ fn on_panic(info: &PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// The last panic's note, once (`None` when there was none since the last call).
-pub(crate) fn take_note() -> Option<alloc::string::String> {
+/// The last panic's note (UTF-8), once (`None` when there was none since the last call).
+pub(crate) fn take_note() -> Option<alloc::vec::Vec<u8>> {
     // SAFETY: as in `on_panic`; called from JS after the trap, never during the handler.
     let (buf, len) = unsafe { &mut *NOTE.0.get() };
     if *len == 0 {
         return None;
     }
-    let note = core::str::from_utf8(&buf[..*len])
-        .ok()
-        .map(alloc::string::String::from);
+    let note = buf[..*len].to_vec();
     *len = 0;
-    note
+    Some(note)
 }
 
 struct Writer<'a> {
