@@ -621,8 +621,22 @@ impl Engine {
     }
 
     /// A hedge race was decided: attempt `id` lost and is aborted by the driver.
+    ///
+    /// When the original lost to its hedge, its route records how long it had waited, a lower
+    /// bound of its latency. Left out, the slow originals a hedge beats vanish from the route's
+    /// latency window, its high quantiles drift down, and percentile hedging fires ever earlier
+    /// until the hedge budget runs dry and the tail comes back.
     pub fn abandon(&mut self, task: &mut Task, id: u32, now: f64) {
-        self.end_flight(task, id, "aborted", None, None, now);
+        let lost = self.end_flight(task, id, "aborted", None, None, now);
+        if let Some(Flight {
+            hedge: false,
+            route: Some(r),
+            start,
+            ..
+        }) = lost
+        {
+            self.routing.routes[r].record_latency((now - start).max(0.0), now);
+        }
     }
 
     fn give_up(&mut self, task: &Task, reason: GiveUpReason) -> Decision {

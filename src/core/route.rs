@@ -143,7 +143,7 @@ impl Route {
             self.failures += 1;
             self.consecutive_failures += 1;
         }
-        self.latency.current(now).add(latency_ms);
+        self.record_latency(latency_ms, now);
         let x = latency_ms.max(0.0);
         let decay = (-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS).exp();
         self.last_sample = now;
@@ -160,6 +160,11 @@ impl Route {
                 self.var_ms2 = (1.0 - a) * (self.var_ms2 + a * d * d);
             }
         }
+    }
+
+    /// A latency sample for the window (quantiles, percentile hedging) only: not an outcome.
+    pub fn record_latency(&mut self, latency_ms: f64, now: f64) {
+        self.latency.current(now).add(latency_ms);
     }
 
     fn sr(c: Counts) -> f64 {
