@@ -5,18 +5,15 @@
 // bench/overhead.mjs (bench/lib/pairs.mjs), without CPU time; run by it (it starts the origin
 // and passes its URL).
 //
-//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/overhead-deno.mjs URL PLAN_JSON ROUNDS \
-//     LAT_ROUNDS LAT_PAIRS
+//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/overhead-deno.mjs URL SETTINGS_JSON
+//
+// SETTINGS_JSON: `{ plan, rounds, latRounds, latPairs }` as bench/overhead.mjs measures with.
 
 import { createFetch } from "../pkg/deno.js";
 import { fetchWithTimeout, measureOverhead } from "./lib/pairs.mjs";
 
-const [url, planJson, roundsArg, latRoundsArg, latPairsArg] = Deno.args;
-const PLAN = JSON.parse(planJson);
-const ROUNDS = Number(roundsArg);
-// Latency at concurrency 1, request by request (as in bench/overhead.mjs): rounds x pairs.
-const LAT_ROUNDS = Number(latRoundsArg);
-const LAT_PAIRS = Number(latPairsArg);
+const [url, settingsJson] = Deno.args;
+const SETTINGS = JSON.parse(settingsJson);
 
 const readJson = async (r) => {
   if (!r.ok) throw new Error(`HTTP ${r.status}`);
@@ -44,15 +41,13 @@ const clients = [
 
 const { rows, latency } = await measureOverhead({
   clients,
-  plan: PLAN,
-  rounds: ROUNDS,
-  latRounds: LAT_ROUNDS,
-  latPairs: LAT_PAIRS,
+  ...SETTINGS,
   warm: [
     { concurrency: 64, durationMs: 300, maxCount: 20_000 },
     { concurrency: 1, durationMs: 100, maxCount: 2_000 },
   ],
 });
-const result = { deno: Deno.version.deno, v8: Deno.version.v8, rounds: ROUNDS, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS };
+const { rounds, latRounds, latPairs } = SETTINGS;
+const result = { deno: Deno.version.deno, v8: Deno.version.v8, rounds, rows, latency, latencyPairs: latRounds * latPairs };
 console.log(`\n@@RESULT ${JSON.stringify(result)}`);
 Deno.exit(0);

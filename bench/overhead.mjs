@@ -26,6 +26,8 @@ const PLAN = [
   { concurrency: 1, durationMs: SMOKE ? 60 : 400, maxCount: SMOKE ? 200 : 20_000 },
   { concurrency: 64, durationMs: SMOKE ? 80 : 500, maxCount: SMOKE ? 500 : 60_000 },
 ];
+// What measureOverhead takes from this run, for Node here and for Deno (passed as one argument).
+const SETTINGS = { plan: PLAN, rounds: ROUNDS, latRounds: LAT_ROUNDS, latPairs: LAT_PAIRS };
 
 const origin = await startOrigin();
 const url = `${origin.url}/json`;
@@ -36,10 +38,7 @@ try {
   });
   const { rows, latency } = await measureOverhead({
     clients,
-    plan: PLAN,
-    rounds: ROUNDS,
-    latRounds: LAT_ROUNDS,
-    latPairs: LAT_PAIRS,
+    ...SETTINGS,
     warm: [
       { concurrency: 64, durationMs: SMOKE ? 50 : 400, maxCount: 3000 },
       { concurrency: 1, durationMs: SMOKE ? 20 : 150, maxCount: 500 },
@@ -64,7 +63,7 @@ async function inDeno() {
   if (!existsSync(deno)) return { skipped: "deno is not installed (npm ci at the repository root)" };
   const { stdout } = await promisify(execFile)(
     deno,
-    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(PLAN), String(ROUNDS), String(LAT_ROUNDS), String(LAT_PAIRS)],
+    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(SETTINGS)],
     { maxBuffer: 1 << 24, timeout: 600_000 },
   );
   const line = stdout.split("\n").find((l) => l.startsWith("@@RESULT "));

@@ -28,7 +28,6 @@ export function median(xs) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sortedQuantile = (xs, q) => quantile([...xs].sort((a, b) => a - b), q);
 
 /**
  * Closed-loop load: `concurrency` workers call `call()` back to back until `maxCount` calls were
@@ -170,17 +169,18 @@ export async function measureOverhead({ clients, plan, rounds, latRounds, latPai
     const { x, base } = lat[c.id];
     const ms = (v) => v.map((e) => e[0]);
     const cpu = (v) => v.map((e) => e[1]);
+    const [xs, bs] = [ms(x).sort((a, b) => a - b), ms(base).sort((a, b) => a - b)];
     return {
       id: c.id,
       label: c.label,
       peer: c.peer,
       mode: c.mode,
       pairs: x.length,
-      p50: sortedQuantile(ms(x), 0.5),
-      p99: sortedQuantile(ms(x), 0.99),
-      addedP50Us: (sortedQuantile(ms(x), 0.5) - sortedQuantile(ms(base), 0.5)) * 1000,
-      addedP99Us: (sortedQuantile(ms(x), 0.99) - sortedQuantile(ms(base), 0.99)) * 1000,
-      rpsRatio: mean(ms(base)) / mean(ms(x)),
+      p50: quantile(xs, 0.5),
+      p99: quantile(xs, 0.99),
+      addedP50Us: (quantile(xs, 0.5) - quantile(bs, 0.5)) * 1000,
+      addedP99Us: (quantile(xs, 0.99) - quantile(bs, 0.99)) * 1000,
+      rpsRatio: mean(bs) / mean(xs),
       cpuUsPerReq: mean(cpu(x)),
       addedCpuUs: mean(cpu(x)) - mean(cpu(base)),
     };

@@ -17,6 +17,14 @@ function table(head, rows) {
   return [line(head), line(head.map((h) => (TEXT_COLUMNS.test(h) ? "---" : "---:"))), ...rows.map(line)].join("\n");
 }
 
+/**
+ * The row that judges latency for `id` at concurrency `c` in an overhead run `o` (Node's or
+ * Deno's): the request-by-request one at concurrency 1 where it was measured (interleaved with raw
+ * fetch, the steadiest), else the block pairs' row.
+ */
+const latencyRow = (o, id, c) =>
+  (c === 1 ? o.latency?.find((x) => x.id === id) : undefined) ?? o.rows.find((x) => x.id === id && x.concurrency === c);
+
 /** Evaluates the issue's numeric targets from the results; returns rows for the targets table. */
 export function targets(r) {
   const out = [];
@@ -31,12 +39,10 @@ export function targets(r) {
         met: b.rpsRatio >= 0.95,
       });
     }
-    // Latency is judged request by request (interleaved with raw fetch) where that was measured.
-    const il = (id) => ov.latency?.find((x) => x.id === id);
-    const b1 = il("ballast") ?? at("ballast", 1);
+    const b1 = latencyRow(ov, "ballast", 1);
     out.push({
       target: "1. added p50 latency at concurrency 1 ≤ 30 µs",
-      measured: `${signed(b1.addedP50Us)} µs (p99 ${signed(b1.addedP99Us)} µs)${il("ballast") ? ", request by request" : ""}`,
+      measured: `${signed(b1.addedP50Us)} µs (p99 ${signed(b1.addedP99Us)} µs)${b1 === at("ballast", 1) ? "" : ", request by request"}`,
       met: b1.addedP50Us <= 30,
     });
     // Peers are compared by their ratio to raw fetch measured in the same pair (back to back),
@@ -70,10 +76,7 @@ export function targets(r) {
       const floor = at("fetch-deadline", c);
       if (floor) {
         const b = at("ballast", c);
-        // At concurrency 1 the p50 difference comes from the request-by-request run.
-        const dP50 = c === 1 && il("ballast") && il("fetch-deadline")
-          ? il("ballast").addedP50Us - il("fetch-deadline").addedP50Us
-          : b.addedP50Us - floor.addedP50Us;
+        const dP50 = latencyRow(ov, "ballast", c).addedP50Us - latencyRow(ov, "fetch-deadline", c).addedP50Us;
         out.push({
           target: `like for like, concurrency ${c}: ballast (defaults) vs the least a timeout costs (raw fetch + signal + timer, ${pct(floor.rpsRatio)} of raw fetch), within 5%`,
           measured: `${pct(b.rpsRatio / floor.rpsRatio)} of it, ${signed(dP50)} µs p50`,
@@ -86,10 +89,8 @@ export function targets(r) {
       if (dat("ballast") && dat("fetch-deadline")) {
         const b = dat("ballast");
         const fl = dat("fetch-deadline");
-        // At concurrency 1, p50 from Deno's request-by-request run.
-        const dil = (id) => ov.deno.latency?.find((x) => x.id === id);
-        const p50 = c === 1 && dil("ballast") ? dil("ballast").addedP50Us : b.addedP50Us;
-        const flP50 = c === 1 && dil("fetch-deadline") ? dil("fetch-deadline").addedP50Us : fl.addedP50Us;
+        const p50 = latencyRow(ov.deno, "ballast", c).addedP50Us;
+        const flP50 = latencyRow(ov.deno, "fetch-deadline", c).addedP50Us;
         out.push({
           target: `same in Deno, concurrency ${c}: ballast (defaults) vs raw fetch, and vs the least a timeout costs there (${pct(fl.rpsRatio)} of raw fetch, ${signed(flP50)} µs p50)`,
           measured: `${pct(b.rpsRatio)} of raw fetch, ${signed(p50)} µs p50; ${pct(b.rpsRatio / fl.rpsRatio)} of the floor`,

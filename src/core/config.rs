@@ -327,15 +327,25 @@ pub struct Config {
     pub seed: Option<f64>,
 }
 
-/// The first failed check of `Config::validated`. A failed check does not stop the others; only
-/// the first error is kept, so the result is the same as stopping there, and each check is one
-/// call instead of a call and a branch moving the error out (smaller wasm, see `lib.rs`).
-struct Checks(Option<ConfigError>);
+/// The first failed check of a config read (`wasm::read`) or of `Config::validated`. A failed
+/// check does not stop the others; only the first error is kept, so the result is the same as
+/// stopping there, and each check is one call instead of a call and a branch moving the error out
+/// (smaller wasm, see `lib.rs`).
+#[derive(Default)]
+pub struct Checks(Option<ConfigError>);
 
 impl Checks {
-    fn fail(&mut self, e: ConfigError) {
+    pub fn fail(&mut self, e: ConfigError) {
         if self.0.is_none() {
             self.0 = Some(e);
+        }
+    }
+
+    /// `value` if no check failed, else the first error.
+    pub fn result<T>(self, value: T) -> Result<T, ConfigError> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
         }
     }
 
@@ -398,7 +408,7 @@ pub fn quoted(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             c if c.is_control() => {
                 out.push_str("\\u{");
-                out.push_str(&fmt_hex(c as u32));
+                push_hex(&mut out, c as u32);
                 out.push('}');
             }
             c => out.push(c),
@@ -408,16 +418,12 @@ pub fn quoted(s: &str) -> String {
     out
 }
 
-fn fmt_hex(mut n: u32) -> String {
-    let mut digits = Vec::new();
-    loop {
-        digits.push(b"0123456789abcdef"[(n % 16) as usize]);
-        n /= 16;
-        if n == 0 {
-            break;
-        }
+/// `n` in lower-case hex, most significant digit first.
+fn push_hex(out: &mut String, n: u32) {
+    if n >= 16 {
+        push_hex(out, n / 16);
     }
-    digits.iter().rev().map(|&d| d as char).collect()
+    out.push(char::from(b"0123456789abcdef"[(n % 16) as usize]));
 }
 
 impl Config {
@@ -672,15 +678,9 @@ pub const MAX_MS: f64 = 3_600_000.0;
 impl Config {
     /// Checks every field and normalises methods to upper case.
     pub fn validated(mut self) -> Result<Config, ConfigError> {
-        let mut ck = Checks(None);
+        let mut ck = Checks::default();
         let r = &mut self.retry;
-        if !(1..=10).contains(&r.max_attempts) {
-            ck.fail(ConfigError::new(
-                "retry.maxAttempts",
-                cat!(r.max_attempts),
-                "an integer in [1, 10]",
-            ));
-        }
+        ck.int("retry.maxAttempts", f64::from(r.max_attempts), 1.0, 10.0);
         ck.range("retry.backoff.baseMs", r.backoff.base_ms, 0.0, MAX_MS);
         ck.range("retry.backoff.capMs", r.backoff.cap_ms, 0.0, MAX_MS);
         if r.backoff.cap_ms < r.backoff.base_ms {
@@ -753,10 +753,7 @@ impl Config {
         if let Some(s) = self.seed {
             ck.range("seed", s, 0.0, 9_007_199_254_740_991.0);
         }
-        match ck.0 {
-            Some(e) => Err(e),
-            None => Ok(self),
-        }
+        ck.result(self)
     }
 }
 
