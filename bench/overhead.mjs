@@ -15,7 +15,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { BALLAST } from "./scenarios.mjs";
 import { makeClients } from "./clients.mjs";
-import { BENCH, REPO, SMOKE, argValue, emit, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, argValue, emit, median, startOrigin } from "./lib/common.mjs";
 import { measureOverhead } from "./lib/pairs.mjs";
 
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
@@ -49,9 +49,42 @@ try {
     },
     onRound: (r) => process.stderr.write(`overhead: round ${r + 1}/${ROUNDS} done\n`),
   });
-  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno: await inDeno() });
+  const deno = await inDeno();
+  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno, cpu: await whereCpuGoes() });
 } finally {
   await origin.close();
+}
+
+/**
+ * Where a request's CPU time goes in this loop: raw fetch and ballast (defaults) each run under the
+ * CPU profiler in a fresh process (bench/lib/profile-real.mjs), alternating, PROFILES times per
+ * concurrency; medians per group of code, in µs of main-thread CPU per request.
+ */
+async function whereCpuGoes() {
+  const PROFILES = SMOKE ? 1 : 3;
+  const child = path.join(BENCH, "lib/profile-real.mjs");
+  const out = [];
+  for (const { concurrency } of PLAN) {
+    const requests = SMOKE ? 300 : concurrency === 1 ? 8_000 : 20_000;
+    const samples = { fetch: [], ballast: [] };
+    for (let i = 0; i < PROFILES; i++) {
+      for (const variant of i % 2 ? ["ballast", "fetch"] : ["fetch", "ballast"]) {
+        const { stdout } = await promisify(execFile)(process.execPath, [child, url, variant, String(concurrency), String(requests)], {
+          timeout: 180_000,
+        });
+        samples[variant].push(JSON.parse(stdout.trim().split("\n").pop()));
+      }
+    }
+    const med = (runs) => {
+      const groups = Object.keys(runs[0].usPerRequest);
+      return {
+        rps: median(runs.map((r) => r.rps)),
+        usPerRequest: Object.fromEntries(groups.map((g) => [g, median(runs.map((r) => r.usPerRequest[g]))])),
+      };
+    };
+    out.push({ concurrency, requests, profiles: PROFILES, fetch: med(samples.fetch), ballast: med(samples.ballast) });
+  }
+  return out;
 }
 
 /**

@@ -136,6 +136,34 @@ const rowLabel = (a) => (a.mode === "diagnostic" ? `_${a.label}_` : a.label);
 const latencyCells = (a) => [ms(a.p50), ms(a.p99), signed(a.addedP50Us), signed(a.addedP99Us)];
 const cpuCells = (a) => [n0(a.cpuUsPerReq), signed(a.addedCpuUs)];
 
+/**
+ * The CPU-profile table of the overhead section (bench/lib/profile-real.mjs): per group of code,
+ * main-thread CPU per request for raw fetch and ballast at each concurrency, and ballast's own
+ * share, i.e. the most that making ballast's code faster could win back.
+ */
+function cpuTable(cpu) {
+  const groups = Object.keys(cpu[0].ballast.usPerRequest);
+  const total = (x) => Object.values(x.usPerRequest).reduce((a, b) => a + b, 0);
+  const own = (x) => groups.filter((g) => g.startsWith("ballast")).reduce((a, g) => a + x.usPerRequest[g], 0);
+  const cells = (g) => cpu.flatMap((c) => [n1(c.fetch.usPerRequest[g]), n1(c.ballast.usPerRequest[g]), signed(c.ballast.usPerRequest[g] - c.fetch.usPerRequest[g], n1)]);
+  return [
+    `**Where the CPU time of a request goes** (bench/lib/profile-real.mjs): raw fetch and ballast (defaults) each run in a fresh process under the V8 CPU profiler (100 µs sampling), ` +
+      `${cpu[0].profiles} profiles each per concurrency, alternating, medians per group; µs of main-thread CPU per request (garbage collection on helper threads is not in it). ` +
+      `ballast's own code is ${cpu.map((c) => `${n1(own(c.ballast))} µs per request at concurrency ${c.concurrency} (${pct(own(c.ballast) / total(c.ballast))} of ballast's total)`).join(" and ")}: ` +
+      "the most that making it faster could win back. The rest of the difference is the runtime doing more work for the same requests (the signal and timer each attempt carries, garbage collection of the call's objects), " +
+      "and the sampling's own spread (compare the raw fetch columns of two runs).",
+    "",
+    table(
+      ["group", ...cpu.flatMap((c) => [`fetch, c=${c.concurrency}`, `ballast, c=${c.concurrency}`, `+ c=${c.concurrency}`])],
+      [
+        ...groups.map((g) => [g, ...cells(g)]),
+        ["**total**", ...cpu.flatMap((c) => [n1(total(c.fetch)), n1(total(c.ballast)), signed(total(c.ballast) - total(c.fetch), n1)])],
+      ],
+    ),
+    "",
+  ];
+}
+
 export function renderResults(r) {
   const m = r.machine;
   const L = [];
@@ -214,6 +242,7 @@ export function renderResults(r) {
         "",
       );
     }
+    if (ov.cpu) L.push(...cpuTable(ov.cpu));
     const dn = ov.deno;
     if (dn?.rows) {
       L.push(

@@ -1,0 +1,75 @@
+// Run by bench/overhead.mjs, one process per sample: raw fetch or ballast (its defaults) against
+// the loopback origin, closed loop, under the CPU profiler, to say how much of a request's CPU
+// time is ballast's own code and how much is the runtime's (fetch, streams, signals, timers,
+// garbage collection). The in-memory profile of bench/engine-wasm.mjs cannot say this: there the
+// caches stay warm and nothing else runs between two calls.
+//
+//   node bench/lib/profile-real.mjs <url> <fetch|ballast> <concurrency> <requests>
+// prints one JSON line: { requests, rps, usPerRequest: { <group>: µs of main-thread CPU } }.
+
+import { Session } from "node:inspector/promises";
+import { createFetch } from "../../pkg/node.js";
+import { BALLAST } from "../scenarios.mjs";
+import { loadLoop } from "./pairs.mjs";
+
+const [url, variant, concurrency, requests] = process.argv.slice(2);
+const c = Number(concurrency);
+const n = Number(requests);
+if (!url || !["fetch", "ballast"].includes(variant) || !(c >= 1) || !(n >= 1)) {
+  throw new Error("usage: profile-real.mjs <url> <fetch|ballast> <concurrency> <requests>");
+}
+const f = variant === "fetch" ? fetch : createFetch(BALLAST.overhead.config({}));
+const call = async () => (await f(url)).json();
+
+// Warm-up: connections open, code optimised.
+await loadLoop(call, { concurrency: c, durationMs: 1500, maxCount: Math.max(2000, n >> 1) });
+
+const session = new Session();
+session.connect();
+await session.post("Profiler.enable");
+await session.post("Profiler.setSamplingInterval", { interval: 100 });
+await session.post("Profiler.start");
+const run = await loadLoop(call, { concurrency: c, durationMs: 60_000, maxCount: n });
+const { profile } = await session.post("Profiler.stop");
+session.disconnect();
+if (run.errors > 0) throw new Error(`${run.errors} of ${run.count} requests failed`);
+
+const GROUPS = {
+  loop: "ballast: attempt loop and API (pkg/*.js)",
+  glue: "ballast: wasm-bindgen glue (gen/ballast.js)",
+  engine: "ballast: engine (Rust in wasm)",
+  gc: "garbage collection",
+  runtime: "the runtime: fetch (undici), streams, signals, timers, promises",
+};
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+
+const isWasm = (cf) => cf.url.startsWith("wasm://") || cf.functionName.startsWith("wasm-function");
+/** A wasm frame is ballast's when the JS frame that entered wasm is ballast's glue. */
+function wasmOwner(id) {
+  for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+    const cf = byId.get(at).callFrame;
+    if (cf.url === "" || isWasm(cf)) continue; // trampolines, wasm calling wasm
+    return cf.url.includes("/pkg/") ? GROUPS.engine : GROUPS.runtime; // else undici's llhttp
+  }
+  return GROUPS.runtime;
+}
+function group(id) {
+  const cf = byId.get(id).callFrame;
+  if (cf.functionName === "(idle)" || cf.functionName === "(root)") return null;
+  if (cf.functionName === "(garbage collector)") return GROUPS.gc;
+  if (isWasm(cf)) return wasmOwner(id);
+  if (cf.url.endsWith("/pkg/gen/ballast.js")) return GROUPS.glue;
+  if (cf.url.includes("/pkg/")) return GROUPS.loop;
+  return GROUPS.runtime; // including the load loop's own few lines
+}
+
+const us = Object.fromEntries(Object.values(GROUPS).map((g) => [g, 0]));
+profile.samples.forEach((id, i) => {
+  const g = group(id);
+  if (g !== null) us[g] += profile.timeDeltas[i] ?? 0;
+});
+for (const g of Object.keys(us)) us[g] /= run.count;
+process.stdout.write(`${JSON.stringify({ requests: run.count, rps: run.rps, usPerRequest: us })}\n`);
+process.exit(0);
