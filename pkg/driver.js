@@ -225,7 +225,9 @@ export function makeDriver(client, transport, reasons, internal) {
       const d = describe(input, init);
       if (d.signal !== null && d.signal.aborted === true) throw abortReason(d.signal);
       const t = now();
-      c = new Call(drv, input, init, d, client.begin(d.method, d.url, d.flags, t), t);
+      // GET goes as undefined: no method string to copy into the engine on the common path.
+      const h = client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, t);
+      c = new Call(drv, input, init, d, h, t);
     } catch (err) {
       return Promise.reject(internal(err));
     }

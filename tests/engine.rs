@@ -252,6 +252,34 @@ fn same_seed_same_schedule() {
 }
 
 #[test]
+fn recycled_tasks_start_empty_and_decide_the_same() {
+    // Each task fails twice, then succeeds (while the retry budget lasts); with recycling the
+    // next task gets the emptied lists of the last one.
+    let play = |recycle: bool| {
+        let mut e = engine(cfg(), 7);
+        let mut log = vec![];
+        let mut now = 0.0;
+        for _ in 0..50 {
+            let (d, end, task) = run(&mut e, now, 3.0, |n| resp(if n < 2 { 503 } else { 200 }));
+            assert_eq!(task.attempts().len(), d.len());
+            log.push((d, end));
+            now = end + 1.0;
+            if recycle {
+                e.recycle(task);
+            }
+            let fresh = e.begin(meta("GET"), now);
+            assert!(
+                fresh.attempts().is_empty(),
+                "a new task starts with no attempts"
+            );
+            e.finish(&mut { fresh }, now);
+        }
+        (log, e.snapshot(now).attempts)
+    };
+    assert_eq!(play(true), play(false));
+}
+
+#[test]
 fn memory_stays_bounded_over_many_tasks() {
     let mut e = engine(cfg(), 3);
     for i in 0..200_000u64 {

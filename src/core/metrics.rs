@@ -9,7 +9,7 @@
 use crate::core::counts::Counts;
 use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
-use crate::core::sketch::Sketch;
+use crate::core::sketch::{Sample, Sketch};
 use crate::core::window::Window;
 use crate::prelude::*;
 
@@ -66,8 +66,11 @@ impl Metrics {
         self.attempts += 1;
     }
 
-    pub fn attempt_finished(&mut self, duration_ms: f64, now: f64) {
-        self.window.current(now).attempt_latency.add(duration_ms);
+    pub fn attempt_finished(&mut self, duration_ms: Sample, now: f64) {
+        self.window
+            .current(now)
+            .attempt_latency
+            .add_sample(duration_ms);
     }
 
     pub fn retried(&mut self, now: f64) {

@@ -7,6 +7,7 @@
 
 use crate::core::config::RetryConfig;
 use crate::prelude::*;
+use alloc::borrow::Cow;
 
 /// How the request body can be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +22,9 @@ pub enum BodyKind {
 /// What the engine needs to know about a request; the driver fills it in.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
-    /// Upper-case method.
-    pub method: String,
+    /// Upper-case method. Borrowed for `GET`, the common case, which the driver passes as
+    /// nothing, so a call copies no method string into the engine.
+    pub method: Cow<'static, str>,
     pub url: String,
     pub has_idempotency_key: bool,
     pub body: BodyKind,
@@ -77,7 +79,7 @@ impl GiveUpReason {
 
 /// Whether this request may ever be retried, decided once when the task starts.
 pub fn eligibility(cfg: &RetryConfig, meta: &RequestMeta) -> Result<(), GiveUpReason> {
-    let listed = cfg.methods.contains(&meta.method);
+    let listed = cfg.methods.iter().any(|m| *m == meta.method);
     let keyed = meta.has_idempotency_key && (meta.method == "POST" || meta.method == "PATCH");
     if !listed && !keyed {
         return Err(GiveUpReason::MethodNotRetryable);
@@ -94,7 +96,7 @@ mod tests {
 
     fn meta(method: &str, key: bool, body: BodyKind) -> RequestMeta {
         RequestMeta {
-            method: method.into(),
+            method: method.to_string().into(),
             url: "http://x/".into(),
             has_idempotency_key: key,
             body,

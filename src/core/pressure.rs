@@ -21,7 +21,7 @@
 //! `pressure.critical` upwards, and only go back down below the threshold minus
 //! `pressure.hysteresis`, so the `"pressure"` event does not flap.
 
-use crate::core::sketch::Sketch;
+use crate::core::sketch::{Sample, Sketch};
 use crate::core::sort;
 use crate::core::window::Window;
 use crate::prelude::*;
@@ -134,8 +134,8 @@ impl Pressure {
     pub fn retry(&mut self, now: f64) {
         self.short.current(now).retries += 1;
     }
-    pub fn attempt(&mut self, latency_ms: f64, now: f64) {
-        self.short.current(now).latency.add(latency_ms);
+    pub fn attempt(&mut self, latency_ms: Sample, now: f64) {
+        self.short.current(now).latency.add_sample(latency_ms);
     }
     pub fn queue_wait(&mut self, wait_ms: f64, now: f64) {
         self.short.current(now).queue_wait.add(wait_ms);
@@ -282,7 +282,7 @@ mod tests {
         let mut events = vec![];
         for _ in 0..secs {
             for _ in 0..50 {
-                p.attempt(latency_ms, *now);
+                p.attempt(latency_ms.into(), *now);
             }
             *now += 1_000.0;
             events.extend(p.evaluate(*now, inputs()));
@@ -332,7 +332,7 @@ mod tests {
         for _ in 0..120 {
             for i in 0..100 {
                 p.task(now);
-                p.attempt(10.0, now);
+                p.attempt(10.0.into(), now);
                 if i % 10 == 0 {
                     p.retry(now);
                 }

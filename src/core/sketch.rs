@@ -18,6 +18,27 @@ fn ln_gamma() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
 }
 
+/// A sample with its bucket worked out once. An attempt's duration goes into two or three
+/// sketches (the metrics window, the pressure window and its route's window); the bucket costs a
+/// `ln`, so it is computed once per attempt, not once per sketch.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    x: f64,
+    /// `None`: below `MIN_VALUE` (or NaN), counted in `zero`.
+    bucket: Option<i32>,
+}
+
+impl From<f64> for Sample {
+    fn from(x: f64) -> Self {
+        let bucket = if x.is_nan() || x < MIN_VALUE {
+            None
+        } else {
+            Some(Sketch::index(x))
+        };
+        Sample { x, bucket }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sketch {
     counts: Vec<u64>,
@@ -35,15 +56,19 @@ impl Sketch {
 
     /// Records one sample; NaN and negative samples count as 0.
     pub fn add(&mut self, x: f64) {
+        self.add_sample(Sample::from(x));
+    }
+
+    /// `add`, with the bucket already worked out.
+    pub fn add_sample(&mut self, s: Sample) {
         self.count += 1;
-        if x > self.max {
-            self.max = x;
+        if s.x > self.max {
+            self.max = s.x;
         }
-        if x.is_nan() || x < MIN_VALUE {
-            self.zero += 1;
-            return;
+        match s.bucket {
+            Some(i) => self.bump(i, 1),
+            None => self.zero += 1,
         }
-        self.bump(Self::index(x), 1);
     }
 
     /// Makes `counts` cover the bucket indexes `lo..=hi`, growing it with zeros at either end.

@@ -16,6 +16,7 @@ use super::{js, Client, Inner};
 use crate::core::config::fmt_num;
 use crate::core::{Admit, BodyKind, Decision, GiveUpReason, Outcome, Plan, RequestMeta, Task};
 use crate::prelude::*;
+use alloc::borrow::Cow;
 use wasm_bindgen::prelude::*;
 
 /// `attemptFinished` outcomes, as the driver passes them.
@@ -93,11 +94,12 @@ impl Client {
         ]
     }
 
-    /// A task starts; returns its handle. `flags`: bit 0 an `Idempotency-Key` header, bits 1-2
-    /// the body (0 none, 1 replayable, 2 a stream).
-    pub fn begin(&self, method: String, url: String, flags: u32, now: f64) -> u32 {
+    /// A task starts; returns its handle. `method` is upper-case, `undefined` for `GET`.
+    /// `flags`: bit 0 an `Idempotency-Key` header, bits 1-2 the body (0 none, 1 replayable, 2 a
+    /// stream).
+    pub fn begin(&self, method: Option<String>, url: String, flags: u32, now: f64) -> u32 {
         let meta = RequestMeta {
-            method,
+            method: method.map_or(Cow::Borrowed("GET"), Cow::Owned),
             url,
             has_idempotency_key: flags & 1 != 0,
             body: match (flags >> 1) & 3 {
@@ -218,7 +220,10 @@ impl Client {
     /// The task settled: records it and frees its handle.
     pub fn finish(&self, h: u32, now: f64) {
         self.inner.step(h, |e, t| e.finish(t, now));
-        self.inner.tasks.borrow_mut()[h as usize] = None;
+        let task = self.inner.tasks.borrow_mut()[h as usize].take();
+        if let Some(task) = task {
+            self.inner.engine(false).recycle(task);
+        }
         self.inner.free.borrow_mut().push(h);
     }
 
@@ -276,7 +281,7 @@ impl Client {
         let n = task.attempts().len();
         let message = cat!(
             "ballast: ",
-            meta.method,
+            &*meta.method,
             " ",
             meta.url,
             " failed after ",

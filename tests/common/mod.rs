@@ -6,7 +6,7 @@ use ballast::core::{BodyKind, Outcome, RequestMeta};
 /// A request with no body.
 pub fn request(method: &str, url: &str) -> RequestMeta {
     RequestMeta {
-        method: method.into(),
+        method: method.to_string().into(),
         url: url.into(),
         has_idempotency_key: false,
         body: BodyKind::None,
