@@ -56,9 +56,10 @@ try {
 }
 
 /**
- * Where a request's CPU time goes in this loop: raw fetch and ballast (defaults) each run under the
- * CPU profiler in a fresh process (bench/lib/profile-real.mjs), alternating, PROFILES times per
- * concurrency; medians per group of code, in µs of main-thread CPU per request.
+ * Where a request's CPU time goes in this loop: raw fetch, raw fetch with a signal and a timer
+ * (the floor of ballast's defaults) and ballast (defaults) each run under the CPU profiler in a
+ * fresh process (bench/lib/profile-real.mjs), in rotating order, PROFILES times per concurrency;
+ * medians per group of code, in µs of main-thread CPU per request.
  */
 async function whereCpuGoes() {
   const PROFILES = SMOKE ? 1 : 3;
@@ -66,9 +67,10 @@ async function whereCpuGoes() {
   const out = [];
   for (const { concurrency } of PLAN) {
     const requests = SMOKE ? 300 : concurrency === 1 ? 8_000 : 20_000;
-    const samples = { fetch: [], ballast: [] };
+    const variants = ["fetch", "floor", "ballast"];
+    const samples = Object.fromEntries(variants.map((v) => [v, []]));
     for (let i = 0; i < PROFILES; i++) {
-      for (const variant of i % 2 ? ["ballast", "fetch"] : ["fetch", "ballast"]) {
+      for (const variant of variants.map((_, j) => variants[(i + j) % variants.length])) {
         const { stdout } = await promisify(execFile)(process.execPath, [child, url, variant, String(concurrency), String(requests)], {
           timeout: 180_000,
         });
@@ -82,7 +84,7 @@ async function whereCpuGoes() {
         usPerRequest: Object.fromEntries(groups.map((g) => [g, median(runs.map((r) => r.usPerRequest[g]))])),
       };
     };
-    out.push({ concurrency, requests, profiles: PROFILES, fetch: med(samples.fetch), ballast: med(samples.ballast) });
+    out.push({ concurrency, requests, profiles: PROFILES, ...Object.fromEntries(variants.map((v) => [v, med(samples[v])])) });
   }
   return out;
 }

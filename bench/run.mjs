@@ -144,7 +144,7 @@ async function section(name, fn) {
 
 results.machine = machine();
 results.machine.loadAvgStart = os.loadavg();
-await section("overhead", () => node("overhead.mjs", [], { timeoutMs: 600_000, nodeFlags: ["--expose-gc"] }));
+await section("overhead", () => node("overhead.mjs", [], { timeoutMs: 900_000, nodeFlags: ["--expose-gc"] }));
 await section("faults", () => node("faults.mjs", [], { timeoutMs: 900_000 }));
 await section("size", () =>
   node("size.mjs", !SMOKE && hasTwiggy() ? ["--twiggy"] : [], { timeoutMs: 900_000 }),

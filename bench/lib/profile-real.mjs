@@ -1,25 +1,26 @@
-// Run by bench/overhead.mjs, one process per sample: raw fetch or ballast (its defaults) against
-// the loopback origin, closed loop, under the CPU profiler, to say how much of a request's CPU
-// time is ballast's own code and how much is the runtime's (fetch, streams, signals, timers,
-// garbage collection). The in-memory profile of bench/engine-wasm.mjs cannot say this: there the
+// Run by bench/overhead.mjs, one process per sample: raw fetch, raw fetch with a signal and a
+// timer (the least a timeout costs), or ballast (its defaults) against the loopback origin,
+// closed loop, under the CPU profiler, to say how much of a request's CPU time is ballast's own
+// code and how much is the runtime's (fetch, streams, signals, timers, garbage collection). The in-memory profile of bench/engine-wasm.mjs cannot say this: there the
 // caches stay warm and nothing else runs between two calls.
 //
-//   node bench/lib/profile-real.mjs <url> <fetch|ballast> <concurrency> <requests>
+//   node bench/lib/profile-real.mjs <url> <fetch|floor|ballast> <concurrency> <requests>
 // prints one JSON line: { requests, rps, usPerRequest: { <group>: µs of main-thread CPU } }.
 
 import { Session } from "node:inspector/promises";
 import { createFetch } from "../../pkg/node.js";
 import { BALLAST } from "../scenarios.mjs";
-import { loadLoop } from "./pairs.mjs";
+import { fetchWithTimeout, loadLoop } from "./pairs.mjs";
 
 const [url, variant, concurrency, requests] = process.argv.slice(2);
 const c = Number(concurrency);
 const n = Number(requests);
-if (!url || !["fetch", "ballast"].includes(variant) || !(c >= 1) || !(n >= 1)) {
-  throw new Error("usage: profile-real.mjs <url> <fetch|ballast> <concurrency> <requests>");
+if (!url || !["fetch", "floor", "ballast"].includes(variant) || !(c >= 1) || !(n >= 1)) {
+  throw new Error("usage: profile-real.mjs <url> <fetch|floor|ballast> <concurrency> <requests>");
 }
-const f = variant === "fetch" ? fetch : createFetch(BALLAST.overhead.config({}));
-const call = async () => (await f(url)).json();
+const readJson = (r) => r.json();
+const f = variant === "ballast" ? createFetch(BALLAST.overhead.config({})) : fetch;
+const call = variant === "floor" ? () => fetchWithTimeout(url, readJson) : async () => readJson(await f(url));
 
 // Warm-up: connections open, code optimised.
 await loadLoop(call, { concurrency: c, durationMs: 1500, maxCount: Math.max(2000, n >> 1) });

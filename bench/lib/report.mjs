@@ -138,26 +138,29 @@ const cpuCells = (a) => [n0(a.cpuUsPerReq), signed(a.addedCpuUs)];
 
 /**
  * The CPU-profile table of the overhead section (bench/lib/profile-real.mjs): per group of code,
- * main-thread CPU per request for raw fetch and ballast at each concurrency, and ballast's own
- * share, i.e. the most that making ballast's code faster could win back.
+ * main-thread CPU per request for raw fetch, the floor (raw fetch + signal + timer) and ballast at
+ * each concurrency. Ballast's own groups are the most that making its code faster could win back;
+ * "ballast − floor" is what its defaults cost beyond what any timeout costs.
  */
 function cpuTable(cpu) {
   const groups = Object.keys(cpu[0].ballast.usPerRequest);
   const total = (x) => Object.values(x.usPerRequest).reduce((a, b) => a + b, 0);
   const own = (x) => groups.filter((g) => g.startsWith("ballast")).reduce((a, g) => a + x.usPerRequest[g], 0);
-  const cells = (g) => cpu.flatMap((c) => [n1(c.fetch.usPerRequest[g]), n1(c.ballast.usPerRequest[g]), signed(c.ballast.usPerRequest[g] - c.fetch.usPerRequest[g], n1)]);
+  const cols = (c, pick) => [n1(pick(c.fetch)), n1(pick(c.floor)), n1(pick(c.ballast)), signed(pick(c.ballast) - pick(c.floor), n1)];
+  const say = (c) =>
+    `${n1(own(c.ballast))} µs per request at concurrency ${c.concurrency} (${pct(own(c.ballast) / total(c.ballast))} of ballast's total; ` +
+    `in all, its defaults cost ${signed(total(c.ballast) - total(c.floor), n1)} µs beyond the floor there)`;
   return [
-    `**Where the CPU time of a request goes** (bench/lib/profile-real.mjs): raw fetch and ballast (defaults) each run in a fresh process under the V8 CPU profiler (100 µs sampling), ` +
-      `${cpu[0].profiles} profiles each per concurrency, alternating, medians per group; µs of main-thread CPU per request (garbage collection on helper threads is not in it). ` +
-      `ballast's own code is ${cpu.map((c) => `${n1(own(c.ballast))} µs per request at concurrency ${c.concurrency} (${pct(own(c.ballast) / total(c.ballast))} of ballast's total)`).join(" and ")}: ` +
-      "the most that making it faster could win back. The rest of the difference is the runtime doing more work for the same requests (the signal and timer each attempt carries, garbage collection of the call's objects), " +
-      "and the sampling's own spread (compare the raw fetch columns of two runs).",
+    `**Where the CPU time of a request goes** (bench/lib/profile-real.mjs): raw fetch, the floor (raw fetch + signal + timer) and ballast (defaults) each run in a fresh process under the V8 CPU profiler (100 µs sampling), ` +
+      `${cpu[0].profiles} profiles each per concurrency, in rotating order, medians per group; µs of main-thread CPU per request (garbage collection on helper threads is not in it). ` +
+      `ballast's own code is ${cpu.map(say).join(", and ")}: the most that making its code faster could win back. ` +
+      "The rest is the runtime doing more work for the same requests (the promises, timer and listener of each call, garbage collection of its objects) and the sampling's own spread (compare the fetch and floor columns between runs).",
     "",
     table(
-      ["group", ...cpu.flatMap((c) => [`fetch, c=${c.concurrency}`, `ballast, c=${c.concurrency}`, `+ c=${c.concurrency}`])],
+      ["group", ...cpu.flatMap((c) => [`fetch, c=${c.concurrency}`, `floor, c=${c.concurrency}`, `ballast, c=${c.concurrency}`, `ballast − floor, c=${c.concurrency}`])],
       [
-        ...groups.map((g) => [g, ...cells(g)]),
-        ["**total**", ...cpu.flatMap((c) => [n1(total(c.fetch)), n1(total(c.ballast)), signed(total(c.ballast) - total(c.fetch), n1)])],
+        ...groups.map((g) => [g, ...cpu.flatMap((c) => cols(c, (x) => x.usPerRequest[g]))]),
+        ["**total**", ...cpu.flatMap((c) => cols(c, total))],
       ],
     ),
     "",
