@@ -18,9 +18,9 @@ fn ln_gamma() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
 }
 
-/// A sample with its bucket worked out once. An attempt's duration goes into two or three
-/// sketches (the metrics window, the pressure window and its route's window); the bucket costs a
-/// `ln`, so it is computed once per attempt, not once per sketch.
+/// A sample with its bucket worked out once. An attempt's duration goes into the metrics window's
+/// sketch and the pressure window's; the bucket costs a `ln`, so it is computed once per attempt,
+/// not once per sketch.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     x: f64,
