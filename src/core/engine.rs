@@ -218,9 +218,10 @@ impl Engine {
         self.listening = mask;
     }
 
-    fn wants(&self, kind: &str) -> bool {
-        // Without listeners (the common case) no lookup of the kind's bit.
-        self.listening != 0 && self.listening & bit(kind) != 0
+    /// Whether anyone listens to the kind of `bit` (`events::bit`, a constant where the kind is
+    /// a literal: `const { bit("retry") }`).
+    fn wants(&self, bit: u32) -> bool {
+        self.listening & bit != 0
     }
 
     /// A task starts: it deposits into the budgets and its deadline starts running.
@@ -289,7 +290,7 @@ impl Engine {
 
     fn shed(&mut self, task: &Task, reason: ShedReason, waited_ms: f64) {
         self.metrics.shed(reason.as_str());
-        if self.wants("shed") {
+        if self.wants(const { bit("shed") }) {
             self.events.push(Event::Shed(ShedEvent {
                 reason: reason.as_str(),
                 attempt: task.attempts.len() as u32 + 1,
@@ -385,7 +386,7 @@ impl Engine {
             self.routing.attempt_started(p.route, p.probe);
             if let Some(reason) = p.fallback {
                 task.served_by_fallback = true;
-                if self.wants("fallback") {
+                if self.wants(const { bit("fallback") }) {
                     let from = task
                         .failed_routes
                         .last()
@@ -404,7 +405,7 @@ impl Engine {
         }
         if hedge {
             self.hedges.sent += 1;
-            if self.wants("hedge") {
+            if self.wants(const { bit("hedge") }) {
                 let name = |i: Option<usize>| i.map(|i| self.routing.routes[i].name.clone());
                 self.events.push(Event::Hedge(HedgeEvent {
                     route: name(pick.map(|p| p.route)),
@@ -468,6 +469,7 @@ impl Engine {
         let pos = task.flights.iter().position(|f| f.id == id)?;
         let f = task.flights.remove(pos);
         let duration_ms = (now - f.start).max(0.0);
+        let sample = Sample::from(duration_ms);
         if f.holding {
             self.release_slot(verdict.map(|_| duration_ms), now);
         }
@@ -476,7 +478,7 @@ impl Engine {
             match verdict {
                 Some(ok) => {
                     self.routing
-                        .attempt_finished(r, f.probe, ok, duration_ms, now, &mut notices);
+                        .attempt_finished(r, f.probe, ok, sample, now, &mut notices);
                     if !ok {
                         task.failed_routes.retain(|x| *x != r);
                         task.failed_routes.push(r);
@@ -486,7 +488,6 @@ impl Engine {
             }
         }
         self.notices(notices);
-        let sample = Sample::from(duration_ms);
         self.metrics.attempt_finished(sample, now);
         self.pressure.attempt(sample, now);
         let route = f.route.map(|r| self.routing.routes[r].name.clone());
@@ -497,7 +498,7 @@ impl Engine {
             duration_ms,
             route,
         });
-        if self.wants("attempt") {
+        if self.wants(const { bit("attempt") }) {
             self.events.push(Event::Attempt(AttemptEvent {
                 attempt: f.id,
                 outcome: kind,
@@ -526,7 +527,7 @@ impl Engine {
                 Notice::Restore(e) => Event::Restore(e),
                 Notice::FallbackDefault(e) => Event::FallbackDefault(e),
             };
-            if self.wants(ev.kind()) {
+            if self.wants(bit(ev.kind())) {
                 self.events.push(ev);
             }
         }
@@ -547,7 +548,7 @@ impl Engine {
             budget_ratio: self.cfg.budget.ratio,
         };
         if let Some(ev) = self.pressure.evaluate(now, inputs) {
-            if self.wants("pressure") {
+            if self.wants(const { bit("pressure") }) {
                 self.events.push(Event::Pressure(ev));
             }
         }
@@ -624,7 +625,7 @@ impl Engine {
         task.prev_delay_ms = delay_ms;
         self.metrics.retried(now);
         self.pressure.retry(now);
-        if self.wants("retry") {
+        if self.wants(const { bit("retry") }) {
             let reason = match &outcome {
                 Outcome::Response { status, .. } => cat!("status-", *status),
                 Outcome::NetworkError => "network".to_string(),
@@ -662,7 +663,7 @@ impl Engine {
 
     fn give_up(&mut self, task: &Task, reason: GiveUpReason) -> Decision {
         self.metrics.gave_up(reason.as_str());
-        if self.wants("giveup") {
+        if self.wants(const { bit("giveup") }) {
             self.events.push(Event::GiveUp(GiveUpEvent {
                 reason: reason.as_str(),
                 attempts: task.attempts.len() as u32,

@@ -22,8 +22,32 @@ pub const KINDS: [&str; 10] = [
     "hedge",
 ];
 
-pub fn bit(kind: &str) -> u32 {
-    KINDS.iter().position(|k| *k == kind).map_or(0, |i| 1 << i)
+/// The listening bit of `kind` (0 for a kind not in `KINDS`). `const`, so a check of a literal
+/// kind (`const { bit("retry") }`) costs no lookup at run time.
+pub const fn bit(kind: &str) -> u32 {
+    let mut i = 0;
+    while i < KINDS.len() {
+        if same(KINDS[i].as_bytes(), kind.as_bytes()) {
+            return 1 << i;
+        }
+        i += 1;
+    }
+    0
+}
+
+/// `a == b`, for `const fn` (where `==` on slices is not allowed).
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,5 +140,20 @@ impl Event {
             Event::FallbackDefault(_) => "fallback-default",
             Event::Hedge(_) => "hedge",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_own_bit() {
+        for (i, k) in KINDS.iter().enumerate() {
+            assert_eq!(bit(k), 1 << i, "{k}");
+        }
+        assert_eq!(bit("fallback-"), 0);
+        assert_eq!(bit("nope"), 0);
+        assert_eq!(bit(""), 0);
     }
 }

@@ -20,7 +20,7 @@
 //! whose status is not retryable (4xx included: the route answered); retryable statuses, network
 //! errors and timeouts are failures.
 
-use crate::core::sketch::Sketch;
+use crate::core::sketch::{Sample, Sketch};
 use crate::core::window::Window;
 use crate::prelude::*;
 
@@ -125,7 +125,7 @@ impl Route {
     }
 
     /// Records one finished attempt on this route.
-    pub fn record(&mut self, ok: bool, latency_ms: f64, now: f64) {
+    pub fn record(&mut self, ok: bool, latency: Sample, now: f64) {
         self.attempts += 1;
         let bump = |c: &mut Counts| {
             if ok {
@@ -143,8 +143,8 @@ impl Route {
             self.failures += 1;
             self.consecutive_failures += 1;
         }
-        self.record_latency(latency_ms, now);
-        let x = latency_ms.max(0.0);
+        self.latency.current(now).add_sample(latency);
+        let x = latency.value().max(0.0);
         let decay = (-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS).exp();
         self.last_sample = now;
         self.peak_ms = Some(match self.peak_ms {
@@ -301,12 +301,12 @@ mod tests {
         let mut now = 0.0;
         // Ten minutes: one call a second; `stable` always succeeds, `flappy` alternates.
         for i in 0..600 {
-            stable.record(true, 20.0, now);
-            flappy.record(i % 2 == 0, 20.0, now);
+            stable.record(true, 20.0.into(), now);
+            flappy.record(i % 2 == 0, 20.0.into(), now);
             now += 1_000.0;
         }
-        stable.record(false, 20.0, now); // the stable one just failed...
-        flappy.record(true, 20.0, now); // ...and the flappy one just succeeded
+        stable.record(false, 20.0.into(), now); // the stable one just failed...
+        flappy.record(true, 20.0.into(), now); // ...and the flappy one just succeeded
         assert!(
             stable.score(now) > flappy.score(now),
             "{} vs {}",
@@ -320,9 +320,9 @@ mod tests {
         let (mut fast, mut slow, mut erratic) = (route(), route(), route());
         for i in 0..200 {
             let t = i as f64 * 100.0;
-            fast.record(true, 10.0, t);
-            slow.record(true, 200.0, t);
-            erratic.record(true, if i % 2 == 0 { 1.0 } else { 19.0 }, t);
+            fast.record(true, 10.0.into(), t);
+            slow.record(true, 200.0.into(), t);
+            erratic.record(true, (if i % 2 == 0 { 1.0 } else { 19.0 }).into(), t);
         }
         let now = 20_000.0;
         assert!(fast.score(now) > slow.score(now));
@@ -333,10 +333,10 @@ mod tests {
     #[test]
     fn peak_ewma_jumps_up_and_decays_down() {
         let mut r = route();
-        r.record(true, 10.0, 0.0);
-        r.record(true, 500.0, 1.0);
+        r.record(true, 10.0.into(), 0.0);
+        r.record(true, 500.0.into(), 1.0);
         assert_eq!(r.peak_ms, Some(500.0));
-        r.record(true, 10.0, 30_000.0);
+        r.record(true, 10.0.into(), 30_000.0);
         assert!(r.peak_ms.unwrap() < 50.0);
     }
 

@@ -25,6 +25,7 @@ use crate::core::budget::RetryBudget;
 use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
 use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
+use crate::core::sketch::Sample;
 use crate::core::sort;
 use crate::core::window::Window;
 use crate::prelude::*;
@@ -436,12 +437,12 @@ impl Routing {
         route: usize,
         probe: bool,
         ok: bool,
-        latency_ms: f64,
+        latency: Sample,
         now: f64,
         out: &mut Vec<Notice>,
     ) {
         self.attempt_abandoned(route, probe);
-        self.routes[route].record(ok, latency_ms, now);
+        self.routes[route].record(ok, latency, now);
         let probes = self.cfg.probes as u32;
         let r = &mut self.routes[route];
         if r.state == State::Probing {

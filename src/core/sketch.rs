@@ -19,13 +19,19 @@ fn ln_gamma() -> f64 {
 }
 
 /// A sample with its bucket worked out once. An attempt's duration goes into the metrics window's
-/// sketch and the pressure window's; the bucket costs a `ln`, so it is computed once per attempt,
-/// not once per sketch.
+/// sketch, the pressure window's and, when routed, its route's; the bucket costs a `ln`, so it is
+/// computed once per attempt, not once per sketch.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     x: f64,
     /// `None`: below `MIN_VALUE` (or NaN), counted in `zero`.
     bucket: Option<i32>,
+}
+
+impl Sample {
+    pub fn value(self) -> f64 {
+        self.x
+    }
 }
 
 impl From<f64> for Sample {

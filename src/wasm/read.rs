@@ -7,9 +7,10 @@
 //! ranges are checked afterwards by `Config::validated`, unknown keys by `config::unknown_key`.
 //!
 //! A bad field does not stop the reading: its error goes into a slot shared by the whole read
-//! (`First`, `config::Checks` behind a `RefCell`), which keeps the first one, and the field keeps its default. So a field costs one
-//! call, not a call plus a branch that moves a `ConfigError` out (4.3 KB less wasm, with the same
-//! change in `Config::validated`). The error reported is the same as if reading had stopped there.
+//! (`First`, `config::Checks` behind a `RefCell`), which keeps the first one, and the field keeps
+//! its default. So a field costs one call, not a call plus a branch that moves a `ConfigError` out
+//! (4.3 KB less wasm, with the same change in `Config::validated`). The error reported is the same
+//! as if reading had stopped there.
 
 use super::config::show;
 use crate::core::config::{
