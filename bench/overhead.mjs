@@ -28,6 +28,7 @@ const PLAN = [
 ];
 // What measureOverhead takes from this run, for Node here and for Deno (passed as one argument).
 const SETTINGS = { plan: PLAN, rounds: ROUNDS, latRounds: LAT_ROUNDS, latPairs: LAT_PAIRS };
+const run = promisify(execFile);
 
 const origin = await startOrigin();
 const url = `${origin.url}/json`;
@@ -50,7 +51,8 @@ try {
     onRound: (r) => process.stderr.write(`overhead: round ${r + 1}/${ROUNDS} done\n`),
   });
   const deno = await inDeno();
-  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno, cpu: await whereCpuGoes() });
+  const cpu = await whereCpuGoes();
+  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno, cpu });
 } finally {
   await origin.close();
 }
@@ -71,7 +73,7 @@ async function whereCpuGoes() {
     const samples = Object.fromEntries(variants.map((v) => [v, []]));
     for (let i = 0; i < PROFILES; i++) {
       for (const variant of variants.map((_, j) => variants[(i + j) % variants.length])) {
-        const { stdout } = await promisify(execFile)(process.execPath, [child, url, variant, String(concurrency), String(requests)], {
+        const { stdout } = await run(process.execPath, [child, url, variant, String(concurrency), String(requests)], {
           timeout: 180_000,
         });
         samples[variant].push(JSON.parse(stdout.trim().split("\n").pop()));
@@ -96,7 +98,7 @@ async function whereCpuGoes() {
 async function inDeno() {
   const deno = path.join(REPO, "node_modules/.bin/deno");
   if (!existsSync(deno)) return { skipped: "deno is not installed (npm ci at the repository root)" };
-  const { stdout } = await promisify(execFile)(
+  const { stdout } = await run(
     deno,
     ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(SETTINGS)],
     { maxBuffer: 1 << 24, timeout: 600_000 },

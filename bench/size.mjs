@@ -124,10 +124,9 @@ function twiggy() {
   execFileSync("wasm-bindgen", [rustWasm, "--out-dir", gen, "--target", "web", "--no-typescript", "--omit-default-module-path"]);
   const named = path.join(gen, "ballast_bg.wasm");
   const wasmOpt = path.join(REPO, "node_modules/.bin/wasm-opt");
-  execFileSync(wasmOpt, [
-    "-Oz", "--converge", "--low-memory-unused", "-g", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-    "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", named, "-o", named,
-  ]);
+  // The shipped build's flags (scripts/build.sh), plus -g to keep the names.
+  const flags = readFileSync(path.join(REPO, "scripts/wasm-opt.flags"), "utf8").split("\n").filter(Boolean);
+  execFileSync(wasmOpt, [...flags, "-g", named, "-o", named]);
   const top = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "--format", "json", named], { maxBuffer: 1 << 28 }))
     .filter((r) => !/^"(function|data|local|type|global|label|elem) names" subsection|custom section/.test(r.name)); // not shipped
   const total = top.reduce((s, r) => s + r.shallow_size, 0);
@@ -148,7 +147,7 @@ function twiggy() {
   const version = execFileSync("twiggy", ["--version"]).toString().trim();
   return {
     version,
-    file: "wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz --converge --low-memory-unused -g",
+    file: `wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt ${flags.filter((f) => !f.startsWith("--enable-")).join(" ")} -g`,
     source,
     bytesWithNames: readFileSync(named).length,
     codeAndDataBytes: total,

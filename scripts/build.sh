@@ -19,12 +19,12 @@ wasm-bindgen target/wasm32-unknown-unknown/wasm/ballast.wasm \
   --out-dir pkg/gen --target web --no-typescript --omit-default-module-path
 # binaryen from npm (Debian's wasm-opt 108 mangles the externref table wasm-bindgen emits).
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
+# The flags are in scripts/wasm-opt.flags (bench/size.mjs builds its named copy with the same).
 # --converge reruns the passes while they still shrink the file; --low-memory-unused lets it fold
 # constant offsets into loads and stores, which is sound unless an address computation wraps
 # around into the first 1 KB (Rust's stack grows down from 1 MB toward 0 and traps below it, and
 # data sits above it, so none does). Together 0.4 KB less gzip.
-node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  pkg/gen/ballast_bg.wasm -o pkg/gen/ballast_bg.wasm
+mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
+node_modules/.bin/wasm-opt "${wasm_opt_flags[@]}" pkg/gen/ballast_bg.wasm -o pkg/gen/ballast_bg.wasm
 raw=$(wc -c < pkg/gen/ballast_bg.wasm); gz=$(gzip -9 -c pkg/gen/ballast_bg.wasm | wc -c)
 echo "built pkg/gen: wasm ${raw} bytes (${gz} gzip)"
