@@ -1,4 +1,5 @@
-// 3. Size: the wasm (raw, gzip -9, brotli -11), the JS glue, and the gzip of an esbuild bundle
+// 3. Size: the wasm (raw, gzip -9, brotli -11; the browsers' small build, and beside it the
+// server runtimes' fast build, which no browser bundle contains), the JS glue, and the gzip of an esbuild bundle
 // (browser platform, minified) of `import { createFetch } from "ballast"` beside the same bundle
 // for each peer, all measured in this run. With --twiggy (the orchestrator passes it in full runs
 // when `twiggy` is installed), also the top size contributors of a copy of the wasm built with
@@ -23,6 +24,7 @@ const sizes = (buf) => ({ raw: buf.length, gzip: gzip(buf), brotli: brotli(buf) 
 
 const PKG = path.join(REPO, "pkg");
 const wasm = readFileSync(path.join(PKG, "gen/ballast_bg.wasm"));
+const wasmFast = readFileSync(path.join(PKG, "gen/ballast_fast_bg.wasm"));
 const glue = readFileSync(path.join(PKG, "gen/ballast.js"));
 const snippetFiles = [];
 (function walk(dir) {
@@ -80,6 +82,7 @@ bundles.ballast.totalGzip = bundles.ballast.js.gzip + bundles.ballast.wasm.gzip;
 const out = {
   esbuild: esbuild.version,
   wasm: sizes(wasm),
+  wasmFast: sizes(wasmFast),
   glue: sizes(glue),
   handwrittenJs: sizes(handJs),
   bundles,
@@ -126,7 +129,7 @@ function twiggy() {
   const wasmOpt = path.join(REPO, "node_modules/.bin/wasm-opt");
   // The shipped build's flags (scripts/build.sh), plus -g to keep the names.
   const flags = readFileSync(path.join(REPO, "scripts/wasm-opt.flags"), "utf8").split("\n").filter(Boolean);
-  execFileSync(wasmOpt, [...flags, "-g", named, "-o", named]);
+  execFileSync(wasmOpt, ["-Oz", ...flags, "-g", named, "-o", named]);
   const top = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "--format", "json", named], { maxBuffer: 1 << 28 }))
     .filter((r) => !/^"(function|data|local|type|global|label|elem) names" subsection|custom section/.test(r.name)); // not shipped
   const total = top.reduce((s, r) => s + r.shallow_size, 0);
@@ -147,7 +150,7 @@ function twiggy() {
   const version = execFileSync("twiggy", ["--version"]).toString().trim();
   return {
     version,
-    file: `wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt ${flags.filter((f) => !f.startsWith("--enable-")).join(" ")} -g`,
+    file: `wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz ${flags.filter((f) => !f.startsWith("--enable-")).join(" ")} -g`,
     source,
     bytesWithNames: readFileSync(named).length,
     codeAndDataBytes: total,

@@ -1,6 +1,7 @@
-// Browsers and bundlers (Vite, webpack): `new URL(..., import.meta.url)` lets the bundler emit the
-// .wasm as an asset; the module is compiled once at import (top-level await) so createFetch() can
-// stay synchronous and throw ConfigError at once.
+// Browsers and bundlers (Vite, webpack): the smallest wasm (Cargo.toml: profile wasm), downloaded
+// with the page. `new URL(..., import.meta.url)` lets the bundler emit it as an asset; the module
+// is compiled once at import (top-level await) so createFetch() can stay synchronous and throw
+// ConfigError at once.
 import { bind } from "./api.js";
 
 export * from "./public.js";

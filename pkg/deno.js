@@ -1,6 +1,6 @@
-// Deno 2: the wasm is imported as a module source (`import source`), so no --allow-read is needed;
-// instantiated on the first createFetch().
-import source wasmModule from "./gen/ballast_bg.wasm";
+// Deno 2: the wasm built for speed (Cargo.toml: profile wasm-fast) is imported as a module source
+// (`import source`), so no --allow-read is needed; instantiated on the first createFetch().
+import source wasmModule from "./gen/ballast_fast_bg.wasm";
 import { bind } from "./api.js";
 
 export * from "./public.js";

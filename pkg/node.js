@@ -1,6 +1,7 @@
-// Node >= 20: the wasm is read from the package folder on the first createFetch().
+// Node >= 20: the wasm built for speed (Cargo.toml: profile wasm-fast) is read from the package
+// folder on the first createFetch().
 import { readFileSync } from "node:fs";
 import { bind } from "./api.js";
 
 export * from "./public.js";
-export const createFetch = bind(() => readFileSync(new URL("./gen/ballast_bg.wasm", import.meta.url)));
+export const createFetch = bind(() => readFileSync(new URL("./gen/ballast_fast_bg.wasm", import.meta.url)));

@@ -1,6 +1,7 @@
-// Cloudflare Workers (workerd): wrangler bundles the .wasm import as a compiled WebAssembly.Module
+// Cloudflare Workers (workerd): the wasm built for speed (Cargo.toml: profile wasm-fast; a Worker
+// is billed for CPU time). wrangler bundles the .wasm import as a compiled WebAssembly.Module
 // (Workers forbid compiling wasm from bytes at run time). Instantiated on the first createFetch().
-import wasmModule from "./gen/ballast_bg.wasm";
+import wasmModule from "./gen/ballast_fast_bg.wasm";
 import { bind } from "./api.js";
 
 export * from "./public.js";

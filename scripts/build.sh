@@ -13,18 +13,35 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-cargo build --profile wasm --target wasm32-unknown-unknown --lib
-rm -rf pkg/gen
-wasm-bindgen target/wasm32-unknown-unknown/wasm/ballast.wasm \
-  --out-dir pkg/gen --target web --no-typescript --omit-default-module-path
+# Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
+# gen/ballast_bg.wasm for browsers; `wasm-fast` (opt-level s, wasm-opt -O3) is
+# gen/ballast_fast_bg.wasm for Node, Deno and workerd. Both have the same exports and imports, so
+# they share one JS glue; the build fails if wasm-bindgen generates different glue for them.
 # binaryen from npm (Debian's wasm-opt 108 mangles the externref table wasm-bindgen emits).
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
-# The flags are in scripts/wasm-opt.flags (bench/size.mjs builds its named copy with the same).
-# --converge reruns the passes while they still shrink the file; --low-memory-unused lets it fold
-# constant offsets into loads and stores, which is sound unless an address computation wraps
+# wasm-opt's flags are in scripts/wasm-opt.flags (bench/size.mjs builds its named copy with the
+# same). --converge reruns the passes while they still shrink the file; --low-memory-unused lets it
+# fold constant offsets into loads and stores, which is sound unless an address computation wraps
 # around into the first 1 KB (Rust's stack grows down from 1 MB toward 0 and traps below it, and
 # data sits above it, so none does). Together 0.4 KB less gzip.
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
-node_modules/.bin/wasm-opt "${wasm_opt_flags[@]}" pkg/gen/ballast_bg.wasm -o pkg/gen/ballast_bg.wasm
-raw=$(wc -c < pkg/gen/ballast_bg.wasm); gz=$(gzip -9 -c pkg/gen/ballast_bg.wasm | wc -c)
-echo "built pkg/gen: wasm ${raw} bytes (${gz} gzip)"
+rm -rf pkg/gen pkg/gen-fast
+build() { # <cargo profile> <wasm-opt level> <out dir>
+  cargo build --profile "$1" --target wasm32-unknown-unknown --lib
+  wasm-bindgen "target/wasm32-unknown-unknown/$1/ballast.wasm" \
+    --out-dir "$3" --target web --no-typescript --omit-default-module-path
+  node_modules/.bin/wasm-opt "$2" "${wasm_opt_flags[@]}" "$3/ballast_bg.wasm" -o "$3/ballast_bg.wasm"
+}
+build wasm -Oz pkg/gen
+build wasm-fast -O3 pkg/gen-fast
+if ! diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast >/dev/null; then
+  echo "build.sh: the two wasm builds got different JS glue from wasm-bindgen:" >&2
+  diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast >&2 || true
+  exit 1
+fi
+mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm
+rm -rf pkg/gen-fast
+for w in ballast_bg ballast_fast_bg; do
+  raw=$(wc -c < "pkg/gen/$w.wasm"); gz=$(gzip -9 -c "pkg/gen/$w.wasm" | wc -c)
+  echo "built pkg/gen/$w.wasm: ${raw} bytes (${gz} gzip)"
+done

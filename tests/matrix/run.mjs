@@ -247,7 +247,7 @@ const VITE_JS = path.join(REPO, "node_modules/vite/bin/vite.js");
 
 // Exactly the permissions the package needs in Deno (cwd = fixture dir): only network access to
 // the loopback origin. The "deno" export condition maps to deno.js, which loads the wasm with a
-// source-phase import (`import source ... from "./gen/ballast_bg.wasm"`), so no --allow-read.
+// source-phase import (`import source ... from "./gen/ballast_fast_bg.wasm"`), so no --allow-read.
 const DENO_PERMS = ["--allow-net=127.0.0.1"];
 
 // ------------------------------------------------------------------------------------ static server
@@ -667,7 +667,7 @@ const indent = (s) =>
 
 // -------------------------------------------------------------------------------------------- main
 async function main() {
-  for (const f of ["package.json", "gen/ballast_bg.wasm"]) {
+  for (const f of ["package.json", "gen/ballast_bg.wasm", "gen/ballast_fast_bg.wasm"]) {
     if (!existsSync(path.join(PKG, f))) {
       console.error(`package not built: ${path.join(PKG, f)} missing (run: bash scripts/build.sh)`);
       for (const r of ONLY) console.log(`FAIL ${r}: package not built`);
@@ -688,8 +688,13 @@ async function main() {
   TARBALL = path.join(WORK, info.filename);
   const packedFiles = info.files.map((f) => f.path);
   log(`packed ${info.filename}: ${packedFiles.join(", ")}`);
-  if (!packedFiles.some((p) => p.endsWith("ballast_bg.wasm"))) {
-    console.error(`tarball ${info.filename} does not contain ballast_bg.wasm (files: ${packedFiles.join(", ")})`);
+  // Browsers load the small build, the server runtimes the fast one: the tarball needs both.
+  const missing = ["gen/ballast_bg.wasm", "gen/ballast_fast_bg.wasm"].filter((f) => !packedFiles.includes(f));
+  if (missing.length > 0) {
+    console.error(`tarball ${info.filename} lacks ${missing.join(", ")} (files: ${packedFiles.join(", ")})`);
+    for (const r of ONLY) console.log(`FAIL ${r}: ${missing.join(", ")} not packed`);
+    console.log(`0 passed, ${ONLY.length} failed`);
+    return 1;
   }
 
   // 2. origin
