@@ -34,9 +34,9 @@ build() { # <cargo profile> <wasm-opt level> <out dir>
 }
 build wasm -Oz pkg/gen
 build wasm-fast -O3 pkg/gen-fast
-if ! diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast >/dev/null; then
+if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
   echo "build.sh: the two wasm builds got different JS glue from wasm-bindgen:" >&2
-  diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast >&2 || true
+  echo "$glue_diff" >&2
   exit 1
 fi
 mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm

@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { mulberry32 } from "../origin/server.mjs";
 
 const gen = new URL("../../pkg/gen/", import.meta.url);
 const BUILDS = ["ballast_bg.wasm", "ballast_fast_bg.wasm"];
@@ -27,17 +28,6 @@ test("the server entries (Node, Deno, workerd) load the fast build, the browser 
   for (const f of ["node.js", "deno.js", "workerd.js"]) assert.match(entry(f), /"\.\/gen\/ballast_fast_bg\.wasm"/, f);
   assert.match(entry("browser.js"), /"\.\/gen\/ballast_bg\.wasm"/);
 });
-
-/** A small deterministic PRNG (mulberry32) for the run's outcomes. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 400 tasks, one after another, against two routes with flaky, slow and throttling answers and
@@ -66,7 +56,7 @@ async function seededRun(file, module) {
     hooks,
   );
   client.setListening(0xffffffff);
-  const rand = rng(5);
+  const rand = mulberry32(5); // the run's outcomes
   let t = 1000;
   for (let i = 0; i < 400; i++) {
     t += rand() * 20;

@@ -666,8 +666,11 @@ const indent = (s) =>
     .join("\n");
 
 // -------------------------------------------------------------------------------------------- main
+// Browsers load the small build, the server runtimes the fast one: the package needs both.
+const WASM_FILES = ["gen/ballast_bg.wasm", "gen/ballast_fast_bg.wasm"];
+
 async function main() {
-  for (const f of ["package.json", "gen/ballast_bg.wasm", "gen/ballast_fast_bg.wasm"]) {
+  for (const f of ["package.json", ...WASM_FILES]) {
     if (!existsSync(path.join(PKG, f))) {
       console.error(`package not built: ${path.join(PKG, f)} missing (run: bash scripts/build.sh)`);
       for (const r of ONLY) console.log(`FAIL ${r}: package not built`);
@@ -688,8 +691,7 @@ async function main() {
   TARBALL = path.join(WORK, info.filename);
   const packedFiles = info.files.map((f) => f.path);
   log(`packed ${info.filename}: ${packedFiles.join(", ")}`);
-  // Browsers load the small build, the server runtimes the fast one: the tarball needs both.
-  const missing = ["gen/ballast_bg.wasm", "gen/ballast_fast_bg.wasm"].filter((f) => !packedFiles.includes(f));
+  const missing = WASM_FILES.filter((f) => !packedFiles.includes(f));
   if (missing.length > 0) {
     console.error(`tarball ${info.filename} lacks ${missing.join(", ")} (files: ${packedFiles.join(", ")})`);
     for (const r of ONLY) console.log(`FAIL ${r}: ${missing.join(", ")} not packed`);
