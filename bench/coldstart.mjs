@@ -80,7 +80,7 @@ async function workerd(originUrl) {
       const u = new URL(req.url).searchParams.get("origin");
       const r = await fetch(u); return Response.json({ body: await r.json() });
     } };`,
-    ballast: `import { createFetch } from "ballast";
+    ballast: `import { createFetch } from "ballast-fetch";
     let api;
     export default { async fetch(req) {
       const u = new URL(req.url).searchParams.get("origin");
@@ -95,7 +95,7 @@ async function workerd(originUrl) {
     for (const [name, src] of Object.entries(WORKERS)) {
       const dir = path.join(work, name);
       mkdirSync(path.join(dir, "node_modules"), { recursive: true });
-      symlinkSync(path.join(REPO, "pkg"), path.join(dir, "node_modules/ballast"), "dir");
+      symlinkSync(path.join(REPO, "pkg"), path.join(dir, "node_modules/ballast-fetch"), "dir");
       writeFileSync(path.join(dir, "worker.mjs"), src);
       writeFileSync(
         path.join(dir, "wrangler.json"),

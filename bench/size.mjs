@@ -1,6 +1,6 @@
 // 3. Size: the wasm (raw, gzip -9, brotli -11; the browsers' small build, and beside it the
 // server runtimes' fast build, which no browser bundle contains), the JS glue, and the gzip of an esbuild bundle
-// (browser platform, minified) of `import { createFetch } from "ballast"` beside the same bundle
+// (browser platform, minified) of `import { createFetch } from "ballast-fetch"` beside the same bundle
 // for each peer, all measured in this run. With --twiggy (the orchestrator passes it in full runs
 // when `twiggy` is installed), also the top size contributors of a copy of the wasm built with
 // symbol names (its own CARGO_TARGET_DIR under the OS temp dir; target/ is not touched).
@@ -46,12 +46,12 @@ const require = createRequire(path.join(REPO, "package.json"));
 const esbuild = require("esbuild");
 const work = path.join(os.tmpdir(), `ballast-bench-size-${process.pid}`);
 mkdirSync(path.join(work, "node_modules"), { recursive: true });
-symlinkSync(PKG, path.join(work, "node_modules/ballast"), "dir");
+symlinkSync(PKG, path.join(work, "node_modules/ballast-fetch"), "dir");
 for (const dep of readdirSync(path.join(BENCH, "node_modules"))) {
   if (!dep.startsWith(".")) symlinkSync(path.join(BENCH, "node_modules", dep), path.join(work, "node_modules", dep), "dir");
 }
 const ENTRIES = {
-  ballast: `import { createFetch } from "ballast"; globalThis.x = createFetch;`,
+  ballast: `import { createFetch } from "ballast-fetch"; globalThis.x = createFetch;`,
   ky: `import ky from "ky"; globalThis.x = ky;`,
   ofetch: `import { ofetch } from "ofetch"; globalThis.x = ofetch;`,
   "p-retry": `import pRetry from "p-retry"; globalThis.x = pRetry;`,
@@ -121,10 +121,10 @@ function twiggy() {
     });
     source = `HEAD (${execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO }).toString().trim()}; the working tree did not build)`;
   }
-  const rustWasm = path.join(target, "wasm32-unknown-unknown/wasm/ballast.wasm");
+  const rustWasm = path.join(target, "wasm32-unknown-unknown/wasm/ballast_fetch.wasm");
   const gen = path.join(target, "bench-gen");
   rmSync(gen, { recursive: true, force: true });
-  execFileSync("wasm-bindgen", [rustWasm, "--out-dir", gen, "--target", "web", "--no-typescript", "--omit-default-module-path"]);
+  execFileSync("wasm-bindgen", [rustWasm, "--out-dir", gen, "--out-name", "ballast", "--target", "web", "--no-typescript", "--omit-default-module-path"]);
   const named = path.join(gen, "ballast_bg.wasm");
   const wasmOpt = path.join(REPO, "node_modules/.bin/wasm-opt");
   // The shipped build's flags (scripts/build.sh), plus -g to keep the names.

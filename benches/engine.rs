@@ -4,8 +4,8 @@
 //!
 //!   cargo bench --bench engine            (bench/run.mjs runs it and reads the table)
 
-use ballast::core::config::{DepositOn, LimitSetting};
-use ballast::core::{Admit, BodyKind, Config, Decision, Engine, Outcome, RequestMeta};
+use ballast_fetch::core::config::{DepositOn, LimitSetting};
+use ballast_fetch::core::{Admit, BodyKind, Config, Decision, Engine, Outcome, RequestMeta};
 use divan::{black_box, Bencher};
 
 fn main() {

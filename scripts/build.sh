@@ -28,8 +28,8 @@ mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 rm -rf pkg/gen pkg/gen-fast
 build() { # <cargo profile> <wasm-opt level> <out dir>
   cargo build --profile "$1" --target wasm32-unknown-unknown --lib
-  wasm-bindgen "target/wasm32-unknown-unknown/$1/ballast.wasm" \
-    --out-dir "$3" --target web --no-typescript --omit-default-module-path
+  wasm-bindgen "target/wasm32-unknown-unknown/$1/ballast_fetch.wasm" \
+    --out-dir "$3" --out-name ballast --target web --no-typescript --omit-default-module-path
   node_modules/.bin/wasm-opt "$2" "${wasm_opt_flags[@]}" "$3/ballast_bg.wasm" -o "$3/ballast_bg.wasm"
 }
 build wasm -Oz pkg/gen
@@ -45,3 +45,6 @@ for w in ballast_bg ballast_fast_bg; do
   raw=$(wc -c < "pkg/gen/$w.wasm"); gz=$(gzip -9 -c "pkg/gen/$w.wasm" | wc -c)
   echo "built pkg/gen/$w.wasm: ${raw} bytes (${gz} gzip)"
 done
+# The npm package page shows the README; the licences go with every copy. Copied, not committed
+# twice (pkg/.gitignore-d by the root .gitignore).
+cp README.md LICENSE-MIT LICENSE-APACHE pkg/

@@ -3,9 +3,9 @@
 
 mod common;
 
-use ballast::core::config::BackoffKind;
-use ballast::core::config::LimitSetting;
-use ballast::core::{
+use ballast_fetch::core::config::BackoffKind;
+use ballast_fetch::core::config::LimitSetting;
+use ballast_fetch::core::{
     Admit, BodyKind, Config, Decision, Engine, Event, GiveUpReason, Outcome, RequestMeta, Task,
 };
 use common::{request, resp};
@@ -321,7 +321,7 @@ fn attempts_beyond_the_limit_queue_then_get_granted_in_order() {
     let mut d = e.begin(meta("GET"), 3.0);
     assert_eq!(
         e.admit(&mut d, 3.0),
-        Admit::Shed(ballast::core::ShedReason::QueueFull)
+        Admit::Shed(ballast_fetch::core::ShedReason::QueueFull)
     );
     assert_eq!(
         e.attempt_finished(&mut a, id_a, resp(200), 11.0),

@@ -9,9 +9,11 @@
 //! at about t = 51 s). The client uses ballast's defaults (3 attempts, budget 0.1, full jitter),
 //! without a concurrency limit so the origin sees the full ramp.
 
-use ballast::core::config::BackoffKind;
-use ballast::core::pressure::State;
-use ballast::core::{Admit, BodyKind, Config, Decision, Engine, Event, Outcome, RequestMeta, Task};
+use ballast_fetch::core::config::BackoffKind;
+use ballast_fetch::core::pressure::State;
+use ballast_fetch::core::{
+    Admit, BodyKind, Config, Decision, Engine, Event, Outcome, RequestMeta, Task,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -80,7 +82,7 @@ fn run(seed: u64) -> Run {
     cfg.concurrency.limit = None;
     cfg.retry.backoff.kind = BackoffKind::Full;
     let mut engine = Engine::new(cfg.validated().unwrap(), seed);
-    engine.set_listening(ballast::core::events::bit("pressure"));
+    engine.set_listening(ballast_fetch::core::events::bit("pressure"));
     let mut sim = Sim {
         now: 0.0,
         seq: 0,

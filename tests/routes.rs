@@ -4,9 +4,11 @@
 
 mod common;
 
-use ballast::core::config::{HedgeConfig, RouteConfig};
-use ballast::core::events::KINDS;
-use ballast::core::{Admit, Config, Decision, Engine, Event, Outcome, Plan, RequestMeta, Task};
+use ballast_fetch::core::config::{HedgeConfig, RouteConfig};
+use ballast_fetch::core::events::KINDS;
+use ballast_fetch::core::{
+    Admit, Config, Decision, Engine, Event, Outcome, Plan, RequestMeta, Task,
+};
 use common::{request, resp};
 
 fn route(name: &str, url: &str, fallback: bool) -> RouteConfig {
@@ -365,7 +367,7 @@ fn credentials_are_dropped_across_origins_unless_forwarded() {
         let p = e.attempt_started(&mut t, false, 0.0);
         seen.push((p.url.clone().unwrap(), p.strip_credentials));
         if e.attempt_finished(&mut t, p.id, resp(503), 1.0)
-            == Decision::GiveUp(ballast::core::GiveUpReason::MaxAttempts)
+            == Decision::GiveUp(ballast_fetch::core::GiveUpReason::MaxAttempts)
         {
             break;
         }

@@ -1,4 +1,4 @@
-import { createFetch } from "ballast";
+import { createFetch } from "ballast-fetch";
 
 const { origin } = await (await fetch("/config.json")).json();
 const $ = (s) => document.querySelector(s);

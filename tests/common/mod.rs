@@ -1,7 +1,7 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
 
-use ballast::core::{BodyKind, Outcome, RequestMeta};
+use ballast_fetch::core::{BodyKind, Outcome, RequestMeta};
 
 /// A request with no body.
 pub fn request(method: &str, url: &str) -> RequestMeta {

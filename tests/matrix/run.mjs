@@ -69,7 +69,7 @@ const STEP_MS = (Number(opt("timeout")) || 120) * 1000;
 const COMPAT_DATE_FALLBACK = "2025-01-01";
 
 let WORK; // temp dir holding the tarball and one fixture project per runtime
-let TARBALL; // absolute path of the packed ballast-<version>.tgz
+let TARBALL; // absolute path of the packed ballast-fetch-<version>.tgz
 let ORIGIN; // loopback fault origin URL
 
 const t0 = Date.now();
@@ -406,7 +406,7 @@ async function runPage(ctx, url, server) {
     pageErrored.then(() => new Promise((r) => setTimeout(() => r("pageerror"), 300))),
   ]);
   if (got !== "result") {
-    // A page error before a result means the module graph (i.e. `import "ballast"`) failed.
+    // A page error before a result means the module graph (i.e. `import "ballast-fetch"`) failed.
     const has = await page.evaluate(() => window.__result !== undefined).catch(() => false);
     if (!has) {
       const why = pageErrors.length ? `page error: ${firstLine(pageErrors[0])}` : `no window.__result (${got})`;
@@ -434,8 +434,8 @@ async function prepFixture(ctx, name, template = name) {
     "--loglevel=error",
   ], { cwd: dir });
   mustSucceed(res, "npm install <tarball>");
-  if (!existsSync(path.join(dir, "node_modules/ballast/package.json"))) {
-    throw new StepError("npm install did not create node_modules/ballast");
+  if (!existsSync(path.join(dir, "node_modules/ballast-fetch/package.json"))) {
+    throw new StepError("npm install did not create node_modules/ballast-fetch");
   }
   return dir;
 }

@@ -1,7 +1,7 @@
 // Runtime-neutral smoke scenario for the ballast package matrix (tests/matrix/run.mjs).
 //
 // Copied verbatim into every fixture (Node, Deno, workerd, Vite page, plain module page) and called
-// from the fixture's entry after `import { createFetch, ConfigError } from "ballast"`.
+// from the fixture's entry after `import { createFetch, ConfigError } from "ballast-fetch"`.
 // Uses only web-standard globals (fetch, Response, JSON, Math, Date) so it runs everywhere.
 //
 // Returns a JSON-able `{ ok, checks: { name: bool }, details }`. Never throws: an unexpected error in a
