@@ -28,7 +28,7 @@ mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 rm -rf pkg/gen pkg/gen-fast
 build() { # <cargo profile> <wasm-opt level> <out dir>
   cargo build --profile "$1" --target wasm32-unknown-unknown --lib
-  wasm-bindgen "target/wasm32-unknown-unknown/$1/ballast_fetch.wasm" \
+  wasm-bindgen "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$1/ballast_fetch.wasm" \
     --out-dir "$3" --out-name ballast --target web --no-typescript --omit-default-module-path
   node_modules/.bin/wasm-opt "$2" "${wasm_opt_flags[@]}" "$3/ballast_bg.wasm" -o "$3/ballast_bg.wasm"
 }

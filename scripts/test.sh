@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 t0=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - t0 ))s)"; }
 
+# The tests must leave the checkout as they found it (a fresh clone stays clean): what git reports
+# now is compared with what it reports at the end.
+tree_state() { git status --porcelain=v1 --untracked-files=all; git diff HEAD --no-ext-diff 2>/dev/null | sha1sum; }
+before=$(tree_state)
+
 step setup
 bash scripts/setup.sh --browser
 
@@ -32,5 +37,20 @@ node tests/demo/run.mjs
 
 step "benchmark smoke (each benchmark briefly; no timing assertions)"
 node bench/run.mjs --smoke
+
+step "publishable: npm publish --dry-run (pkg/) and cargo package"
+(cd pkg && npm publish --dry-run --ignore-scripts 2>&1 | grep -v "requires you to be logged in")
+# Its own target dir: the crate is a cdylib, whose artifacts carry no hash, so the verify build
+# would otherwise overwrite the lib that cargo test uses.
+CARGO_TARGET_DIR=target/package-verify cargo package --allow-dirty --quiet
+cargo package --allow-dirty --list | tr '\n' ' '; echo
+
+step "the checkout is as the tests found it"
+after=$(tree_state)
+if [ "$before" != "$after" ]; then
+  echo "test.sh: the tests changed the checkout (git status before / after):" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  exit 1
+fi
 
 step "done"

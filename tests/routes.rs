@@ -387,6 +387,70 @@ fn credentials_are_dropped_across_origins_unless_forwarded() {
     assert_eq!((p.url, p.strip_credentials), (None, false));
 }
 
+/// For a path, the addressed origin is the first configured route's, whichever route a call
+/// starts on: the others' origins get credentials only with `forwardCredentials`.
+#[test]
+fn path_calls_address_the_first_routes_origin_whichever_route_serves_first() {
+    let mut c = config(vec![
+        route("a", "http://a/v1", false),
+        route("a2", "http://a/v2", false),
+        route("b", "http://b", false),
+        route("trusted", "http://t", false),
+    ]);
+    c.routes[3].forward_credentials = true;
+    c.routing.ejection.consecutive_failures = 1000.0;
+    let mut e = engine(c);
+    let mut first_on = std::collections::BTreeSet::new();
+    let mut now = 0.0;
+    for _ in 0..200 {
+        let mut t = e.begin(get("/items"), now);
+        for i in 0..3 {
+            e.admit(&mut t, now);
+            let p = e.attempt_started(&mut t, false, now);
+            let h = host(&p);
+            let route = p
+                .url
+                .as_deref()
+                .unwrap()
+                .rsplit('/')
+                .nth(1)
+                .unwrap()
+                .to_string();
+            if i == 0 {
+                first_on.insert(if h == "a" { route } else { h.clone() });
+            }
+            assert_eq!(
+                p.strip_credentials,
+                h == "b",
+                "attempt {} on {:?}",
+                i + 1,
+                p.url
+            );
+            now += 1.0;
+            match e.attempt_finished(&mut t, p.id, resp(503), now) {
+                Decision::Retry { .. } => {}
+                _ => break,
+            }
+        }
+        e.finish(&mut t, now);
+    }
+    let all: Vec<&str> = first_on.iter().map(String::as_str).collect();
+    assert_eq!(
+        all,
+        ["b", "t", "v1", "v2"],
+        "every route served first attempts"
+    );
+    let stripped: Vec<u64> = e
+        .snapshot(now)
+        .routes
+        .iter()
+        .map(|r| r.credentials_stripped)
+        .collect();
+    assert_eq!(stripped[..2], [0, 0]);
+    assert!(stripped[2] > 0);
+    assert_eq!(stripped[3], 0);
+}
+
 #[test]
 fn hedges_stay_within_their_budget() {
     let mut c = config(vec![

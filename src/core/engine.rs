@@ -121,7 +121,9 @@ pub struct Task {
     ticket: Option<Ticket>,
     /// Path and query to append to a route's URL; `None` when the task is not routed.
     remainder: Option<String>,
-    /// The origin the caller addressed (credentials may go there and only there).
+    /// The origin the caller addressed, when the call named one (an absolute URL); `None` for a
+    /// path, whose addressed origin is the first configured route's. Credentials go there, and
+    /// elsewhere only to routes that say `forwardCredentials`.
     addressed: Option<String>,
     failed_routes: Vec<usize>,
     forced_fallback: Option<&'static str>,
@@ -241,10 +243,10 @@ impl Engine {
         let lists = self.spare.pop().unwrap_or_default();
         Task {
             eligible: eligibility(&self.cfg.retry, &meta),
-            addressed: if self.routing.is_empty() {
-                None
-            } else {
+            addressed: if remainder.is_some() {
                 origin_of(&meta.url)
+            } else {
+                None
             },
             meta,
             start_ms: now,
@@ -381,8 +383,14 @@ impl Engine {
         if let (Some(p), Some(rem)) = (pick, &task.remainder) {
             let r = &self.routing.routes[p.route];
             plan.url = Some(cat!(r.url, rem));
-            let addressed = task.addressed.get_or_insert_with(|| r.origin.clone());
+            let addressed = match &task.addressed {
+                Some(origin) => origin,
+                None => &self.routing.routes[0].origin,
+            };
             plan.strip_credentials = *addressed != r.origin && !r.forward_credentials;
+            if plan.strip_credentials {
+                self.routing.routes[p.route].credentials_stripped += 1;
+            }
             self.routing.attempt_started(p.route, p.probe);
             if let Some(reason) = p.fallback {
                 task.served_by_fallback = true;

@@ -78,6 +78,8 @@ pub struct Route {
     pub in_flight: u32,
     pub attempts: u64,
     pub failures: u64,
+    /// Attempts sent here without the caller's credentials (another origin than the addressed one).
+    pub credentials_stripped: u64,
     pub consecutive_failures: u32,
     pub state: State,
     pub ejections: u32,
@@ -114,6 +116,7 @@ impl Route {
             in_flight: 0,
             attempts: 0,
             failures: 0,
+            credentials_stripped: 0,
             consecutive_failures: 0,
             state: State::Healthy,
             ejections: 0,

@@ -98,6 +98,7 @@ pub struct RouteSnapshot {
     pub attempts: u64,
     pub failures: u64,
     pub ejections: u32,
+    pub credentials_stripped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -563,6 +564,7 @@ impl Routing {
                     attempts: r.attempts,
                     failures: r.failures,
                     ejections: r.ejections,
+                    credentials_stripped: r.credentials_stripped,
                 }
             })
             .collect()

@@ -36,9 +36,13 @@ export function pressure(
 
 export function route(
   name, state, score, successRate, p50, p95, p99, variance, attempts, failures, ejections,
+  credentialsStripped,
 ) {
   const latency = { p50, p95, p99 };
-  return { name, state, score, successRate, latency, variance, attempts, failures, ejections };
+  return {
+    name, state, score, successRate, latency, variance, attempts, failures, ejections,
+    credentialsStripped,
+  };
 }
 
 // `n` holds the numbers in this order: tasks, activeTasks, inFlight, queued, limit (NaN: null),

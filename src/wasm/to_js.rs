@@ -46,6 +46,7 @@ extern "C" {
         attempts: f64,
         failures: f64,
         ejections: u32,
+        credentials_stripped: f64,
     ) -> JsValue;
     #[allow(clippy::too_many_arguments)]
     fn snapshot(
@@ -162,6 +163,7 @@ pub fn snapshot_of(s: &Snapshot) -> JsValue {
             r.attempts as f64,
             r.failures as f64,
             r.ejections,
+            r.credentials_stripped as f64,
         ));
     }
     let numbers = [

@@ -246,9 +246,10 @@ const WRANGLER_JS = path.join(REPO, "node_modules/wrangler/bin/wrangler.js");
 const VITE_JS = path.join(REPO, "node_modules/vite/bin/vite.js");
 
 // Exactly the permissions the package needs in Deno (cwd = fixture dir): only network access to
-// the loopback origin. The "deno" export condition maps to deno.js, which loads the wasm with a
-// source-phase import (`import source ... from "./gen/ballast_fast_bg.wasm"`), so no --allow-read.
-const DENO_PERMS = ["--allow-net=127.0.0.1"];
+// the loopback origin (127.0.0.1, and localhost: a second origin for the credentials check). The
+// "deno" export condition maps to deno.js, which loads the wasm with a source-phase import
+// (`import source ... from "./gen/ballast_fast_bg.wasm"`), so no --allow-read.
+const DENO_PERMS = ["--allow-net=127.0.0.1,localhost"];
 
 // ------------------------------------------------------------------------------------ static server
 const MIME = {

@@ -141,6 +141,64 @@ export async function smoke(createFetch, ConfigError, originUrl, label = "rt") {
   );
   checks.retry_events_2 = retryEvents.length === 2;
 
+  // (f) credentials stay with the addressed origin. The primary route (localhost: another origin
+  // than 127.0.0.1 on the same server) always answers 503; the fallback (127.0.0.1) serves. The
+  // primary is ejected after 5 failures and the fallback then serves first attempts too: it must
+  // never see the caller's Authorization, nor (in a browser, with credentials: "include") the
+  // page's cookie for its host.
+  checks.credentials_kept_from_fallback = false;
+  checks.credentials_reach_addressed_origin = false;
+  checks.credentials_stripped_counted = false;
+  try {
+    const other = origin.replace("//127.0.0.1", "//localhost");
+    const browser = typeof document !== "undefined";
+    if (browser) document.cookie = "ballast_smoke=1; path=/";
+    const fc = createFetch({
+      retry: { maxAttempts: 3, backoff: { kind: "full", baseMs: 1, capMs: 5 } },
+      budget: { ratio: 2, minPerSec: 100 },
+      routing: { switchBudget: { ratio: 2, minPerSec: 100 } },
+      routes: [
+        { name: "primary", url: `${other}/status/503` },
+        { name: "fallback", url: origin, fallback: true },
+      ],
+    });
+    const base = `${tag}-cred`;
+    const logged = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await fc(`/echo?key=${base}-${i}`, {
+        headers: { authorization: "Bearer smoke" },
+        credentials: "include",
+      });
+      await r.text();
+      const log = await (await fetch(`${origin}/log?key=${encodeURIComponent(`${base}-${i}`)}`)).json();
+      logged.push(...log.map((e) => e.headers));
+    }
+    const onPrimary = logged.filter((h) => String(h.host).startsWith("localhost"));
+    const onFallback = logged.filter((h) => String(h.host).startsWith("127.0.0.1"));
+    let control = "not a browser";
+    if (browser) {
+      // The cookie would reach the fallback's host if ballast did not omit it.
+      const echo = await (await fetch(`${origin}/echo?key=${base}-control`, { credentials: "include" })).json();
+      control = String(echo.headers.cookie || "");
+    }
+    details.credentials = {
+      primaryAttempts: onPrimary.length,
+      fallbackAttempts: onFallback.length,
+      fallbackHeaders: onFallback.map((h) => ({ authorization: h.authorization, cookie: h.cookie })),
+      cookieControl: control,
+    };
+    checks.credentials_kept_from_fallback =
+      onFallback.length === 8 &&
+      onFallback.every((h) => h.authorization === undefined && h.cookie === undefined) &&
+      (!browser || control.includes("ballast_smoke=1"));
+    checks.credentials_reach_addressed_origin =
+      onPrimary.length >= 5 && onPrimary.every((h) => h.authorization === "Bearer smoke");
+    const stripped = fc.snapshot().routes.find((r) => r.name === "fallback");
+    checks.credentials_stripped_counted = stripped && stripped.credentialsStripped === onFallback.length;
+  } catch (e) {
+    err("credentials", e);
+  }
+
   const ok = Object.values(checks).length > 0 && Object.values(checks).every((v) => v === true);
   if (details.errors.length === 0) delete details.errors;
   return { ok, checks, details };

@@ -26,6 +26,22 @@ const CORS = {
   "access-control-expose-headers": "*",
 };
 
+/**
+ * CORS headers for `req`: a page's request (it carries `Origin`) gets that origin back with
+ * `Access-Control-Allow-Credentials`, so `credentials: "include"` works from a test page (browsers
+ * refuse `*` for credentialed requests); other clients get `*`.
+ */
+function corsFor(req) {
+  const origin = req?.headers.origin;
+  if (origin === undefined) return CORS;
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-allow-credentials": "true",
+    "access-control-expose-headers": "*",
+    vary: "Origin",
+  };
+}
+
 // ---- deterministic PRNG (mulberry32) for /flaky -------------------------------------------------
 
 function hashString(s) {
@@ -144,7 +160,7 @@ export async function startOrigin({ port = 0 } = {}) {
     const isJson = body !== undefined && typeof body !== "string" && !Buffer.isBuffer(body);
     const payload =
       body === undefined ? "" : isJson ? JSON.stringify(body) : body;
-    const h = { ...CORS, "cache-control": "no-store", ...headers };
+    const h = { ...corsFor(res.req), "cache-control": "no-store", ...headers };
     if (payload !== "" && !("content-type" in h)) {
       h["content-type"] = isJson ? "application/json" : "text/plain; charset=utf-8";
     }
@@ -179,7 +195,9 @@ export async function startOrigin({ port = 0 } = {}) {
     if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
       req.resume();
       send(res, 204, undefined, {
-        "access-control-allow-headers": "*",
+        // Listed, not `*`: for a credentialed request `*` is a literal name, and `Authorization`
+        // is never covered by it.
+        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
         "access-control-allow-methods": "*",
         "access-control-max-age": "600",
       });
@@ -287,7 +305,9 @@ export async function startOrigin({ port = 0 } = {}) {
       }
     }
 
-    switch (path) {
+    // `/.../echo` echoes under any base path (but `/status/CODE/...`), so routes with base paths
+    // can be told apart.
+    switch (path.endsWith("/echo") && !path.startsWith("/status/") ? "/echo" : path) {
       case "/ok":
         send(res, 200, { ok: true });
         return;
@@ -375,7 +395,7 @@ export async function startOrigin({ port = 0 } = {}) {
       case "/slow-body": {
         const chunks = intParam(params, "chunks", 5);
         const ms = intParam(params, "ms", 100);
-        res.writeHead(200, { ...CORS, "cache-control": "no-store", "content-type": "text/plain; charset=utf-8" });
+        res.writeHead(200, { ...corsFor(req), "cache-control": "no-store", "content-type": "text/plain; charset=utf-8" });
         res.flushHeaders();
         let i = 0;
         let timer;
@@ -449,7 +469,8 @@ export async function startOrigin({ port = 0 } = {}) {
       }
 
       default: {
-        const m = /^\/status\/(\d{3})$/.exec(path);
+        // `/status/CODE/anything`: a route whose base path is `/status/503` always fails.
+        const m = /^\/status\/(\d{3})(?:\/.*)?$/.exec(path);
         if (m) {
           const status = Number(m[1]);
           send(res, status, { status }, withRetryAfter(params, status));
