@@ -1,133 +1,373 @@
-// Type declarations for the `ballast` package (hand-written; the contract is in README.md).
+/**
+ * ballast-fetch: a resilience layer for `fetch`. Retry budgets instead of blind retries, jittered
+ * backoff that honours `Retry-After`, one deadline over the whole call, load shedding, routes with
+ * failover, and the figures that show a retry storm starting.
+ *
+ * @example
+ * ```ts
+ * import { createFetch } from "ballast-fetch";
+ *
+ * const api = createFetch(); // once per module or isolate, never per request
+ * const res = await api("https://api.example.com/items");
+ * ```
+ *
+ * @packageDocumentation
+ */
 
+// ==== Configuration ==============================================================================
+
+/**
+ * Jitter strategy of the backoff between attempts (the four of AWS's "Exponential Backoff and
+ * Jitter"), with `expo = min(capMs, baseMs × 2^n)` for retry n (0 for the first retry):
+ *
+ * - `"exponential"`: `expo`, no jitter (a predictable schedule);
+ * - `"full"`: uniform in `[0, expo]` (the default);
+ * - `"equal"`: `expo / 2` plus uniform in `[0, expo / 2]`;
+ * - `"decorrelated"`: `min(capMs, uniform(baseMs, previous × 3))`.
+ */
 export type BackoffKind = "exponential" | "full" | "equal" | "decorrelated";
 
+/** The wait between attempts. Ignored when a 429 or 503 carries `Retry-After`. */
 export interface BackoffConfig {
-  /** Jitter strategy (AWS "Exponential Backoff and Jitter"). Default "full". */
+  /**
+   * Jitter strategy. Full jitter does less than half the work of plain exponential backoff with
+   * contending clients.
+   * @defaultValue `"full"`
+   */
   kind?: BackoffKind;
-  /** Base delay in ms, in [0, 3600000]. Default 100. */
+  /**
+   * Base delay in ms, in [0, 3600000].
+   * @defaultValue `100`
+   */
   baseMs?: number;
-  /** Largest delay in ms, >= baseMs. Default 5000. */
+  /**
+   * Largest delay in ms, in [baseMs, 3600000].
+   * @defaultValue `5000`
+   */
   capMs?: number;
 }
 
+/** What is retried, how often, and how long to wait in between. */
 export interface RetryConfig {
-  /** Attempts per task, the first one included, in [1, 10]. Default 4. */
+  /**
+   * Attempts per call, the first one included: an integer in [1, 10]. The retry budget, not this
+   * cap, is what stops a storm.
+   * @defaultValue `4`
+   */
   maxAttempts?: number;
+  /** The wait between attempts. */
   backoff?: BackoffConfig;
-  /** Statuses that are retried. Default [408, 429, 500, 502, 503, 504]. */
+  /**
+   * Response statuses that are retried (HTTP statuses in [100, 599]). Other statuses resolve at
+   * once. Network errors and attempt timeouts are always retryable.
+   * @defaultValue `[408, 429, 500, 502, 503, 504]`
+   */
   statuses?: number[];
-  /** Methods that are retried. Default GET HEAD OPTIONS PUT DELETE TRACE; POST and PATCH also
-   * when the request has an `Idempotency-Key` header. */
+  /**
+   * Methods that are retried (case-insensitive). POST and PATCH are also retried when the request
+   * has an `Idempotency-Key` header.
+   * @defaultValue `["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]`
+   */
   methods?: string[];
-  /** Largest `Retry-After` wait honoured, in ms (longer ones are clamped). Default 20000. */
+  /**
+   * Longest `Retry-After` wait honoured (on 429 and 503), in ms, in [0, 3600000]; longer ones are
+   * clamped to it.
+   * @defaultValue `20000`
+   */
   maxRetryAfterMs?: number;
 }
 
+/**
+ * The retry budget: a token bucket shared by every call of one client. Each retry withdraws
+ * `1 / ratio` deposits; when the bucket is empty the retry does not happen and the call settles
+ * with what it has (give-up reason `"budget-exhausted"`).
+ */
 export interface BudgetConfig {
-  /** Who earns retries: "success" (calls that succeed; default) or "task" (every call, Finagle). */
+  /**
+   * Who earns retries: `"success"` (calls that succeed, so a full outage costs only the reserve)
+   * or `"task"` (every call, Finagle's model: `1 + ratio` times the traffic in an outage).
+   * @defaultValue `"success"`
+   */
   depositOn?: "success" | "task";
-  /** Retries per deposit allowed over the window, in [0, 10]. Default 0.2. */
+  /**
+   * Retries allowed per deposit over the window, in [0, 10].
+   * @defaultValue `0.2`
+   */
   ratio?: number;
-  /** Retries per second always allowed (the reserve), in [0, 10000]. Default 1. */
+  /**
+   * Retries per second always allowed, whatever the traffic (the reserve), in [0, 10000]. With
+   * the defaults the reserve is 10 retries (`minPerSec × ttlMs / 1000`).
+   * @defaultValue `1`
+   */
   minPerSec?: number;
-  /** How long a deposit counts, in ms, in [1000, 60000]. Default 10000. */
+  /**
+   * How long a deposit counts, in ms, in [1000, 60000].
+   * @defaultValue `10000`
+   */
   ttlMs?: number;
 }
 
+/** Timeouts. `null` switches one off. */
 export interface TimeoutConfig {
-  /** Per-attempt timeout in ms (fresh for every attempt), or null for none. Default 10000. */
+  /**
+   * Timeout of each attempt until its response headers arrive, in ms (fresh for every attempt),
+   * in [1, 3600000], or `null` for none. An attempt that times out may be retried.
+   * @defaultValue `10000`
+   */
   attemptMs?: number | null;
-  /** One deadline over the whole task (attempts and sleeps), or null for none. Default 30000. */
+  /**
+   * One deadline over the whole call (queueing, attempts and sleeps) until the response headers
+   * arrive, in ms, in [1, 3600000], or `null` for none. When it runs out the call rejects with a
+   * `DOMException` named `"TimeoutError"`.
+   * @defaultValue `30000`
+   */
   totalMs?: number | null;
 }
 
+/** Backpressure: how many attempts one client may have in flight, and what waits. */
 export interface ConcurrencyConfig {
-  /** Attempts in flight at once (retries included): an integer in [1, 100000], "adaptive"
-   * (Gradient2: falls when latency rises above the baseline, bounds [2, 1000], starts at 20),
-   * or null for no limit. Default 64. */
+  /**
+   * Attempts in flight at once (retries included): an integer in [1, 100000], `"adaptive"`
+   * (Gradient2: falls when latency rises above the baseline; starts at 20, bounds [2, 1000]), or
+   * `null` for no limit.
+   * @defaultValue `64`
+   */
   limit?: number | "adaptive" | null;
-  /** Attempts that may wait for a slot (FIFO); beyond that they are shed. Default 256. */
+  /**
+   * Attempts that may wait for a slot (FIFO), an integer in [0, 1000000]; beyond that they are
+   * shed at once (`BallastError` code `"SHED"`, reason `"queue-full"`).
+   * @defaultValue `256`
+   */
   queue?: number;
-  /** Longest wait for a slot before the call is shed, ms. Default 5000. */
+  /**
+   * Longest wait for a slot, in ms, in [0, 3600000]; then the call is shed (reason
+   * `"queue-timeout"`).
+   * @defaultValue `5000`
+   */
   queueTimeoutMs?: number;
 }
 
+/** Thresholds of the pressure signal (`snapshot().pressure`, the `"pressure"` event). */
 export interface PressureConfig {
-  /** Level at which the state becomes "warn". Default 0.5. */
+  /**
+   * Level at which the state becomes `"warn"`, in [0.01, 1].
+   * @defaultValue `0.5`
+   */
   warn?: number;
-  /** Level at which the state becomes "critical" (>= warn). Default 0.8. */
+  /**
+   * Level at which the state becomes `"critical"`, in [warn, 1].
+   * @defaultValue `0.8`
+   */
   critical?: number;
-  /** How far below a threshold the level must fall to step back down. Default 0.1. */
+  /**
+   * How far below a threshold the level must fall for the state to step back down, in [0, warn],
+   * so the event does not flap.
+   * @defaultValue `0.1`
+   */
   hysteresis?: number;
 }
 
+/** One route: an origin, mirror or region that serves the same API. */
 export interface RouteConfig {
-  /** Unique, non-empty. */
+  /** The route's name in snapshots and events: non-empty, unique. Required. */
   name: string;
-  /** Absolute http(s) URL, optionally with a base path (no query or fragment). */
+  /**
+   * Absolute http(s) URL, optionally with a base path, without query or fragment. A path passed
+   * to the client (`"/items?id=1"`) is resolved against it. Required.
+   */
   url: string;
-  /** Relative share of traffic among healthy routes. Default 1. */
+  /**
+   * Relative share of traffic among healthy routes, in [0.001, 1000000].
+   * @defaultValue `1`
+   */
   weight?: number;
-  /** Serves only when primaries are ejected, out of budget or failing. Default false. */
+  /**
+   * A fallback serves only when every primary is ejected, has failed this call, the retry budget
+   * is empty, or the deadline is near. At least one route must not be a fallback.
+   * @defaultValue `false`
+   */
   fallback?: boolean;
-  /** Keep Authorization, Cookie and Proxy-Authorization when failing over to this route from
-   * another origin. Default false. */
+  /**
+   * Keep `Authorization`, `Cookie` and `Proxy-Authorization` (and the request's `credentials`)
+   * when failing over to this route from another origin. Otherwise they are dropped.
+   * @defaultValue `false`
+   */
   forwardCredentials?: boolean;
 }
 
+/** How routes are chosen, ejected and restored. Only used when `routes` are configured. */
 export interface RoutingConfig {
-  /** Route switches on retries: a token bucket like the retry budget. Default { ratio: 0.2, minPerSec: 1 }. */
-  switchBudget?: { ratio?: number; minPerSec?: number };
+  /**
+   * Route switches on retries draw from this bucket, like the retry budget: `ratio` switches per
+   * routed call (in [0, 10]) plus `minPerSec` per second in reserve (in [0, 10000]). Without a
+   * token a retry stays on its route.
+   * @defaultValue `{ ratio: 0.2, minPerSec: 1 }`
+   */
+  switchBudget?: {
+    /**
+     * Switches per routed call, in [0, 10].
+     * @defaultValue `0.2`
+     */
+    ratio?: number;
+    /**
+     * Switches per second always allowed, in [0, 10000].
+     * @defaultValue `1`
+     */
+    minPerSec?: number;
+  };
+  /** Outlier ejection (after Envoy's outlier detection). */
   ejection?: {
-    /** Failures in a row that eject a route. Default 5. */
+    /**
+     * Failures in a row that eject a route, an integer in [1, 1000].
+     * @defaultValue `5`
+     */
     consecutiveFailures?: number;
-    /** Interval success rate below which a route is ejected. Default 0.8. */
+    /**
+     * Success rate over an interval below which a route is ejected, in [0, 1].
+     * @defaultValue `0.8`
+     */
     minSuccessRate?: number;
-    /** Eject below mean - stdevFactor x stdev across (3+) routes. Default 1.9. */
+    /**
+     * With 3 or more routes, eject a route whose interval success rate is below
+     * mean − stdevFactor × stdev, in [0, 100].
+     * @defaultValue `1.9`
+     */
     stdevFactor?: number;
-    /** Requests in an interval before the success-rate rules apply. Default 10. */
+    /**
+     * Requests a route needs in an interval before the success-rate rules apply to it, an
+     * integer in [1, 1000000].
+     * @defaultValue `10`
+     */
     minRequests?: number;
-    /** Default 10000. */
+    /**
+     * How often the success-rate rules are evaluated, in ms, in [10, 3600000].
+     * @defaultValue `10000`
+     */
     intervalMs?: number;
-    /** Ejection time = baseMs x ejections, capped at maxMs. Defaults 30000 / 300000. */
+    /**
+     * Ejection time = baseMs × the route's ejections so far, capped at `maxMs`; in ms, in
+     * [1, 3600000].
+     * @defaultValue `30000`
+     */
     baseMs?: number;
+    /**
+     * Longest ejection, in ms, in [baseMs, 3600000].
+     * @defaultValue `300000`
+     */
     maxMs?: number;
-    /** At most this share of routes ejected at once (one always may be). Default 50. */
+    /**
+     * At most this percentage of routes ejected at once (one always may be), in [0, 100].
+     * @defaultValue `50`
+     */
     maxPercent?: number;
   };
-  /** Successful probes in a row before an ejected route is restored. Default 3. */
+  /**
+   * Successful probes in a row before an ejected route is restored, an integer in [1, 1000].
+   * @defaultValue `3`
+   */
   probes?: number;
-  /** Share of recent tasks served by fallback above which fallback "is the default". Default 0.5. */
+  /**
+   * Share of recent routed calls served by fallback above which fallback "is the default"
+   * (`snapshot().fallback.isDefault`, the `"fallback-default"` event), in [0.01, 1].
+   * @defaultValue `0.5`
+   */
   fallbackDefaultShare?: number;
 }
 
+/**
+ * Hedged requests: when the first attempt of an idempotent call is slow, send one more to another
+ * healthy route (or the same URL) and keep the first good response. Set `afterMs` or `percentile`,
+ * not both.
+ *
+ * @example
+ * ```ts
+ * createFetch({ hedge: { afterMs: 50 } }); // works with or without routes
+ * createFetch({ routes, hedge: { percentile: 95, maxExtraLoad: 0.05 } }); // needs routes
+ * ```
+ */
 export interface HedgeConfig {
-  /** Hedge when the first attempt has not answered after this many ms... */
+  /** Hedge when the first attempt has not answered after this many ms, in [1, 3600000]... */
   afterMs?: number;
-  /** ...or after the route's recent latency at this percentile (50..99.99). */
+  /**
+   * ...or after the route's recent latency at this percentile, in [50, 99.99] (needs routes, and
+   * 20 samples of the route).
+   */
   percentile?: number;
-  /** Hedges per task at most, on average (plus a reserve of 1/s over 10 s). Default 0.05. */
+  /**
+   * Hedges per call at most, on average, in [0, 1] (plus a reserve of 1 per second over 10 s).
+   * @defaultValue `0.05`
+   */
   maxExtraLoad?: number;
 }
 
+/** A function with `fetch`'s signature. */
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
+/**
+ * The configuration of {@link createFetch}. Every key is optional. Unknown keys are errors (a typo
+ * is not a silent default): an invalid config throws {@link ConfigError}.
+ *
+ * @example
+ * ```ts
+ * const api = createFetch({
+ *   retry: { maxAttempts: 3 },
+ *   budget: { ratio: 0.1 },
+ *   timeout: { attemptMs: 5_000, totalMs: 15_000 },
+ *   concurrency: { limit: 16 },
+ * });
+ * ```
+ */
 export interface BallastConfig {
+  /** What is retried, how often, and the backoff. */
   retry?: RetryConfig;
+  /** The retry budget shared by every call of the client. */
   budget?: BudgetConfig;
+  /** Per-attempt timeout and the deadline over the whole call. */
   timeout?: TimeoutConfig;
+  /** Concurrency limit, queue and shedding. */
   concurrency?: ConcurrencyConfig;
+  /** Thresholds of the pressure signal. */
   pressure?: PressureConfig;
+  /**
+   * Several origins for one API, ranked by stability, with ejection and fallbacks.
+   * @defaultValue `[]` (no routing: every call goes where its URL says)
+   */
   routes?: RouteConfig[];
+  /** How routes are chosen, ejected and restored. */
   routing?: RoutingConfig;
+  /**
+   * Hedged requests, or `null` for none.
+   * @defaultValue `null` (off)
+   */
   hedge?: HedgeConfig | null;
-  /** Seed for the jitter RNG (deterministic schedules in tests). Default: random. */
+  /**
+   * Seed for the jitter RNG (reproducible schedules in tests): an integer in [0, 2^53 − 1].
+   * @defaultValue random, drawn on the first call
+   */
   seed?: number;
-  /** The fetch to wrap. Default: the global `fetch`, looked up at call time. */
+  /**
+   * The fetch every attempt goes through: a mock, undici, a Worker service binding.
+   * @defaultValue the global `fetch`, looked up on every call
+   */
   transport?: FetchLike;
 }
 
+// ==== Events =====================================================================================
+
+/**
+ * Why a call stopped retrying (`BallastError.reason`, the `"giveup"` event, `snapshot().giveups`).
+ * A call that stops with a response in hand resolves with it; without one it rejects.
+ *
+ * - `"max-attempts"`: `retry.maxAttempts` attempts were made;
+ * - `"budget-exhausted"`: the retry budget was empty;
+ * - `"method-not-retryable"`: the method is not in `retry.methods` (POST and PATCH need an
+ *   `Idempotency-Key` header);
+ * - `"stream-body"`: the body is a stream, which can be sent only once;
+ * - `"deadline"`: the next wait would pass `timeout.totalMs`, or it ran out;
+ * - `"aborted"`: the caller aborted;
+ * - `"invalid-response"`: the transport resolved with something that is not a `Response`;
+ * - `"queue-full"`, `"queue-timeout"`: shed by the concurrency limiter.
+ */
 export type GiveUpReason =
   | "max-attempts"
   | "budget-exhausted"
@@ -139,207 +379,463 @@ export type GiveUpReason =
   | "queue-full"
   | "queue-timeout";
 
+/** One attempt of a failed call, in {@link BallastError.attempts}. */
 export interface AttemptRecord {
-  /** Attempt number (hedges can end out of order). */
+  /** Attempt number, 1 for the first (hedges can end out of order). */
   attempt: number;
   /** The route it went to, when routes are configured. */
   route?: string;
+  /**
+   * `"response"`; `"error"` (no response: network, DNS, CORS); `"timeout"` (`timeout.attemptMs`,
+   * or the call's deadline, ran out during it); `"aborted"` (the caller aborted, or it lost a
+   * hedge race).
+   */
   outcome: "response" | "error" | "timeout" | "aborted";
+  /** The HTTP status, when there was a response. */
   status?: number;
+  /** What the attempt failed with, when it ended without a response. */
   error?: unknown;
+  /** How long the attempt took, ms. */
   durationMs: number;
 }
 
+/** Payload of the `"retry"` event: a retry is scheduled. */
 export interface RetryEvent {
   /** Number of the attempt about to start (2 for the first retry). */
   attempt: number;
+  /** The wait before it (backoff or `Retry-After`), ms. */
   delayMs: number;
-  /** "status-503", "network", "attempt-timeout", ... */
+  /** What failed: `"status-503"` (any retryable status), `"network"`, `"attempt-timeout"`. */
   reason: string;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** Payload of the `"giveup"` event: a call stopped retrying. */
 export interface GiveUpEvent {
+  /** Why it stopped. */
   reason: GiveUpReason;
+  /** Attempts made. */
   attempts: number;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** Payload of the `"shed"` event: an attempt was refused by the concurrency limiter. */
 export interface ShedEvent {
+  /** The queue was full, or the attempt waited `concurrency.queueTimeoutMs`. */
   reason: "queue-full" | "queue-timeout";
   /** Number of the attempt that was shed (1 for a first attempt). */
   attempt: number;
+  /** How long it waited in the queue, ms. */
   waitedMs: number;
+  /** Attempts waiting for a slot at that moment. */
   queued: number;
+  /** Attempts holding a slot at that moment. */
   inFlight: number;
+  /** The concurrency limit at that moment, `null` when unlimited. */
   limit: number | null;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** State of the pressure signal: the level crossed `pressure.warn` or `pressure.critical`. */
 export type PressureState = "ok" | "warn" | "critical";
 
+/** Payload of the `"pressure"` event: the pressure state changed. */
 export interface PressureEvent {
+  /** The new state. */
   state: PressureState;
+  /** The state before. */
   previous: PressureState;
+  /** The pressure level, 0..1. */
   level: number;
+  /** The components contributing (>= 0.1), largest first. */
   drivers: PressureDriver[];
 }
 
+/** Payload of the `"attempt"` event: an attempt ended (fired for every attempt). */
 export interface AttemptEvent {
+  /** Attempt number, 1 for the first. */
   attempt: number;
+  /** How it ended, as in {@link AttemptRecord.outcome}. */
   outcome: "response" | "error" | "timeout" | "aborted";
+  /** The HTTP status, when there was a response. */
   status?: number;
+  /** How long the attempt took, ms. */
   durationMs: number;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** Payload of the `"eject"` event: a route was taken out of rotation. */
 export interface EjectEvent {
+  /** The route's name. */
   route: string;
+  /** Failures in a row, a low interval success rate, or a failed probe after an ejection. */
   reason: "consecutive-failures" | "low-success-rate" | "probe-failed";
+  /** How many times this route has been ejected, this one included. */
   ejections: number;
+  /** How long this ejection lasts, ms. */
   durationMs: number;
 }
 
+/** Payload of the `"restore"` event: an ejected route passed its probes. */
 export interface RestoreEvent {
+  /** The route's name. */
   route: string;
+  /** `routing.probes` successful probes in a row. */
   reason: "probes-succeeded";
+  /** How long it was out, ms. */
   ejectedForMs: number;
 }
 
+/**
+ * Why a fallback route served: every primary ejected, every primary failed this call, the retry
+ * budget empty, or the next wait would pass the deadline.
+ */
 export type FallbackReason = "primary-ejected" | "budget-exhausted" | "all-primaries-failed" | "deadline";
 
+/** Payload of the `"fallback"` event: a fallback route serves an attempt. */
 export interface FallbackEvent {
+  /** Why the fallback serves. */
   reason: FallbackReason;
+  /** The fallback route's name. */
   route: string;
-  /** The route the task failed on before, if any. */
+  /** The route the call failed on before, if any. */
   from: string | null;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** Payload of the `"fallback-default"` event: fallback became, or stopped being, the default. */
 export interface FallbackDefaultEvent {
+  /** Whether fallback now serves more than `routing.fallbackDefaultShare` of recent routed calls. */
   isDefault: boolean;
+  /** The share of recent routed calls (60 s) served by fallback, 0..1. */
   share: number;
 }
 
+/** Payload of the `"hedge"` event: a hedge was sent. */
 export interface HedgeEvent {
+  /** The route the hedge goes to, `null` without routes. */
   route: string | null;
+  /** The route of the original attempt, `null` without routes. */
   from: string | null;
+  /** The hedge delay: how long the original had been waiting, ms. */
   afterMs: number;
+  /** The call's method, upper case. */
   method: string;
+  /** The call's URL. */
   url: string;
 }
 
+/** Every event type {@link BallastFetch.on} accepts, and its payload. */
 export interface EventMap {
+  /** A retry is scheduled. */
   retry: RetryEvent;
+  /** A call stopped retrying. */
   giveup: GiveUpEvent;
+  /** An attempt was shed by the concurrency limiter. */
   shed: ShedEvent;
+  /** The pressure state changed. */
   pressure: PressureEvent;
+  /** An attempt ended. */
   attempt: AttemptEvent;
+  /** A route was ejected. */
   eject: EjectEvent;
+  /** An ejected route was restored. */
   restore: RestoreEvent;
+  /** A fallback route serves an attempt. */
   fallback: FallbackEvent;
+  /** Fallback became, or stopped being, the default. */
   "fallback-default": FallbackDefaultEvent;
+  /** A hedge was sent. */
   hedge: HedgeEvent;
 }
 
+// ==== Snapshot ===================================================================================
+
+/** One route in {@link Snapshot.routes}. */
 export interface RouteSnapshot {
+  /** The route's name. */
   name: string;
+  /** `"healthy"`, `"ejected"` (out of rotation) or `"probing"` (ejection over, being probed). */
   state: "healthy" | "ejected" | "probing";
-  /** Stability score in (0, 1]: long-window success weighted 4:1 over short, times a latency factor. */
+  /**
+   * Stability score in (0, 1]: success over 10 minutes weighted 4:1 over the last 10 s, times a
+   * latency factor (100 ms of cost halves it). Higher is better.
+   */
   score: number;
-  /** Success rate over the long (10 min) window. */
+  /** Success rate over the long (10 min) window, 0..1. */
   successRate: number;
-  latency: { p50: number; p95: number; p99: number };
-  /** Latency variance, ms^2 (EWMA). */
+  /** Latency quantiles of its attempts over the last 60 s, ms. */
+  latency: {
+    /** Median, ms. */
+    p50: number;
+    /** 95th percentile, ms. */
+    p95: number;
+    /** 99th percentile, ms. */
+    p99: number;
+  };
+  /** Latency variance, ms² (EWMA). */
   variance: number;
+  /** Attempts sent to it, lifetime. */
   attempts: number;
+  /** Attempts that failed (retryable status, network error, timeout), lifetime. */
   failures: number;
+  /** Times it has been ejected. */
   ejections: number;
 }
 
+/** A component of the pressure signal, as named in `drivers`. */
 export type PressureDriver = "tail-latency" | "queue-wait" | "retry-density" | "budget-drain";
 
+/** {@link Snapshot.pressure}: a level that moves before failures do. */
 export interface PressureSnapshot {
-  /** 0..1: 1 - prod(1 - component). */
+  /** 0..1: `1 − Π(1 − component)`. */
   level: number;
+  /** `"ok"`, `"warn"` or `"critical"`, with hysteresis. */
   state: PressureState;
   /** Change of the level since the previous evaluation (about a second). */
   trend: number;
   /** Contributing components (>= 0.1), largest first. */
   drivers: PressureDriver[];
-  components: { tailLatency: number; queueWait: number; retryDensity: number; budgetDrain: number };
+  /** Each component, 0..1, measured over the last 6 s against the client's own normal. */
+  components: {
+    /** Attempt p95 against the latency baseline: 0 at 2×, 1 at 8×. */
+    tailLatency: number;
+    /** Queue-wait p95 against the latency baseline (1 at 8×), or how full the queue is. */
+    queueWait: number;
+    /** Retries per call above their own baseline: 1 at + `budget.ratio`. */
+    retryDensity: number;
+    /** Share of the retry budget (deposits + reserve) withdrawn: 0 at half, 1 when empty. */
+    budgetDrain: number;
+  };
 }
 
+/** Quantiles over the recent window (`windowMs`), ms, with 1% relative error. All 0 while empty. */
 export interface Quantiles {
+  /** Median, ms. */
   p50: number;
+  /** 95th percentile, ms. */
   p95: number;
+  /** 99th percentile, ms. */
   p99: number;
+  /** Largest value, ms. */
   max: number;
+  /** Observations in the window. */
   count: number;
 }
 
+/**
+ * What {@link BallastFetch.snapshot} returns: a plain, JSON-serialisable object. Counters are
+ * lifetime totals of the client; windowed figures cover the last `windowMs`.
+ */
 export interface Snapshot {
+  /** Calls started, lifetime. */
   tasks: number;
-  /** Calls started and not settled yet. */
+  /** Calls started and not settled yet (in flight, queued or sleeping between attempts). */
   activeTasks: number;
-  /** Attempts holding a concurrency slot. */
+  /** Attempts holding a concurrency slot now. */
   inFlight: number;
-  /** Attempts waiting for a slot. */
+  /** Attempts waiting for a slot now. */
   queued: number;
-  /** The concurrency limit now, null when unlimited. */
+  /** The concurrency limit now (an adaptive limit moves), `null` when unlimited. */
   limit: number | null;
-  shed: { total: number; byReason: Partial<Record<"queue-full" | "queue-timeout", number>> };
+  /** Attempts shed by the concurrency limiter (each one ended its call), lifetime. */
+  shed: {
+    /** All attempts shed. */
+    total: number;
+    /** The same, by reason. */
+    byReason: Partial<Record<"queue-full" | "queue-timeout", number>>;
+  };
+  /** Attempts sent, lifetime. */
   attempts: number;
+  /** Retries (attempts after the first), lifetime. */
   retries: number;
-  /** Retries per task over the recent window (`windowMs`). */
+  /** Retries per call over the recent window (`windowMs`). */
   retryDensity: number;
+  /** Length of the recent window of the windowed figures, ms (60000). */
   windowMs: number;
+  /** Give-ups by reason, lifetime; only reasons that happened are present. */
   giveups: Partial<Record<GiveUpReason, number>>;
-  budget: { balance: number; exhausted: number; reserve: number };
-  /** Whole-task latency over the recent window, ms. */
+  /** The retry budget shared by every call of the client. */
+  budget: {
+    /** Whole retries the budget allows right now. */
+    balance: number;
+    /** Retries refused because the budget was empty, lifetime. */
+    exhausted: number;
+    /** The part of the balance that is the reserve (`budget.minPerSec × budget.ttlMs`). */
+    reserve: number;
+  };
+  /** Whole-call latency over the recent window, ms. */
   latency: Quantiles;
   /** Per-attempt latency over the recent window, ms. */
   attemptLatency: Quantiles;
-  /** Time attempts waited for a slot over the recent window, ms. */
+  /** Time attempts waited for a concurrency slot over the recent window, ms. */
   queueWait: Quantiles;
+  /** The pressure signal. */
   pressure: PressureSnapshot;
+  /** One entry per configured route; `[]` without routes. */
   routes: RouteSnapshot[];
+  /** How much fallback routes serve. */
   fallback: {
+    /** Attempts sent to a fallback route, lifetime. */
     total: number;
+    /** The same, by reason. */
     byReason: Partial<Record<FallbackReason, number>>;
-    /** Fallback has served every task since `activeForMs` ago. */
+    /** Fallback has served every call since `activeForMs` ago. */
     active: boolean;
+    /** How long fallback has served every call, ms (0 when not active). */
     activeForMs: number;
-    /** Share of recent tasks (60 s) served by fallback. */
+    /** Share of recent routed calls (60 s) served by fallback, 0..1. */
     share: number;
+    /** `share` is above `routing.fallbackDefaultShare` (with at least 10 calls). */
     isDefault: boolean;
   };
-  switches: { total: number; denied: number };
-  hedges: { sent: number; won: number; budgetExhausted: number };
+  /** Route switches on retries, lifetime. */
+  switches: {
+    /** Retries moved to another primary route (one the call had not failed on). */
+    total: number;
+    /** Switches refused because the switch budget was empty (the retry stayed on its route). */
+    denied: number;
+  };
+  /** Hedged requests, lifetime. */
+  hedges: {
+    /** Hedges sent. */
+    sent: number;
+    /** Hedges whose response won the race. */
+    won: number;
+    /** Hedges not sent because the hedge budget was empty. */
+    budgetExhausted: number;
+  };
 }
 
+// ==== The client =================================================================================
+
+/**
+ * The wrapped fetch that {@link createFetch} returns. Call it like `fetch`: it resolves with the
+ * final `Response` (a 503 after the last attempt included: check `res.ok`) and rejects with
+ *
+ * - the caller's `signal.reason` (a `DOMException` named `"AbortError"` by default) when the
+ *   caller aborts;
+ * - a `DOMException` named `"TimeoutError"` when `timeout.totalMs` runs out;
+ * - a {@link BallastError} otherwise (no response from the last attempt, shed, or a bug).
+ *
+ * It holds the client's state (retry budget, route scores, metrics): create it once per module
+ * or isolate and reuse it, never per request.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const res = await api("https://api.example.com/items", { signal });
+ *   if (!res.ok) throw new Error(`HTTP ${res.status}`);
+ * } catch (err) {
+ *   if (err instanceof BallastError) console.warn(err.code, err.reason, err.attempts.length);
+ *   else if ((err as Error).name === "TimeoutError") console.warn("deadline passed");
+ *   throw err;
+ * }
+ * ```
+ */
 export interface BallastFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * The client's figures now: counters since it was created, latency quantiles and retry
+   * density over the last `windowMs`, the retry budget, backpressure, the pressure signal and
+   * routes. A plain, JSON-serialisable object; pass it to {@link toOpenMetrics} to serve it.
+   *
+   * @example
+   * ```ts
+   * const { tasks, retries, budget, pressure } = api.snapshot();
+   * console.log(`${retries} retries for ${tasks} calls; budget ${budget.balance}; pressure ${pressure.state}`);
+   * ```
+   */
   snapshot(): Snapshot;
+  /**
+   * Calls `listener` for every event of `type`; returns a function that unsubscribes. Events are
+   * built only for types that have listeners. A listener that throws is reported with
+   * `console.error` and does not affect the call. Throws `TypeError` for an unknown type.
+   *
+   * @example
+   * ```ts
+   * const off = api.on("retry", (e) => console.log(`retry #${e.attempt} in ${Math.round(e.delayMs)} ms: ${e.reason}`));
+   * api.on("giveup", (e) => console.warn(`gave up on ${e.url}: ${e.reason}`));
+   * off(); // stop listening to "retry"
+   * ```
+   */
   on<K extends keyof EventMap>(type: K, listener: (event: EventMap[K]) => void): () => void;
 }
 
+/**
+ * Creates a client: a `fetch` with retry budgets, backoff, timeouts, backpressure, routes and
+ * metrics. The config is validated at once: an invalid one throws {@link ConfigError}
+ * synchronously. No I/O, timers or randomness happen here, so it may run at module scope (also in
+ * a Cloudflare Worker).
+ *
+ * Create it **once** per module or isolate and reuse it: the retry budget, route scores and
+ * metrics live in the client, and a client created per request starts with a full budget every
+ * time.
+ *
+ * @param config - Optional; every key has a default. See {@link BallastConfig}.
+ * @returns The wrapped fetch, with `snapshot()` and `on()`.
+ * @throws {@link ConfigError} when the config is invalid (unknown keys included).
+ *
+ * @example
+ * ```ts
+ * import { createFetch } from "ballast-fetch";
+ *
+ * const api = createFetch({ retry: { maxAttempts: 3 }, timeout: { totalMs: 10_000 } });
+ * const res = await api("https://api.example.com/items");
+ * ```
+ */
 export function createFetch(config?: BallastConfig): BallastFetch;
 
+/**
+ * Thrown synchronously by {@link createFetch} for the first problem in the config. The message
+ * reads `invalid ballast config: <path> = <value> (allowed: <allowed>)`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   createFetch({ budget: { ratio: 20 } });
+ * } catch (err) {
+ *   if (err instanceof ConfigError) console.error(err.path, err.value, err.allowed);
+ *   // budget.ratio 20 a number in [0, 10]
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
   readonly name: "ConfigError";
-  /** Path of the bad field, e.g. "budget.ratio". */
+  /** Path of the bad field, e.g. `"budget.ratio"` or `"routes[1].url"`. */
   readonly path: string;
+  /** The value found there. */
   readonly value: unknown;
-  /** What is allowed there, e.g. "a number in [0, 10]". */
+  /** What is allowed there, e.g. `"a number in [0, 10]"`. */
   readonly allowed: string;
 }
 
+/**
+ * What went wrong, in {@link BallastError.code}:
+ *
+ * - `"NETWORK"`: the last attempt failed without a response (connection refused or reset, DNS,
+ *   a CORS failure in a browser);
+ * - `"ATTEMPT_TIMEOUT"`: the last attempt ran past `timeout.attemptMs`;
+ * - `"INVALID_RESPONSE"`: the `transport` resolved with something that is not a `Response`;
+ * - `"SHED"`: refused by the concurrency limiter (queue full, or waited too long); it never
+ *   reached the origin;
+ * - `"INTERNAL"`: a bug in ballast; the message says where.
+ */
 export type BallastErrorCode =
   | "NETWORK"
   | "ATTEMPT_TIMEOUT"
@@ -347,47 +843,90 @@ export type BallastErrorCode =
   | "SHED"
   | "INTERNAL";
 
+/**
+ * A call of the wrapped fetch rejected without a response to give (and not because the caller
+ * aborted or `timeout.totalMs` ran out: those reject with a `DOMException`).
+ *
+ * @example
+ * ```ts
+ * catch (err) {
+ *   if (err instanceof BallastError && err.code === "SHED") return cachedItems();
+ *   throw err;
+ * }
+ * ```
+ */
 export class BallastError extends Error {
   readonly name: "BallastError";
+  /** What went wrong. */
   readonly code: BallastErrorCode;
+  /** Why it stopped retrying; `"internal"` with code `"INTERNAL"`. */
   readonly reason: GiveUpReason | "internal";
-  /** The last underlying error. */
+  /** The last underlying error (the transport's error, the attempt's `TimeoutError`). */
   readonly cause: unknown;
+  /** One record per attempt made. */
   readonly attempts: AttemptRecord[];
 }
 
-// ==== Export: OpenMetrics text and OpenTelemetry adapter (pkg/export.js) =========================
-// Owned by the export work (issue 4, "Export"). `@opentelemetry/api` is an optional peer that is
-// never imported: the adapter takes the caller's Meter, typed structurally below.
+// ==== Export: OpenMetrics text and OpenTelemetry adapter =========================================
 
-/** Content type for serving `toOpenMetrics()` output. */
+/**
+ * Content type for serving {@link toOpenMetrics} output:
+ * `application/openmetrics-text; version=1.0.0; charset=utf-8`.
+ */
 export const OPENMETRICS_CONTENT_TYPE: "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/** Options of {@link toOpenMetrics}. */
 export interface OpenMetricsOptions {
-  /** Start of every metric name; a valid metric name. Default "ballast". */
+  /**
+   * Start of every metric name; a valid metric name.
+   * @defaultValue `"ballast"`
+   */
   prefix?: string;
-  /** Constant labels added to every sample, e.g. `{ client: "payments" }`. Names must be valid
-   * label names, not start with "__", and not be `reason`, `component`, `quantile`, `le` or
-   * `<prefix>_pressure_state`. */
+  /**
+   * Constant labels added to every sample, e.g. `{ client: "payments" }`, to tell clients apart in
+   * one scrape. Names must be valid label names, not start with `"__"`, and not be `reason`,
+   * `component`, `quantile`, `le` or `<prefix>_pressure_state`.
+   * @defaultValue `{}`
+   */
   labels?: Record<string, string | number | boolean>;
 }
 
 /**
  * A snapshot in the OpenMetrics 1.0 text format (Prometheus-compatible), ending in `# EOF\n`.
+ * Counters are `_total`; the windowed latencies are summaries (quantiles 0.5, 0.95, 0.99 and 1.0
+ * for the max, in seconds) with the window's count as a separate `*_window_observations` gauge.
  * Fields missing from the snapshot are left out. Throws `TypeError` on an invalid prefix or label.
+ *
+ * @example
+ * ```ts
+ * if (new URL(request.url).pathname === "/metrics") {
+ *   return new Response(toOpenMetrics(api.snapshot()), {
+ *     headers: { "content-type": OPENMETRICS_CONTENT_TYPE },
+ *   });
+ * }
+ * ```
  */
 export function toOpenMetrics(snapshot: Partial<Snapshot>, options?: OpenMetricsOptions): string;
 
 /** The advised `ExplicitBucketBoundaries` of `http.client.request.duration`, in seconds. */
 export const HTTP_CLIENT_DURATION_BUCKETS: readonly number[];
 
+/** A value of an OpenTelemetry attribute. */
 export type ExportAttributeValue = string | number | boolean;
 
+/** Options of {@link registerOpenTelemetry}. */
 export interface OpenTelemetryOptions {
-  /** Namespace of the ballast-specific instruments and attributes. Default "ballast". */
+  /**
+   * Namespace of the ballast-specific instruments and attributes.
+   * @defaultValue `"ballast"`
+   */
   prefix?: string;
-  /** Added to every measurement, e.g. `{ "ballast.client": "payments" }`, or `server.address` /
-   * `server.port` for a client that calls one origin. */
+  /**
+   * Added to every measurement, e.g. `{ "ballast.client": "payments" }` (two clients on one Meter
+   * need distinct attributes), or `server.address` / `server.port` for a client that calls one
+   * origin.
+   * @defaultValue `{}`
+   */
   attributes?: Record<string, ExportAttributeValue>;
 }
 
@@ -403,17 +942,30 @@ export interface MeterLike {
   removeBatchObservableCallback(callback: (observer: any) => void | Promise<void>, observables: any[]): void;
 }
 
-/** What the adapter needs of a ballast fetch. */
+/** What the adapter needs of a ballast fetch (what {@link createFetch} returns fits). */
 export interface ExportSource {
+  /** Read at every collection. */
   snapshot(): Partial<Snapshot>;
   /** Used for `"attempt"` (throws `TypeError` for an unknown event: the histogram is skipped). */
   on(type: string, listener: (event: any) => void): () => void;
 }
 
 /**
- * Registers the snapshot figures (observable instruments, one batch callback) and
- * `http.client.request.duration` (a histogram fed by the `"attempt"` event) with `meter`.
- * Returns `unregister()`, which removes the callback and the listener.
+ * Registers the snapshot figures (observable instruments under `ballast.*`, read by one batch
+ * callback) and `http.client.request.duration` (a histogram fed by the `"attempt"` event, with
+ * the HTTP semantic-convention attributes) with `meter`. `@opentelemetry/api` is never imported:
+ * pass your own `Meter`.
+ *
+ * @returns `unregister()`, which removes the callback and the listener.
+ *
+ * @example
+ * ```ts
+ * import { metrics } from "@opentelemetry/api";
+ *
+ * const unregister = registerOpenTelemetry(api, metrics.getMeter("my-app"), {
+ *   attributes: { "ballast.client": "catalog" },
+ * });
+ * ```
  */
 export function registerOpenTelemetry(
   fetch: ExportSource,
@@ -421,12 +973,14 @@ export function registerOpenTelemetry(
   options?: OpenTelemetryOptions,
 ): () => void;
 
-/** Semantic-convention attributes of one `"attempt"` event (`http.request.method`,
- * `server.address`, `server.port`, `url.scheme`, `http.response.status_code`, `error.type`). */
+/**
+ * Semantic-convention attributes of one `"attempt"` event: `http.request.method`,
+ * `server.address`, `server.port`, `url.scheme`, `http.response.status_code` and `error.type`
+ * (`"timeout"`, `"network"`, `"aborted"`, or the status code for a response >= 400).
+ */
 export function attemptAttributes(event: {
   method: string;
   url: string;
   outcome: "response" | "error" | "timeout" | "aborted";
   status?: number;
 }): Record<string, string | number>;
-// ==== end of Export ===============================================================================

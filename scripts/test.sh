@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh or warm machine: set-up, lints, Rust tests, the Node suite against the
-# loopback fault origin, the runtime matrix (Node, Deno, workerd, Chromium+Vite, Chromium plain) and
-# the demo page in Chromium.
+# loopback fault origin, the runtime matrix (Node, Bun, Deno, workerd, Chromium+Vite, Chromium plain,
+# and every project in examples/ run as a user runs it) and the demo page in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
@@ -29,8 +29,10 @@ node_modules/.bin/tsc -p tests/types
 step "node tests (loopback fault origin)"
 node --test --test-concurrency=1 tests/js/
 
-step "runtime matrix (npm pack -> node, deno, workerd, vite+chromium, plain+chromium)"
-node tests/matrix/run.mjs --only=node,deno,workerd,vite,plain,vite-dev
+step "runtime matrix (npm pack -> node, bun, deno, workerd, vite+chromium, plain+chromium; examples/)"
+# Each entry has its own timeout inside (120 s); this one bounds the whole run.
+timeout --kill-after=30s 600s node tests/matrix/run.mjs \
+  --only=node,bun,deno,workerd,vite,plain,vite-dev,example-node,example-node-bun,example-deno,example-worker,example-vite,example-otel
 
 step "demo page end to end (www/serve.mjs + Chromium: bursts, events, snapshot)"
 node tests/demo/run.mjs

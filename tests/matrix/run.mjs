@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runtime matrix for the packed `ballast` npm package.
+// Runtime matrix for the packed `ballast-fetch` npm package, and the examples/ that use it.
 //
-//   node tests/matrix/run.mjs [--only=node,deno,workerd,vite,plain] [--origin=URL] [--pkg=DIR]
+//   node tests/matrix/run.mjs [--only=node,bun,deno,...] [--origin=URL] [--pkg=DIR]
 //                             [--keep] [--verbose] [--timeout=SECONDS] [--serial]
 //
 // 1. `npm pack` pkg/ into a fresh temp dir (the tarball is what gets tested, not the source tree).
@@ -9,17 +9,35 @@
 // 3. For each runtime: copy tests/matrix/fixtures/<runtime>/ + smoke.mjs into <tmp>/<runtime>/,
 //    `npm install <tarball>`, and run the same scenario (smoke.mjs) there:
 //      node     node main.mjs <origin>
-//      deno     deno run --allow-net=127.0.0.1 --allow-read=<the wasm> main.mjs <origin>
+//      bun      bun main.mjs <origin>   (the node fixture; Bun picks the "node" export condition)
+//      deno     deno run --allow-net=127.0.0.1 main.mjs <origin>
 //               (package.json + node_modules resolution; see DENO_PERMS)
 //      workerd  wrangler deploy --dry-run --outdir dist, then miniflare dispatchFetch
 //      vite     vite build (root's vite binary, fixture as root), static server, headless Chromium
 //      plain    import-map module page served statically, headless Chromium
 //    vite-dev (opt-in, not in the default set): the same Vite fixture through the dev server.
+//    Each example-* entry copies examples/<name>/ (without node_modules, dist, lockfiles) into
+//    <tmp>/<entry>/, installs it as a user would (`npm install <tarball>`, which installs the
+//    example's own dependencies too, from the npm cache when it has them), runs it the way its
+//    README says with the origin's URLs in place of the public default, and asserts on its output
+//    and on the hits the origin counted:
+//      example-node      node main.js <urls>         printed lines, retry/giveup events, snapshot
+//      example-node-bun  bun main.js <urls>          the same script and assertions under Bun
+//      example-deno      deno check main.ts, deno run --allow-net main.ts <urls>   (same assertions)
+//      example-worker    wrangler deploy --dry-run (root's wrangler: the example's devDependencies
+//                        are omitted), miniflare with UPSTREAM=<origin>: the proxy route retries,
+//                        a failure answers 502, /metrics is OpenMetrics counting both
+//      example-vite      npm run build (the example's tsc --noEmit, strict, and vite build) with
+//                        VITE_API_URL=<origin url>, then the page in headless Chromium: result,
+//                        BallastError, cancel (AbortError), snapshot numbers
+//      example-otel      node main.js <url>: the console exporter's http.client.request.duration
+//                        and ballast.* metrics
 // 4. Print `PASS <runtime>` / `FAIL <runtime>: <why>` per runtime and `N passed, M failed`; exit 1 on
 //    any failure. Every child process is killed on exit; every runtime step has a timeout.
 //
-// Tools come from the repo root's devDependencies (deno, wrangler, miniflare, vite, playwright-core);
-// Chromium is the system one (/usr/bin/chromium or $CHROMIUM_PATH); nothing is ever downloaded.
+// Tools come from the repo root's devDependencies (bun, deno, wrangler, miniflare, vite,
+// playwright-core), except the Vite example's own vite and typescript; Chromium is the system one
+// (/usr/bin/chromium or $CHROMIUM_PATH); nothing is ever downloaded but npm packages.
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -32,7 +50,20 @@ import { launchChromium } from "../chromium.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../..");
-const ALL = ["node", "deno", "workerd", "vite", "plain"];
+const ALL = [
+  "node",
+  "bun",
+  "deno",
+  "workerd",
+  "vite",
+  "plain",
+  "example-node",
+  "example-node-bun",
+  "example-deno",
+  "example-worker",
+  "example-vite",
+  "example-otel",
+];
 const OPTIONAL = ["vite-dev"];
 
 // ---------------------------------------------------------------------------------------------- args
@@ -43,7 +74,8 @@ const opt = (name) => {
   return hit.includes("=") ? hit.slice(hit.indexOf("=") + 1) : true;
 };
 if (opt("help") || opt("h")) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 20).join("\n"));
+  const lines = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1);
+  console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith("//"))).join("\n"));
   process.exit(0);
 }
 const known = new Set(["only", "origin", "pkg", "keep", "verbose", "timeout", "serial", "help"]);
@@ -71,6 +103,7 @@ const COMPAT_DATE_FALLBACK = "2025-01-01";
 let WORK; // temp dir holding the tarball and one fixture project per runtime
 let TARBALL; // absolute path of the packed ballast-fetch-<version>.tgz
 let ORIGIN; // loopback fault origin URL
+let PKG_VERSION; // version of the packed package
 
 const t0 = Date.now();
 const since = (t) => `${((Date.now() - t) / 1000).toFixed(1)}s`;
@@ -240,6 +273,10 @@ function findDeno() {
   ].filter(Boolean);
   return cands.find((p) => existsSync(p)) || "deno";
 }
+function findBun() {
+  const cands = [process.env.BUN_BIN, path.join(REPO, "node_modules/bun/bin/bun.exe"), path.join(REPO, "node_modules/.bin/bun")];
+  return cands.filter(Boolean).find((p) => existsSync(p)) || "bun";
+}
 const NODE = process.execPath;
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const WRANGLER_JS = path.join(REPO, "node_modules/wrangler/bin/wrangler.js");
@@ -250,6 +287,32 @@ const VITE_JS = path.join(REPO, "node_modules/vite/bin/vite.js");
 // "deno" export condition maps to deno.js, which loads the wasm with a source-phase import
 // (`import source ... from "./gen/ballast_fast_bg.wasm"`), so no --allow-read.
 const DENO_PERMS = ["--allow-net=127.0.0.1,localhost"];
+
+// Bun: no auto-install (node_modules is there; a missing package must fail, not be fetched), no
+// transpiler cache or install cache in $HOME, no crash reports or telemetry sent anywhere.
+const BUN_ARGS = ["--no-install"];
+const bunEnv = () => ({
+  BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0",
+  BUN_INSTALL_CACHE_DIR: path.join(WORK, ".bun-cache"),
+  DO_NOT_TRACK: "1",
+  NO_COLOR: "1",
+});
+const denoEnv = () => ({
+  DENO_DIR: path.join(WORK, ".deno-cache"),
+  DENO_NO_UPDATE_CHECK: "1",
+  DENO_NO_PROMPT: "1",
+  NO_COLOR: "1",
+});
+// Keep wrangler hermetic and offline: no metrics, no banner (the banner does an npm update check),
+// no interactive login prompts, config/logs inside the work dir.
+const wranglerEnv = () => ({
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CI: "true",
+  XDG_CONFIG_HOME: path.join(WORK, ".config"),
+  WRANGLER_LOG_PATH: path.join(WORK, "wrangler-logs"),
+  NO_COLOR: "1",
+});
 
 // ------------------------------------------------------------------------------------ static server
 const MIME = {
@@ -454,6 +517,221 @@ function judge(result, extra) {
   throw new StepError(why, JSON.stringify({ result, extra }, null, 2));
 }
 
+// ----------------------------------------------------------------------------------------- examples
+// examples/<name>/ are projects for users to copy; these entries run them as a user would and assert
+// on what they print or serve. Nothing in an example knows about the harness: the origin's URLs are
+// passed where the example takes its upstream URL (arguments, a Worker var, VITE_API_URL).
+
+const EXAMPLES = path.join(REPO, "examples");
+/** What running an example in place leaves behind (examples/.gitignore): never copied. */
+const EXAMPLE_LEFTOVERS = new Set(["node_modules", "dist", ".wrangler", "package-lock.json", "deno.lock"]);
+
+/** Whether a caret range `^X.Y.Z` covers `version` (npm's rules, 0.x included). */
+function caretCovers(range, version) {
+  const r = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(String(range));
+  const v = /^(\d+)\.(\d+)\.(\d+)$/.exec(String(version));
+  if (!r || !v) return false;
+  const [a, b, c] = r.slice(1).map(Number);
+  const [x, y, z] = v.slice(1).map(Number);
+  const atLeast = x > a || (x === a && (y > b || (y === b && z >= c)));
+  if (a > 0) return atLeast && x === a;
+  if (b > 0) return atLeast && x === 0 && y === b;
+  return x === 0 && y === 0 && z === c;
+}
+
+/**
+ * Copy examples/<example>/ to <work>/<name>/, check that it depends on a `ballast-fetch` range the
+ * packed version satisfies, and `npm install <tarball>` there: that installs the example's own
+ * dependencies as well (from the npm cache when it has them), all but its devDependencies with
+ * `omitDev` (for tools the repo root has, like wrangler).
+ */
+async function prepExample(ctx, name, example, { omitDev = false } = {}) {
+  const src = path.join(EXAMPLES, example);
+  const dir = path.join(WORK, name);
+  await cp(src, dir, { recursive: true, filter: (p) => !EXAMPLE_LEFTOVERS.has(path.basename(p)) });
+  const manifest = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8"));
+  const range = manifest.dependencies?.["ballast-fetch"];
+  if (!caretCovers(range, PKG_VERSION)) {
+    throw new StepError(`examples/${example}/package.json: dependency "ballast-fetch": ${JSON.stringify(range)} does not cover ${PKG_VERSION}`);
+  }
+  const args = ["install", TARBALL, "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "--loglevel=error"];
+  if (omitDev) args.push("--omit=dev");
+  mustSucceed(await ctx.run(NPM, args, { cwd: dir }), `npm install <tarball>${omitDev ? " --omit=dev" : ""}`);
+  const installed = path.join(dir, "node_modules/ballast-fetch/package.json");
+  if (!existsSync(installed) || JSON.parse(readFileSync(installed, "utf8")).version !== PKG_VERSION) {
+    throw new StepError("npm install did not install the packed ballast-fetch");
+  }
+  return dir;
+}
+
+/** A key for the origin's per-key counters, unique to this run and entry. */
+const originKey = (name, what) => `${name}-${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+/** How many counted requests with `key` the origin has seen (read with Node's own fetch). */
+async function originHits(key) {
+  const res = await fetch(`${ORIGIN}/hits?key=${encodeURIComponent(key)}`);
+  return (await res.json()).hits;
+}
+/**
+ * Whether the origin's count for a /reset key fits `attempts` attempts: Deno's and Bun's HTTP
+ * clients (and Chromium's) resend a request once, on a fresh connection, when the pooled keep-alive
+ * connection they sent it on is reset without a response, so the first attempt of a call that
+ * follows another to the same origin can reach it twice. Node's and workerd's do not.
+ */
+const resetHitsOk = (hits, attempts) => hits === attempts || hits === attempts + 1;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The pretty-printed JSON object that ends `stdout` (JSON.stringify(x, null, 2) as the last output). */
+function trailingJson(stdout) {
+  const text = String(stdout || "").trimEnd();
+  const at = text.startsWith("{\n") ? 0 : text.lastIndexOf("\n{\n") + 1;
+  if (at < 0 || !text.endsWith("}")) return undefined;
+  try {
+    return JSON.parse(text.slice(at));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `{ ok, checks, details }` in the shape judge() reads. */
+const verdict = (checks, details) => ({ ok: Object.values(checks).every((v) => v === true), checks, details });
+
+/**
+ * examples/node (under Node and under Bun) and examples/deno: one script, three URLs of the origin
+ * (503, 503, 200 / always 503 / connection reset), and the lines and snapshot it must print:
+ * two retries each, a resolved 200 and 503, a BallastError NETWORK for the reset, give-ups for the
+ * last two, and a snapshot counting 3 calls, 9 attempts, 6 retries, 2 give-ups (max-attempts).
+ */
+async function runCliExample(ctx, name, cmd, args, opts) {
+  const keys = { seq: originKey(name, "seq"), always503: originKey(name, "503"), reset: originKey(name, "reset") };
+  const urls = {
+    seq: `${ORIGIN}/seq?key=${keys.seq}&codes=503,503,200`,
+    always503: `${ORIGIN}/status/503?key=${keys.always503}`,
+    reset: `${ORIGIN}/reset?key=${keys.reset}`,
+  };
+  const res = await ctx.run(cmd, [...args, urls.seq, urls.always503, urls.reset], opts);
+  mustSucceed(res, `${path.basename(cmd)} ${args.join(" ")}`);
+  const lines = res.stdout.split("\n");
+  const has = (line) => lines.includes(line);
+  const count = (re) => lines.filter((l) => re.test(l)).length;
+  const retries = (url, reason) => count(new RegExp(`^\\s+retry #[12] of GET ${escapeRe(url)} in \\d+ ms \\(${reason}\\)$`));
+  const gaveUp = (url) => count(new RegExp(`^\\s+gave up on GET ${escapeRe(url)} after 3 attempts \\(max-attempts\\)$`));
+  const snap = trailingJson(res.stdout);
+  const hits = {};
+  for (const [k, key] of Object.entries(keys)) hits[k] = await originHits(key);
+  const checks = {
+    seq_resolves_200: has(`200 ${urls.seq}`),
+    seq_retry_events_2: retries(urls.seq, "status-503") === 2,
+    seq_no_giveup: gaveUp(urls.seq) === 0,
+    always503_resolves_503: has(`503 ${urls.always503}`),
+    always503_retry_events_2: retries(urls.always503, "status-503") === 2,
+    always503_giveup_event: gaveUp(urls.always503) === 1,
+    reset_ballast_error: has(`failed ${urls.reset}: NETWORK (max-attempts) after 3 attempts`),
+    reset_retry_events_2: retries(urls.reset, "network") === 2,
+    reset_giveup_event: gaveUp(urls.reset) === 1,
+    snapshot_printed: snap !== undefined,
+    snapshot_counts:
+      snap?.tasks === 3 && snap.activeTasks === 0 && snap.attempts === 9 && snap.retries === 6 && snap.giveups?.["max-attempts"] === 2,
+    origin_hits_3_each: hits.seq === 3 && hits.always503 === 3 && resetHitsOk(hits.reset, 3),
+  };
+  return verdict(checks, { hits, snapshot: snap && { tasks: snap.tasks, attempts: snap.attempts, retries: snap.retries, giveups: snap.giveups }, stdout: tail(res.stdout, 40), stderr: tail(res.stderr) || undefined });
+}
+
+/** Problems with `text` as OpenMetrics 1.0 text (the subset toOpenMetrics writes); [] if none. */
+function openMetricsProblems(text) {
+  const problems = [];
+  if (!text.endsWith("# EOF\n")) problems.push("does not end in '# EOF\\n'");
+  const lines = text.replace(/\n$/, "").split("\n");
+  const types = new Map();
+  const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+  const VALUE = /^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+  lines.forEach((line, i) => {
+    let m;
+    if (line === "# EOF") {
+      if (i !== lines.length - 1) problems.push(`line ${i + 1}: # EOF before the end`);
+    } else if ((m = new RegExp(`^# (TYPE|HELP|UNIT) (${NAME})(?: (.*))?$`).exec(line))) {
+      if (m[1] === "TYPE") {
+        if (!/^(counter|gauge|summary|histogram|stateset|info|gaugehistogram|unknown)$/.test(m[3])) problems.push(`line ${i + 1}: type ${m[3]}`);
+        types.set(m[2], m[3]);
+      }
+    } else if ((m = new RegExp(`^(${NAME})(\\{(${NAME}="[^"\\\\]*"(,${NAME}="[^"\\\\]*")*)?\\})? (\\S+)$`).exec(line))) {
+      const family = [...types.keys()].find((f) => m[1] === f || (m[1].startsWith(`${f}_`) && /^_(total|created|count|sum|bucket|info)$/.test(m[1].slice(f.length))));
+      if (family === undefined) problems.push(`line ${i + 1}: sample ${m[1]} without a # TYPE`);
+      if (!VALUE.test(m[5])) problems.push(`line ${i + 1}: value ${m[5]}`);
+    } else {
+      problems.push(`line ${i + 1}: ${line.slice(0, 120)}`);
+    }
+  });
+  return problems;
+}
+/** The value of the unlabelled sample `name` in OpenMetrics `text`. */
+const sample = (text, name) => {
+  const m = new RegExp(`^${escapeRe(name)} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** The objects ConsoleMetricExporter printed (console.dir, one top-level `{ ... }` per metric). */
+function consoleMetrics(stdout) {
+  const out = new Map();
+  for (const block of String(stdout).match(/^\{\n[\s\S]*?^\}$/gm) || []) {
+    const name = /^\s+name: '([^']+)'/m.exec(block)?.[1];
+    if (!name) continue;
+    out.set(name, {
+      block,
+      values: [...block.matchAll(/^\s+value: (-?[\d.e+-]+),?$/gm)].map((m) => Number(m[1])),
+      counts: [...block.matchAll(/^\s+count: (\d+),?$/gm)].map((m) => Number(m[1])),
+    });
+  }
+  return out;
+}
+
+/**
+ * Bundle the Worker in `dir` with the root's wrangler (`deploy --dry-run`, which is how wrangler
+ * bundles for deployment: the "workerd" export condition, the .wasm as a module) and run the bundle
+ * in miniflare with `bindings` (its wrangler.json `vars` first, `bindings` over them).
+ */
+async function buildAndStartWorker(ctx, dir, bindings) {
+  const wcfg = JSON.parse(await readFile(path.join(dir, "wrangler.json"), "utf8"));
+  const build = mustSucceed(
+    await ctx.run(NODE, [WRANGLER_JS, "deploy", "--dry-run", "--outdir", "dist"], { cwd: dir, env: wranglerEnv() }),
+    "wrangler deploy --dry-run"
+  );
+  const distDir = path.join(dir, "dist");
+  const files = readdirSync(distDir);
+  const main = path.basename(wcfg.main || "").replace(/\.[cm]?[jt]s$/, ".js");
+  const entry = [main, "worker.js", "index.js"].find((f) => files.includes(f)) || files.find((f) => /\.m?js$/.test(f));
+  if (!entry) throw new StepError(`wrangler produced no worker script (dist: ${files.join(", ")})`, build.stdout + build.stderr);
+  const warnings = (build.stdout + "\n" + build.stderr).split("\n").filter((l) => /warn|▲|✘|error/i.test(l));
+
+  const { Miniflare } = await import("miniflare");
+  let runtimeOut = "";
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(distDir, entry),
+    // Module names are relative to modulesRoot (default: process.cwd(), which breaks for a tmp dir).
+    modulesRoot: distDir,
+    compatibilityDate: wcfg.compatibility_date || COMPAT_DATE_FALLBACK,
+    compatibilityFlags: wcfg.compatibility_flags || [],
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    bindings: { ...wcfg.vars, ...bindings },
+    // No request.cf: otherwise miniflare fetches it from a Cloudflare endpoint (no network here) and
+    // caches it in ./node_modules/.mf of the current directory, the repo.
+    cf: false,
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => (runtimeOut += d));
+      stderr.on("data", (d) => (runtimeOut += d));
+    },
+  });
+  ctx.cleanups.push(() => mf.dispose());
+  try {
+    await mf.ready;
+  } catch (e) {
+    throw new StepError(`miniflare: ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(runtimeOut, 40)}`);
+  }
+  return { wcfg, files, warnings, worker: { mf, output: () => runtimeOut } };
+}
+
 const RUNTIMES = {
   async node(ctx) {
     const dir = await prepFixture(ctx, "node");
@@ -464,15 +742,22 @@ const RUNTIMES = {
     return judge(result, { exitCode: res.code, stderr: tail(res.stderr) || undefined });
   },
 
+  // Bun runs the Node fixture as it is (Bun resolves the package's "node" export condition).
+  async bun(ctx) {
+    const dir = await prepFixture(ctx, "bun", "node");
+    const bun = findBun();
+    const version = (await ctx.run(bun, ["--version"], { env: bunEnv() })).stdout.trim();
+    const res = await ctx.run(bun, [...BUN_ARGS, "main.mjs", ORIGIN], { cwd: dir, env: bunEnv() });
+    if (res.timedOut) throw new StepError("bun main.mjs timed out", tail(res.stdout + res.stderr));
+    const result = lastJson(res.stdout);
+    if (!result) mustSucceed(res, "bun main.mjs");
+    return judge(result, { bun: version, exitCode: res.code, stderr: tail(res.stderr) || undefined });
+  },
+
   async deno(ctx) {
     const dir = await prepFixture(ctx, "deno");
     const deno = findDeno();
-    const env = {
-      DENO_DIR: path.join(WORK, ".deno-cache"),
-      DENO_NO_UPDATE_CHECK: "1",
-      DENO_NO_PROMPT: "1",
-      NO_COLOR: "1",
-    };
+    const env = denoEnv();
     const version = (await ctx.run(deno, ["--version"], { env })).stdout.split("\n")[0];
     // --no-prompt: a missing permission fails loudly (NotCapable) instead of waiting on a TTY prompt.
     const res = await ctx.run(deno, ["run", "--no-prompt", ...DENO_PERMS, "main.mjs", ORIGIN], { cwd: dir, env });
@@ -484,66 +769,26 @@ const RUNTIMES = {
 
   async workerd(ctx) {
     const dir = await prepFixture(ctx, "workerd");
-    const wcfg = JSON.parse(await readFile(path.join(dir, "wrangler.json"), "utf8"));
-    // Keep wrangler hermetic and offline: no metrics, no banner (the banner does an npm update check),
-    // no interactive login prompts, config/logs inside the work dir.
-    const env = {
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_HIDE_BANNER: "true",
-      CI: "true",
-      XDG_CONFIG_HOME: path.join(WORK, ".config"),
-      WRANGLER_LOG_PATH: path.join(WORK, "wrangler-logs"),
-      NO_COLOR: "1",
-    };
-    const build = mustSucceed(
-      await ctx.run(NODE, [WRANGLER_JS, "deploy", "--dry-run", "--outdir", "dist"], { cwd: dir, env }),
-      "wrangler deploy --dry-run"
-    );
-    const distDir = path.join(dir, "dist");
-    const files = readdirSync(distDir);
-    const entry = files.includes("worker.js") ? "worker.js" : files.find((f) => /\.m?js$/.test(f));
-    if (!entry) throw new StepError(`wrangler produced no worker script (dist: ${files.join(", ")})`, build.stdout + build.stderr);
-    const warnings = (build.stdout + "\n" + build.stderr).split("\n").filter((l) => /warn|▲|✘|error/i.test(l));
-
-    const { Miniflare } = await import("miniflare");
-    let runtimeOut = "";
-    const mf = new Miniflare({
-      modules: true,
-      scriptPath: path.join(distDir, entry),
-      // Module names are relative to modulesRoot (default: process.cwd(), which breaks for a tmp dir).
-      modulesRoot: distDir,
-      compatibilityDate: wcfg.compatibility_date || COMPAT_DATE_FALLBACK,
-      compatibilityFlags: wcfg.compatibility_flags || [],
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      bindings: { ORIGIN },
-      host: "127.0.0.1",
-      port: 0,
-      handleRuntimeStdio(stdout, stderr) {
-        stdout.on("data", (d) => (runtimeOut += d));
-        stderr.on("data", (d) => (runtimeOut += d));
-      },
-    });
-    ctx.cleanups.push(() => mf.dispose());
+    const { wcfg, files, warnings, worker } = await buildAndStartWorker(ctx, dir, { ORIGIN });
     let resp;
     try {
-      await mf.ready;
-      resp = await mf.dispatchFetch(`http://localhost/?origin=${encodeURIComponent(ORIGIN)}`);
+      resp = await worker.mf.dispatchFetch(`http://localhost/?origin=${encodeURIComponent(ORIGIN)}`);
     } catch (e) {
-      throw new StepError(`miniflare: ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(runtimeOut, 40)}`);
+      throw new StepError(`miniflare: ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(worker.output(), 40)}`);
     }
     const text = await resp.text();
     let result;
     try {
       result = JSON.parse(text);
     } catch {
-      throw new StepError(`worker returned ${resp.status} non-JSON: ${firstLine(text)}`, text + "\n" + tail(runtimeOut, 40));
+      throw new StepError(`worker returned ${resp.status} non-JSON: ${firstLine(text)}`, text + "\n" + tail(worker.output(), 40));
     }
     return judge(result, {
       status: resp.status,
       bundle: files,
       compatibilityDate: wcfg.compatibility_date,
       wranglerWarnings: warnings.length ? warnings : undefined,
-      runtimeOutput: tail(runtimeOut, 20) || undefined,
+      runtimeOutput: tail(worker.output(), 20) || undefined,
     });
   },
 
@@ -582,6 +827,150 @@ const RUNTIMES = {
     const base = (server.resolvedUrls?.local?.[0] || `http://127.0.0.1:${server.httpServer.address().port}/`).replace(/\/+$/, "");
     const { result, extra } = await runPage(ctx, `${base}/?origin=${encodeURIComponent(ORIGIN)}`, null);
     return judge(result, extra);
+  },
+
+  // ---- examples/ (see "examples" above) ----
+
+  async "example-node"(ctx) {
+    const dir = await prepExample(ctx, "example-node", "node");
+    return judge(await runCliExample(ctx, "example-node", NODE, ["main.js"], { cwd: dir }), {});
+  },
+
+  async "example-node-bun"(ctx) {
+    const dir = await prepExample(ctx, "example-node-bun", "node");
+    const bun = findBun();
+    return judge(await runCliExample(ctx, "example-node-bun", bun, [...BUN_ARGS, "main.js"], { cwd: dir, env: bunEnv() }), {});
+  },
+
+  async "example-deno"(ctx) {
+    const dir = await prepExample(ctx, "example-deno", "deno");
+    const deno = findDeno();
+    // Its declared types, as a user's editor or `deno check` sees them, then the README's command
+    // (--no-prompt: a permission it lacks fails instead of waiting for a TTY).
+    mustSucceed(await ctx.run(deno, ["check", "main.ts"], { cwd: dir, env: denoEnv() }), "deno check main.ts");
+    const perms = ["--allow-net"];
+    return judge(await runCliExample(ctx, "example-deno", deno, ["run", "--no-prompt", ...perms, "main.ts"], { cwd: dir, env: denoEnv() }), { permissions: perms });
+  },
+
+  async "example-worker"(ctx) {
+    const dir = await prepExample(ctx, "example-worker", "cloudflare-worker", { omitDev: true });
+    const { wcfg, files, worker } = await buildAndStartWorker(ctx, dir, { UPSTREAM: ORIGIN });
+    const keys = { seq: originKey("worker", "seq"), reset: originKey("worker", "reset") };
+    const get = async (p) => {
+      try {
+        const r = await worker.mf.dispatchFetch(`http://localhost${p}`);
+        return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+      } catch (e) {
+        throw new StepError(`miniflare GET ${p}: ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(worker.output(), 40)}`);
+      }
+    };
+    // The proxy route: 503 then 200 upstream, so the 200 (the origin's 2nd answer) came through ballast.
+    const proxied = await get(`/seq?key=${keys.seq}&codes=503,200`);
+    // A connection reset on every attempt: the Worker's BallastError branch answers 502.
+    const failed = await get(`/reset?key=${keys.reset}`);
+    // /metrics from the same isolate: the module-scope client counted both requests.
+    const metrics = await get("/metrics");
+    const hits = { seq: await originHits(keys.seq), reset: await originHits(keys.reset) };
+    const problems = openMetricsProblems(metrics.text);
+    const figures = {
+      tasks: sample(metrics.text, "ballast_tasks_total"),
+      attempts: sample(metrics.text, "ballast_attempts_total"),
+      retries: sample(metrics.text, "ballast_retries_total"),
+    };
+    const checks = {
+      wrangler_declares_upstream: typeof wcfg.vars?.UPSTREAM === "string" && /^https:\/\//.test(wcfg.vars.UPSTREAM),
+      proxy_200_after_retry: proxied.status === 200 && JSON.parse(proxied.text || "{}").seq === 2 && hits.seq === 2,
+      failure_502_ballast_error: failed.status === 502 && failed.text.includes("NETWORK (max-attempts) after 3 attempts") && resetHitsOk(hits.reset, 3),
+      metrics_200: metrics.status === 200,
+      metrics_content_type: metrics.type === "application/openmetrics-text; version=1.0.0; charset=utf-8",
+      metrics_valid_openmetrics: problems.length === 0,
+      metrics_end_eof: metrics.text.endsWith("\n# EOF\n"),
+      metrics_count_both_requests: figures.tasks === 2 && figures.attempts === 5 && figures.retries === 3,
+    };
+    return judge(verdict(checks, { proxied, failed, hits, figures, problems: problems.slice(0, 10), bundle: files, runtimeOutput: tail(worker.output(), 20) || undefined }), {});
+  },
+
+  async "example-vite"(ctx) {
+    const dir = await prepExample(ctx, "example-vite", "browser-vite");
+    const keys = { seq: originKey("vite", "seq"), reset: originKey("vite", "reset"), hang: originKey("vite", "hang") };
+    const start = `${ORIGIN}/seq?key=${keys.seq}&codes=503,503,200`;
+    // The README's build: `tsc --noEmit` (strict) then `vite build`, with the example's own
+    // typescript and vite; the URL the page starts with comes from VITE_API_URL.
+    const build = mustSucceed(
+      await ctx.run(NPM, ["run", "build", "--silent"], { cwd: dir, env: { NO_COLOR: "1", VITE_API_URL: start } }),
+      "npm run build (tsc --noEmit && vite build)"
+    );
+    const distDir = path.join(dir, "dist");
+    const assets = existsSync(path.join(distDir, "assets")) ? readdirSync(path.join(distDir, "assets")) : [];
+    const server = await ctx.serve(distDir);
+
+    const browser = await getBrowser();
+    const context = await browser.newContext();
+    ctx.cleanups.push(() => context.close());
+    const page = await context.newPage();
+    const pageErrors = [];
+    const consoleLines = [];
+    page.on("pageerror", (e) => pageErrors.push(String(e.stack || e.message || e)));
+    page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    const text = (id) => page.evaluate((i) => document.getElementById(i)?.textContent ?? "", id);
+    const settled = async () => {
+      await page.waitForFunction(() => !["", "loading…"].includes(document.getElementById("status")?.textContent ?? ""), null, {
+        polling: 50,
+        timeout: Math.max(1000, ctx.remaining() - 5000),
+      });
+      return { status: await text("status"), body: await text("body"), stats: await text("stats") };
+    };
+    const fetchButton = page.getByRole("button", { name: "Fetch" });
+    const seen = {};
+    try {
+      await page.goto(`${server.url}/`, { waitUntil: "domcontentloaded", timeout: Math.max(1000, ctx.remaining()) });
+      // 1. On load: VITE_API_URL, 503, 503, 200.
+      seen.first = await settled();
+      // 2. A URL whose connection is reset every time: BallastError NETWORK after 3 attempts.
+      await page.fill("#url", `${ORIGIN}/reset?key=${keys.reset}`);
+      await fetchButton.click();
+      seen.reset = await settled();
+      // 3. A URL that never answers, cancelled once the request reached the origin: AbortError.
+      await page.fill("#url", `${ORIGIN}/hang?key=${keys.hang}`);
+      await fetchButton.click();
+      for (let i = 0; i < 100 && (await originHits(keys.hang)) < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      await page.click("#cancel");
+      seen.cancel = await settled();
+    } catch (e) {
+      throw new StepError(`page: ${firstLine(e?.message || e)}`, JSON.stringify({ seen, pageErrors, console: consoleLines.slice(-20), served: server.requests.slice(-20) }, null, 2));
+    }
+    const hits = { seq: await originHits(keys.seq), reset: await originHits(keys.reset), hang: await originHits(keys.hang) };
+    const checks = {
+      wasm_asset_emitted: assets.some((f) => f.endsWith(".wasm")),
+      result_200_after_retries: seen.first.status.startsWith("200") && seen.first.body.includes('"status":200') && hits.seq === 3,
+      snapshot_numbers_after_first: /\bcalls 1 · attempts 3 · retries 2\b/.test(seen.first.stats),
+      ballast_error_shown: seen.reset.status === "failed: NETWORK (max-attempts) after 3 attempts" && resetHitsOk(hits.reset, 3),
+      snapshot_numbers_after_error: /\bcalls 2 · attempts 6 · retries 4\b/.test(seen.reset.stats),
+      abort_shown: seen.cancel.status === "cancelled" && hits.hang === 1,
+      no_page_errors: pageErrors.length === 0,
+    };
+    return judge(verdict(checks, { seen, hits, assets, pageErrors, console: consoleLines.slice(-10), build: tail(build.stdout + build.stderr, 10) }), {});
+  },
+
+  async "example-otel"(ctx) {
+    const dir = await prepExample(ctx, "example-otel", "otel");
+    const key = originKey("otel", "seq");
+    const url = `${ORIGIN}/seq?key=${key}&codes=503,200`;
+    const res = mustSucceed(await ctx.run(NODE, ["main.js", url], { cwd: dir }), "node main.js");
+    const printed = consoleMetrics(res.stdout);
+    const duration = printed.get("http.client.request.duration");
+    const hits = await originHits(key);
+    const checks = {
+      three_calls_200: res.stdout.split("\n").filter((l) => l === `200 ${url}`).length === 3,
+      // 4 attempts: one 503 (retried) and three 200s, each a sample with its status code.
+      duration_histogram_4_samples: duration !== undefined && duration.counts.reduce((a, b) => a + b, 0) === 4,
+      duration_has_503_attempt: duration !== undefined && /'http\.response\.status_code': 503/.test(duration.block) && /'error\.type': '503'/.test(duration.block),
+      ballast_tasks_3: printed.get("ballast.tasks")?.values[0] === 3,
+      ballast_retries_1: printed.get("ballast.retries")?.values[0] === 1,
+      ballast_metrics_printed: [...printed.keys()].filter((n) => n.startsWith("ballast.")).length >= 10,
+      origin_hits_4: hits === 4,
+    };
+    return judge(verdict(checks, { hits, metrics: [...printed.keys()], stdoutLines: res.stdout.split("\n").length, stderr: tail(res.stderr) || undefined }), {});
   },
 };
 
@@ -690,6 +1079,7 @@ async function main() {
   mustSucceedTop(packed, "npm pack");
   const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("[")))[0];
   TARBALL = path.join(WORK, info.filename);
+  PKG_VERSION = info.version;
   const packedFiles = info.files.map((f) => f.path);
   log(`packed ${info.filename}: ${packedFiles.join(", ")}`);
   const missing = WASM_FILES.filter((f) => !packedFiles.includes(f));
