@@ -45,6 +45,25 @@ const GRANT = 4;
 const QUEUE_TIMEOUT = 5;
 const WOKE = 6;
 
+import { inListener, probeStack } from "./listeners.js";
+
+export class BallastError extends Error {
+  constructor(code, reason, message, cause, attempts) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "BallastError";
+    this.code = code;
+    this.reason = reason;
+    this.attempts = attempts ?? [];
+  }
+}
+
+/** The INTERNAL error for an exception from a call into `host`'s wasm (a trap: with its note). */
+export function internalError(host, err) {
+  const note = err instanceof WebAssembly.RuntimeError ? host.panicNote() : undefined;
+  const detail = note ?? describeValue(err);
+  return new BallastError("INTERNAL", "internal", `ballast: internal error: ${detail}`, err, []);
+}
+
 export function now() {
   const p = globalThis.performance;
   return p && typeof p.now === "function" ? p.now() : Date.now();
@@ -65,9 +84,21 @@ function bodyKind(body) {
 // A plain GET of a string URL, the most common call, described without looking further.
 const plainGet = (url) => ({ method: "GET", url, flags: 0, signal: null, isRequest: false });
 
-// What the engine needs to know about a call. Throws (like fetch would) on bad headers.
+/** Whether `s` is an AbortSignal (of any realm: its brand, as fetch checks, not its prototype). */
+function isSignal(s) {
+  return (
+    (typeof AbortSignal === "function" && s instanceof AbortSignal) ||
+    Object.prototype.toString.call(s) === "[object AbortSignal]"
+  );
+}
+
+// What the engine needs to know about a call. Throws a TypeError, as fetch would, on an init that
+// is not an object, a signal that is not an AbortSignal, or bad headers: before any task starts.
 function describe(input, init) {
   if (init == null && typeof input === "string") return plainGet(input);
+  if (init != null && typeof init !== "object" && typeof init !== "function") {
+    throw new TypeError("ballast: the second argument (init) must be an object (a RequestInit)");
+  }
   const req = typeof Request === "function" && input instanceof Request ? input : null;
   const method = String((init && init.method) || (req && req.method) || "GET").toUpperCase();
   // Parsed only when there are headers (a Headers per call is measurable): invalid ones then throw
@@ -77,11 +108,15 @@ function describe(input, init) {
   let body = BODY_NONE;
   if (init && init.body != null) body = bodyKind(init.body);
   else if (req && req.body != null) body = BODY_REPLAYABLE; // sent as a clone per attempt
+  const signal = (init && init.signal) || (req && req.signal) || null;
+  if (signal !== null && !isSignal(signal)) {
+    throw new TypeError(`ballast: init.signal must be an AbortSignal, not ${describeValue(signal)}`);
+  }
   return {
     method,
     url: req ? req.url : String(input),
     flags: (keyed ? 1 : 0) | (body << 1),
-    signal: (init && init.signal) || (req && req.signal) || null,
+    signal,
     isRequest: req !== null,
   };
 }
@@ -178,26 +213,45 @@ function discard(response) {
 }
 
 // How an error (or a non-Response value) reads in a message: `Name: message`, else as a string.
+// Never throws (a value whose getters or toString throw is "an unreadable value").
 function describeValue(v) {
-  if (v == null) return String(v);
-  if (typeof v === "object" && "message" in v) return `${v.name || "Error"}: ${v.message}`;
-  return String(v);
+  try {
+    if (v == null) return String(v);
+    if (typeof v === "object" && "message" in v) return `${v.name || "Error"}: ${v.message}`;
+    if (typeof v === "object" || typeof v === "function") return Object.prototype.toString.call(v);
+    return String(v);
+  } catch {
+    return "an unreadable value";
+  }
 }
 
-const isTrap = (err) => typeof WebAssembly !== "undefined" && err instanceof WebAssembly.RuntimeError;
-
 /**
- * The wrapped fetch of one client: `client` is the wasm Client, `transport` the user's (or null
- * for the global fetch), `reasons` the engine's give-up reasons in index order, `internal` turns
- * a wasm trap into a BallastError. Returns the call and `granted(ticket)`, which the client's
- * hooks call when a queued attempt gets its slot.
+ * The wrapped fetch of one client: `client` is the wasm Client on `host`'s instance, `transport`
+ * the user's (or null for the global fetch), `listeners` its event listeners, and `onFault(error)`
+ * what to do when a call into the wasm throws (pkg/host.js): the client is then replaced. Returns
+ * the call, `granted(ticket)` (the client's hooks call it when a queued attempt gets its slot),
+ * `fault(err)`, and the client.
  */
-export function makeDriver(client, transport, reasons, internal) {
+export function makeDriver({ host, client, transport, listeners, onFault }) {
+  const reasons = host.reasons;
   const [attemptMs, totalMs, queueTimeoutMs, hedging] = client.settings();
   const drv = {
     client,
     transport,
-    internal,
+    listeners,
+    /** This driver's client faulted: it is replaced, and whatever still runs here ends. */
+    dead: false,
+    /** An exception from a call into the wasm: the INTERNAL error to end with (and, the first
+     * time, the client is replaced). */
+    fault(err) {
+      host.fault();
+      const error = internalError(host, err);
+      if (!drv.dead) {
+        drv.dead = true;
+        onFault(error);
+      }
+      return error;
+    },
     attemptMs,
     totalMs,
     queueTimeoutMs,
@@ -220,20 +274,30 @@ export function makeDriver(client, transport, reasons, internal) {
     if (c !== undefined) c.post({ k: GRANT, ticket });
   };
   const call = (input, init) => {
+    let d;
+    try {
+      if (drv.dead) throw internalError(host, new Error("this client's wasm instance faulted"));
+      // A call from a listener may be deep in a recursion: the stack must not run out mid-step.
+      if (inListener()) probeStack();
+      d = describe(input, init);
+      if (d.signal !== null && d.signal.aborted === true) throw abortReason(d.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     let c;
     try {
-      const d = describe(input, init);
-      if (d.signal !== null && d.signal.aborted === true) throw abortReason(d.signal);
       const t = now();
       // GET goes as undefined: no method string to copy into the engine on the common path.
       const h = client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, t);
       c = new Call(drv, input, init, d, h, t);
     } catch (err) {
-      return Promise.reject(internal(err));
+      const error = drv.fault(err);
+      listeners.flush();
+      return Promise.reject(error);
     }
     return c.run();
   };
-  return { call, granted };
+  return { call, granted, fault: drv.fault, client, get dead() { return drv.dead; } };
 }
 
 /** One call: its attempts, its inbox and the timers and listener it owns until it settles. */
@@ -280,7 +344,9 @@ class Call {
     }
   }
 
+  /** The next event; first, what the steps so far queued for listeners is delivered. */
   next() {
+    this.drv.listeners.flush();
     return this.queue.length > 0 ? this.queue.shift() : new Promise((r) => (this.wake = r));
   }
 
@@ -347,7 +413,8 @@ class Call {
 
   fail(reason, code) {
     const errs = this.errs ?? [];
-    return this.drv.client.error(this.h, reason, code, this.errIds ?? [], errs, describeValue(errs.at(-1)));
+    const cause = errs.length === 0 ? "" : describeValue(errs.at(-1));
+    return this.drv.client.error(this.h, reason, code, this.errIds ?? [], errs, cause);
   }
 
   /** Attempt `id` ended without a response, with `err`. */
@@ -363,7 +430,7 @@ class Call {
   /** The task: resolves with the response or rejects with the error. Always frees everything. */
   async run() {
     const client = this.drv.client;
-    let trapped = false;
+    let faulted = false;
     let end; // [true, response] or [false, error]
     try {
       task: for (;;) {
@@ -402,23 +469,24 @@ class Call {
         }
       }
     } catch (err) {
-      // After a wasm trap (a Rust panic) the engine is unusable: no `finish`, and the caller gets
-      // a BallastError with code INTERNAL.
-      trapped = isTrap(err);
-      throw this.drv.internal(err);
+      // An exception from a step (pkg/host.js): the engine did not finish it, so no `finish`;
+      // the client is replaced and this call ends with INTERNAL.
+      faulted = true;
+      end = [false, this.drv.fault(err)];
     } finally {
       this.disarm();
       if (this.hedgeTimer !== null) clearTimeout(this.hedgeTimer);
       if (this.other !== null) clearTimeout(this.other);
       if (this.ticket !== 0) this.drv.waiters.delete(this.ticket);
       if (this.onAbort !== null) this.d.signal.removeEventListener("abort", this.onAbort);
-      if (!trapped) {
+      if (!faulted) {
         try {
           this.drv.client.finish(this.h, this.t);
         } catch (err) {
-          end = [false, this.drv.internal(err)]; // a trap in finish: INTERNAL, not a raw RuntimeError
+          end = [false, this.drv.fault(err)];
         }
       }
+      this.drv.listeners.flush();
     }
     if (end[0]) return end[1];
     throw end[1];

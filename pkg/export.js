@@ -89,7 +89,6 @@ function shedByReason(shed) {
 /** Content type to serve `toOpenMetrics()` output with. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Escapes a label value or HELP text: backslash, double quote and line feed (OpenMetrics ABNF). */
@@ -109,7 +108,8 @@ function num(v) {
  * Renders a snapshot in the OpenMetrics 1.0 text format (Prometheus-compatible), ending in
  * `# EOF\n`. Serve it with `OPENMETRICS_CONTENT_TYPE`.
  *
- * - `prefix` (default `"ballast"`) starts every metric name.
+ * - `prefix` (default `"ballast"`) starts every metric name: letters, digits and underscores, not
+ *   starting with a digit (no colon: it also names the pressure state's label).
  * - `labels` are constant labels added to every sample (e.g. `{ client: "payments" }`), to tell
  *   several clients apart in one scrape. Names must be valid label names and not clash with the
  *   labels ballast uses (`reason`, `component`, `quantile`, the pressure-state label).
@@ -124,8 +124,12 @@ export function toOpenMetrics(snapshot, { prefix = "ballast", labels = {} } = {}
   if (!isObject(snapshot)) {
     throw new TypeError("toOpenMetrics: snapshot must be the object returned by fetch.snapshot()");
   }
-  if (typeof prefix !== "string" || !METRIC_NAME.test(prefix)) {
-    throw new TypeError(`toOpenMetrics: prefix ${JSON.stringify(prefix)} is not a valid metric name`);
+  // A label name too, not only a metric name: the pressure state's stateset label is
+  // `<prefix>_pressure_state`, and label names allow no colon.
+  if (typeof prefix !== "string" || !LABEL_NAME.test(prefix)) {
+    throw new TypeError(
+      `toOpenMetrics: prefix ${JSON.stringify(prefix)} must be letters, digits and underscores, not starting with a digit`,
+    );
   }
   if (!isObject(labels)) throw new TypeError("toOpenMetrics: labels must be an object");
   const stateLabel = `${prefix}_pressure_state`;

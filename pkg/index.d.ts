@@ -317,6 +317,15 @@ export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promis
  * });
  * ```
  */
+export interface RedactConfig {
+  /**
+   * Show query parameter values as `REDACTED` in error messages and events (`?token=REDACTED`):
+   * query strings often carry secrets. `false` keeps them. The request itself is never changed.
+   * @defaultValue `true`
+   */
+  query?: boolean;
+}
+
 export interface BallastConfig {
   /** What is retried, how often, and the backoff. */
   retry?: RetryConfig;
@@ -345,6 +354,8 @@ export interface BallastConfig {
    * @defaultValue random, drawn on the first call
    */
   seed?: number;
+  /** What messages and events may show of a request's URL (user-info never). */
+  redact?: RedactConfig;
   /**
    * The fetch every attempt goes through: a mock, undici, a Worker service binding.
    * @defaultValue the global `fetch`, looked up on every call
@@ -409,7 +420,7 @@ export interface RetryEvent {
   reason: string;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
 }
 
@@ -421,7 +432,7 @@ export interface GiveUpEvent {
   attempts: number;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
 }
 
@@ -441,7 +452,7 @@ export interface ShedEvent {
   limit: number | null;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
 }
 
@@ -472,7 +483,7 @@ export interface AttemptEvent {
   durationMs: number;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
 }
 
@@ -514,7 +525,7 @@ export interface FallbackEvent {
   from: string | null;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
 }
 
@@ -536,8 +547,20 @@ export interface HedgeEvent {
   afterMs: number;
   /** The call's method, upper case. */
   method: string;
-  /** The call's URL. */
+  /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */
   url: string;
+}
+
+/**
+ * Payload of the `"internal-error"` event: the engine faulted during one of this client's steps (a
+ * bug in ballast). That call rejected with `BallastError` code `INTERNAL`; the client started over
+ * on a fresh WebAssembly instance with its state reset. Other clients are not affected.
+ */
+export interface InternalErrorEvent {
+  /** The INTERNAL error's message (where the panic happened). */
+  message: string;
+  /** Whether the client works again; `false`: every call fails at once with `INTERNAL`. */
+  recovered: boolean;
 }
 
 /** Every event type {@link BallastFetch.on} accepts, and its payload. */
@@ -562,6 +585,8 @@ export interface EventMap {
   "fallback-default": FallbackDefaultEvent;
   /** A hedge was sent. */
   hedge: HedgeEvent;
+  /** The client faulted and started over (see {@link InternalErrorEvent}). */
+  "internal-error": InternalErrorEvent;
 }
 
 // ==== Snapshot ===================================================================================
@@ -596,6 +621,12 @@ export interface RouteSnapshot {
   failures: number;
   /** Times it has been ejected. */
   ejections: number;
+  /**
+   * Attempts sent here without the caller's `Authorization`, `Cookie` and `Proxy-Authorization`
+   * (and with `credentials: "omit"`): the route is on another origin than the addressed one (for a
+   * path, the first route's) and does not say `forwardCredentials: true`.
+   */
+  credentialsStripped: number;
 }
 
 /** A component of the pressure signal, as named in `drivers`. */

@@ -41,6 +41,8 @@ if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
 fi
 mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm
 rm -rf pkg/gen-fast
+# One instance per call of instantiate(), not one per JS module (pkg/host.js says why).
+node scripts/glue-factory.mjs pkg/gen/ballast.js
 for w in ballast_bg ballast_fast_bg; do
   raw=$(wc -c < "pkg/gen/$w.wasm"); gz=$(gzip -9 -c "pkg/gen/$w.wasm" | wc -c)
   echo "built pkg/gen/$w.wasm: ${raw} bytes (${gz} gzip)"

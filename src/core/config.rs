@@ -313,6 +313,19 @@ impl Default for HedgeConfig {
     }
 }
 
+/// What messages and events may show of a request (`core::redact` says why).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedactConfig {
+    /// Replace query parameter values by `REDACTED` (user-info is always left out).
+    pub query: bool,
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        RedactConfig { query: true }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub routes: Vec<RouteConfig>,
@@ -325,6 +338,7 @@ pub struct Config {
     pub pressure: PressureConfig,
     /// Seed for the jitter RNG; the driver picks a random one when absent.
     pub seed: Option<f64>,
+    pub redact: RedactConfig,
 }
 
 /// The first failed check of a config read (`wasm::read`) or of `Config::validated`. A failed
@@ -440,10 +454,11 @@ impl Config {
             }
             let trimmed = r.url.trim_end_matches('/').to_string();
             if origin_of(&trimmed).is_none() || trimmed.contains(['?', '#']) {
+                // The message must not carry a password the user put in the URL by mistake.
                 ck.fail(ConfigError::new(
                     &cat!("routes[", i, "].url"),
-                    quoted(&r.url),
-                    "an absolute http(s) URL without query or fragment",
+                    quoted(&crate::core::redact::mask_user_info(&r.url)),
+                    "an absolute http(s) URL without user-info, query or fragment",
                 ));
             }
             r.url = trimmed;
@@ -548,6 +563,9 @@ pub fn fmt_num(v: f64) -> String {
     }
     let sign = if v < 0.0 { "-" } else { "" };
     let x = v.abs();
+    if x >= 1e21 {
+        return cat!(sign, exponential(x));
+    }
     if x >= 1e15 || x.fract() == 0.0 {
         return cat!(sign, int_digits(x));
     }
@@ -565,6 +583,25 @@ pub fn fmt_num(v: f64) -> String {
     } else {
         cat!(sign, int, ".", digits)
     }
+}
+
+/// `x` (>= 1e21) the way JS prints it: `1e+308`, `1.5e+21`. Natively from Rust's shortest
+/// round-trip digits. The wasm build never shows such numbers to users (the npm entry writes
+/// config messages from the JS value) and carries no float formatting, so there it gives the
+/// leading digit and the magnitude.
+#[cfg(not(target_arch = "wasm32"))]
+fn exponential(x: f64) -> String {
+    alloc::format!("{x:e}").replacen('e', "e+", 1)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn exponential(x: f64) -> String {
+    let (mut m, mut e) = (x / 1e21, 21u32);
+    while m >= 10.0 {
+        m /= 10.0;
+        e += 1;
+    }
+    cat!(m.trunc() as u32, "e+", e)
 }
 
 /// The digits of `x as u128` (`x` >= 0, saturating). Up to `u64::MAX` through `cat!`;
@@ -623,9 +660,11 @@ pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "routing",
             "hedge",
             "seed",
+            "redact",
             "transport",
         ],
     ),
+    ("redact", &["query"]),
     ("concurrency", &["limit", "queue", "queueTimeoutMs"]),
     (
         "routes[]",
@@ -751,7 +790,7 @@ impl Config {
 
         self.validate_routes(&mut ck);
         if let Some(s) = self.seed {
-            ck.range("seed", s, 0.0, 9_007_199_254_740_991.0);
+            ck.int("seed", s, 0.0, 9_007_199_254_740_991.0);
         }
         ck.result(self)
     }
@@ -839,9 +878,12 @@ mod tests {
             (1e20, "100000000000000000000"),
             (1e15 + 0.5, "1000000000000000"),
             (18_446_744_073_709_551_615.0, "18446744073709551616"),
-            (1e30, "1000000000000000019884624838656"),
-            (f64::MAX, "340282366920938463463374607431768211455"),
-            (3.4e38, "339999999999999996123846586046231871488"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (1e30, "1e+30"),
+            (-1e308, "-1e+308"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (3.4e38, "3.4e+38"),
             (1.8e19, "18000000000000000000"),
             (-0.25, "-0.25"),
             (0.05, "0.05"),

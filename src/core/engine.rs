@@ -220,6 +220,11 @@ impl Engine {
         self.listening = mask;
     }
 
+    /// The request's URL as events and messages show it (`core::redact`).
+    pub fn shown_url(&self, meta: &RequestMeta) -> String {
+        crate::core::redact::display_url(&meta.url, !self.cfg.redact.query)
+    }
+
     /// Whether anyone listens to the kind of `bit` (`events::bit`, a constant where the kind is
     /// a literal: `const { bit("retry") }`).
     fn wants(&self, bit: u32) -> bool {
@@ -301,7 +306,7 @@ impl Engine {
                 in_flight: self.limiter.in_flight(),
                 limit: self.limiter.limit(),
                 method: String::from(&*task.meta.method),
-                url: task.meta.url.clone(),
+                url: self.shown_url(&task.meta),
             }));
         }
         let r = match reason {
@@ -404,7 +409,7 @@ impl Engine {
                         route: self.routing.routes[p.route].name.clone(),
                         from,
                         method: String::from(&*task.meta.method),
-                        url: task.meta.url.clone(),
+                        url: self.shown_url(&task.meta),
                     }));
                 }
             } else {
@@ -420,11 +425,17 @@ impl Engine {
                     from: name(task.flights.first().and_then(|f| f.route)),
                     after_ms: task.hedge_after_ms,
                     method: String::from(&*task.meta.method),
-                    url: task.meta.url.clone(),
+                    url: self.shown_url(&task.meta),
                 }));
             }
         }
         self.metrics.attempt_started();
+        if !hedge && id > 1 {
+            // Counted when sent, not when decided: a call aborted or out of time during its
+            // backoff never sends the retry it was granted.
+            self.metrics.retried(now);
+            self.pressure.retry(now);
+        }
         task.flights.push(Flight {
             id,
             route: pick.map(|p| p.route),
@@ -513,7 +524,7 @@ impl Engine {
                 status,
                 duration_ms,
                 method: String::from(&*task.meta.method),
-                url: task.meta.url.clone(),
+                url: self.shown_url(&task.meta),
             }));
         }
         Some(f)
@@ -631,8 +642,6 @@ impl Engine {
             delay_ms = 0.0;
         }
         task.prev_delay_ms = delay_ms;
-        self.metrics.retried(now);
-        self.pressure.retry(now);
         if self.wants(const { bit("retry") }) {
             let reason = match &outcome {
                 Outcome::Response { status, .. } => cat!("status-", *status),
@@ -644,7 +653,7 @@ impl Engine {
                 delay_ms,
                 reason,
                 method: String::from(&*task.meta.method),
-                url: task.meta.url.clone(),
+                url: self.shown_url(&task.meta),
             }));
         }
         Decision::Retry { delay_ms }
@@ -676,7 +685,7 @@ impl Engine {
                 reason: reason.as_str(),
                 attempts: task.attempts.len() as u32,
                 method: String::from(&*task.meta.method),
-                url: task.meta.url.clone(),
+                url: self.shown_url(&task.meta),
             }));
         }
         Decision::GiveUp(reason)

@@ -8,8 +8,10 @@ use crate::core::pressure::PressureEvent;
 use crate::core::routing::{EjectEvent, FallbackDefaultEvent, RestoreEvent};
 use crate::prelude::*;
 
-/// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`).
-pub const KINDS: [&str; 10] = [
+/// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`). The last,
+/// `internal-error`, is the npm entry's own (a client recovered from a fault of its wasm instance,
+/// `pkg/host.js`); it is named here so that one list of kinds serves both sides.
+pub const KINDS: [&str; 11] = [
     "retry",
     "giveup",
     "shed",
@@ -20,6 +22,7 @@ pub const KINDS: [&str; 10] = [
     "fallback",
     "fallback-default",
     "hedge",
+    "internal-error",
 ];
 
 /// The listening bit of `kind` (0 for a kind not in `KINDS`). `const`, so a check of a literal

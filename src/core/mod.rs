@@ -14,6 +14,7 @@ pub mod math;
 pub mod metrics;
 pub mod policy;
 pub mod pressure;
+pub mod redact;
 pub mod retry_after;
 pub mod route;
 pub mod routing;

@@ -1,22 +1,31 @@
 //! Turning the user's JS config object into a validated `Config`, or a `ConfigError` that names
 //! the path, the value and what is allowed: unknown keys (walked against `KNOWN_KEYS`), then
 //! types (`read.rs`), then ranges (`Config::validated`).
+//!
+//! The config arrives as a copy of plain data (`pkg/config.js` says why), so nothing read here
+//! can throw. The value in an error is rendered by the npm entry, from the JS value: JS prints
+//! its own numbers and strings, and this side carries no formatting for them.
 
 use super::js::Hooks;
 use crate::core::config::{known_keys, Config, ConfigError};
+use crate::core::redact::mask_user_info;
 use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// Reads `config` (a plain object, already checked by the npm entry) into a validated `Config`.
+/// Reads `config` (plain data, copied by the npm entry) into a validated `Config`.
 pub fn parse(config: &JsValue, hooks: &Hooks) -> Result<Config, JsValue> {
     let checked = match unknown_key(config, "") {
         Some(err) => Err(err),
         None => super::read::read(config).and_then(Config::validated),
     };
     checked.map_err(|err| {
-        let value = value_at(config, &err.path);
-        hooks.config_error(&err.path, &value, &err.allowed, &err.message())
+        let mut value = value_at(config, &err.path);
+        // An error must not echo a password that was put in a URL by mistake.
+        if let Some(s) = value.as_string() {
+            value = JsValue::from_str(&mask_user_info(&s));
+        }
+        hooks.config_error(&err.path, &value, &err.allowed)
     })
 }
 
@@ -37,7 +46,7 @@ fn unknown_key(obj: &JsValue, path: &str) -> Option<ConfigError> {
         if !known.contains(&key.as_str()) {
             return Some(ConfigError::new(
                 &child,
-                show(&value),
+                String::new(),
                 &cat!(
                     "no such option; known keys here: ",
                     super::join(known, ", ")
@@ -93,16 +102,4 @@ fn value_at(root: &JsValue, path: &str) -> JsValue {
         }
     }
     cur
-}
-
-/// A short rendering of a JS value for messages (JSON where possible; NaN and the infinities
-/// by name, since JSON would print them as `null`).
-pub(super) fn show(value: &JsValue) -> String {
-    if let Some(n) = value.as_f64().filter(|n| !n.is_finite()) {
-        return crate::core::config::fmt_num(n);
-    }
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| "a value".to_string())
 }

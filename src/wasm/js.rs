@@ -20,14 +20,9 @@ extern "C" {
     /// The queued attempt with this ticket has a slot now.
     #[wasm_bindgen(method)]
     pub fn granted(this: &Hooks, ticket: f64);
+    /// The `ConfigError` for `path`: the npm entry renders `value` in the message.
     #[wasm_bindgen(method, js_name = configError)]
-    pub fn config_error(
-        this: &Hooks,
-        path: &str,
-        value: &JsValue,
-        allowed: &str,
-        message: &str,
-    ) -> JsValue;
+    pub fn config_error(this: &Hooks, path: &str, value: &JsValue, allowed: &str) -> JsValue;
     #[wasm_bindgen(method, js_name = ballastError)]
     pub fn ballast_error(
         this: &Hooks,

@@ -12,7 +12,6 @@
 //! (4.3 KB less wasm, with the same change in `Config::validated`). The error reported is the same
 //! as if reading had stopped there.
 
-use super::config::show;
 use crate::core::config::{
     quoted, BackoffKind, Checks, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting,
     RouteConfig, LIMIT_ALLOWED,
@@ -41,8 +40,9 @@ struct Obj<'a> {
     first: &'a First,
 }
 
-fn bad(path: &str, v: &JsValue, allowed: &str) -> ConfigError {
-    ConfigError::new(path, show(v), allowed)
+/// The value is left for the npm entry to render (`config.rs`).
+fn bad(path: &str, allowed: &str) -> ConfigError {
+    ConfigError::new(path, String::new(), allowed)
 }
 
 impl<'a> Obj<'a> {
@@ -66,7 +66,7 @@ impl<'a> Obj<'a> {
             return None;
         }
         if !v.is_object() || Array::is_array(&v) || v.is_function() {
-            self.first.fail(bad(&path, &v, "an object"));
+            self.first.fail(bad(&path, "an object"));
             return None;
         }
         Some(Obj {
@@ -90,7 +90,7 @@ impl<'a> Obj<'a> {
         }
         let t = conv(&v);
         if t.is_none() {
-            self.first.fail(bad(&path, &v, allowed));
+            self.first.fail(bad(&path, allowed));
         }
         t
     }
@@ -150,7 +150,7 @@ impl<'a> Obj<'a> {
             return None;
         }
         if !Array::is_array(&v) {
-            self.first.fail(bad(&path, &v, "an array"));
+            self.first.fail(bad(&path, "an array"));
             return None;
         }
         Some((path, v.into()))
@@ -168,7 +168,7 @@ impl<'a> Obj<'a> {
         for (i, v) in items.iter().enumerate() {
             match conv(&v) {
                 Some(t) => out.push(t),
-                None => self.first.fail(bad(&item_path(&path, i), &v, allowed)),
+                None => self.first.fail(bad(&item_path(&path, i), allowed)),
             }
         }
         Some(out)
@@ -184,7 +184,7 @@ impl<'a> Obj<'a> {
         }
         let s = v.as_string();
         if s.is_none() {
-            self.first.fail(bad(&path, &v, "a string"));
+            self.first.fail(bad(&path, "a string"));
         }
         s
     }
@@ -203,7 +203,7 @@ fn item_path(path: &str, i: usize) -> String {
 fn route(path: String, v: JsValue, first: &First) -> Option<RouteConfig> {
     if !v.is_object() || Array::is_array(&v) {
         let allowed = "an object { name, url, weight?, fallback?, forwardCredentials? }";
-        first.fail(bad(&path, &v, allowed));
+        first.fail(bad(&path, allowed));
         return None;
     }
     let o = Obj { v, path, first };
@@ -267,7 +267,7 @@ pub fn read(config: &JsValue) -> R<Config> {
         } else if v.as_string().as_deref() == Some("adaptive") {
             c.concurrency.limit = Some(LimitSetting::Adaptive);
         } else if !v.is_undefined() {
-            first.fail(bad(&path, &v, LIMIT_ALLOWED));
+            first.fail(bad(&path, LIMIT_ALLOWED));
         }
         k.num("queue", &mut c.concurrency.queue);
         k.num("queueTimeoutMs", &mut c.concurrency.queue_timeout_ms);
@@ -316,6 +316,9 @@ pub fn read(config: &JsValue) -> R<Config> {
     }
     if let Some(seed) = root.typed("seed", "a number", JsValue::as_f64) {
         c.seed = Some(seed);
+    }
+    if let Some(r) = root.obj("redact") {
+        r.flag("query", &mut c.redact.query);
     }
     first.0.into_inner().result(c)
 }

@@ -279,18 +279,24 @@ impl Client {
         };
         let meta = task.meta();
         let n = task.attempts().len();
+        let (url, cause_text) = {
+            let e = self.inner.engine.borrow();
+            let keep_query = !e.config().redact.query;
+            let cause = crate::core::redact::scrub_text(cause_text, keep_query);
+            (e.shown_url(meta), cause)
+        };
         let message = cat!(
             "ballast: ",
             &*meta.method,
             " ",
-            meta.url,
+            url,
             " failed after ",
             n,
             if n == 1 { " attempt (" } else { " attempts (" },
             code,
             "; gave up: ",
             reason.as_str(),
-            "): ",
+            if cause_text.is_empty() { ")" } else { "): " },
             cause_text,
         );
         self.inner

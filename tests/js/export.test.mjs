@@ -398,9 +398,17 @@ test("toOpenMetrics: label values are escaped (backslash, quote, newline) and ro
     assert.throws(() => toOpenMetrics(FULL, { labels }), TypeError, JSON.stringify(labels));
   }
   assert.throws(() => toOpenMetrics(FULL, { labels: { ballast_pressure_state: "x" } }), TypeError);
-  for (const prefix of ["", "ballast.x", "1ballast", "bal last", 7]) {
+  for (const prefix of ["", "ballast.x", "1ballast", "bal last", 7, "a:b", ":ballast", "ballast:"]) {
     assert.throws(() => toOpenMetrics(FULL, { prefix }), TypeError, String(prefix));
   }
+});
+
+test("toOpenMetrics: every prefix it accepts gives a valid exposition (a colon would make an invalid label name)", () => {
+  for (const prefix of ["ballast", "_", "a", "A_1", "api_client_v2", "_x9"]) {
+    const families = parseOpenMetrics(toOpenMetrics(FULL, { prefix }));
+    assert.equal(sample(families, `${prefix}_pressure_state`, { [`${prefix}_pressure_state`]: "warn" }), 1, prefix);
+  }
+  assert.throws(() => toOpenMetrics(FULL, { prefix: "svc:ballast" }), /prefix "svc:ballast" must be letters, digits and underscores/);
 });
 
 // ---- OpenTelemetry -------------------------------------------------------------------------------

@@ -8,10 +8,8 @@
 // (talc, src/wasm/panic.rs) that fragmented under this mix would show as growth the same way.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createFetch } from "../../pkg/node.js";
-import { initSync } from "../../pkg/gen/ballast.js";
 import { startOrigin } from "../origin/server.mjs";
-import { FAST } from "./helpers.mjs";
+import { FAST, instrumented } from "./helpers.mjs";
 
 let A;
 let B;
@@ -35,6 +33,7 @@ const PATHS = [
 ];
 
 test("20,000 more calls of every kind grow the wasm memory by at most two pages once warm", async () => {
+  const { createFetch, instances } = await instrumented();
   const f = createFetch({
     retry: { maxAttempts: 3, backoff: FAST },
     budget: { ratio: 0.5, minPerSec: 50 },
@@ -49,7 +48,8 @@ test("20,000 more calls of every kind grow the wasm memory by at most two pages 
   const counts = new Map();
   const kinds = ["retry", "giveup", "shed", "pressure", "attempt", "eject", "restore", "fallback", "fallback-default", "hedge"];
   const offs = kinds.map((k) => f.on(k, () => counts.set(k, (counts.get(k) ?? 0) + 1)));
-  const memory = initSync().memory; // the module createFetch instantiated
+  assert.equal(instances.length, 1);
+  const memory = instances[0].exports.memory; // the instance createFetch made
   const outcomes = new Map();
 
   async function calls(n) {

@@ -60,3 +60,24 @@ export const FAST = Object.freeze({ kind: "full", baseMs: 1, capMs: 10 });
 export async function drain(res) {
   return res.text();
 }
+
+/**
+ * `createFetch` on the Node build, with every wasm instance it makes recorded in `instances`
+ * (the generated glue's bindings: `{ Client, exports, ... }`). `patch(bindings, n)` may change an
+ * instance's bindings before use (the n-th instance, from 0): tests make the engine fault with it.
+ */
+export async function instrumented(patch = () => {}) {
+  const { readFileSync } = await import("node:fs");
+  const { bind } = await import("../../pkg/api.js");
+  const { instantiate } = await import("../../pkg/gen/ballast.js");
+  const instances = [];
+  const createFetch = bind(() => readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)), {
+    instantiate: (module) => {
+      const b = instantiate(module);
+      patch(b, instances.length);
+      instances.push(b);
+      return b;
+    },
+  });
+  return { createFetch, instances };
+}

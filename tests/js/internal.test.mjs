@@ -1,54 +1,80 @@
-// A Rust panic in the wasm build (no_std, src/wasm/panic.rs) traps and leaves a note saying where
-// it happened, which pkg/api.js puts in the INTERNAL BallastError's message. The public API gives
-// no way to make the engine panic, so this drives the generated bindings directly.
+// When the engine faults anyway. A Rust panic in the wasm build (no_std, src/wasm/panic.rs) traps
+// and leaves a note saying where it happened, which the INTERNAL BallastError carries. The damage
+// stays with one client (pkg/host.js): the stack pointer is reset, so the other clients of the
+// instance keep working; the instance is retired, so new clients get a fresh one; the client that
+// faulted starts over on a fresh instance, with its state reset, and says so in an
+// "internal-error" event. The public API gives no way to make the engine panic, so these tests
+// patch the generated bindings of an instance (tests/js/helpers.mjs, `instrumented`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createFetch } from "../../pkg/node.js";
-import { Client, lastPanic } from "../../pkg/gen/ballast.js";
+import { readFileSync } from "node:fs";
+import { instantiate } from "../../pkg/gen/ballast.js";
+import { collect, instrumented } from "./helpers.mjs";
 
+const module = new WebAssembly.Module(readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)));
 const hooks = { emit() {}, granted() {}, configError: Error, ballastError: Error };
+const ok = async () => new Response("ok");
+const NOTE = /^panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/;
 
 test("a panic traps and leaves a note with its location and message, read once", () => {
-  createFetch(); // instantiates the module
-  const client = new Client({}, hooks);
-  assert.equal(lastPanic(), undefined);
+  const b = instantiate(module);
+  const client = new b.Client({}, hooks);
+  assert.equal(b.lastPanic(), undefined);
   assert.throws(() => client.finish(12345, 0), WebAssembly.RuntimeError);
-  const note = new TextDecoder().decode(lastPanic());
-  assert.match(
-    note,
-    /^panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/,
-  );
-  assert.equal(lastPanic(), undefined, "the note is taken");
+  assert.match(new TextDecoder().decode(b.lastPanic()), NOTE);
+  assert.equal(b.lastPanic(), undefined, "the note is taken");
 });
 
-test("the module keeps serving other clients after a panic", async () => {
-  const broken = new Client({}, hooks);
-  assert.throws(() => broken.finish(7, 0), WebAssembly.RuntimeError);
-  lastPanic();
-  const f = createFetch({ transport: async () => new Response("ok") });
-  assert.equal(await (await f("http://127.0.0.1:9/x")).text(), "ok");
+test("a trap leaves the stack pointer low; the host puts it back", () => {
+  const b = instantiate(module);
+  const sp = b.exports.__stack_pointer;
+  const rest = sp.value;
+  const client = new b.Client({}, hooks);
+  assert.throws(() => client.finish(12345, 0), WebAssembly.RuntimeError);
+  assert.ok(sp.value < rest, `the trap left the stack pointer at ${sp.value} (rests at ${rest})`);
 });
 
-test("a panic inside a call rejects it with BallastError INTERNAL carrying the note", async () => {
-  // The public API cannot make the engine panic; a Client method patched to pass a bad handle can.
-  const finish = Client.prototype.finish;
-  Client.prototype.finish = function (_h, now) {
-    return finish.call(this, 4242, now);
-  };
-  try {
-    const f = createFetch({ transport: async () => new Response("ok") });
-    const err = await f("http://127.0.0.1:9/x").then(
-      () => assert.fail("the call should reject"),
-      (e) => e,
-    );
-    assert.equal(err.name, "BallastError");
-    assert.equal(err.code, "INTERNAL");
-    assert.match(
-      err.message,
-      /^ballast: internal error: panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/,
-    );
-    assert.ok(err.cause instanceof WebAssembly.RuntimeError);
-  } finally {
-    Client.prototype.finish = finish;
-  }
+test("a trap in one client's step: that call rejects INTERNAL with the note, the client recovers on a fresh instance and says so, other clients keep working, new clients get a fresh instance", async () => {
+  let armed = false;
+  const { createFetch, instances } = await instrumented((b, n) => {
+    if (n !== 0) return;
+    const finish = b.Client.prototype.finish;
+    b.Client.prototype.finish = function (h, now) {
+      if (armed) {
+        armed = false;
+        return finish.call(this, 4242, now); // a handle the engine never gave out: it panics
+      }
+      return finish.call(this, h, now);
+    };
+  });
+  const victim = createFetch({ transport: ok, seed: 1 });
+  const bystander = createFetch({ transport: ok });
+  const internal = collect(victim, "internal-error");
+  for (let i = 0; i < 3; i++) await (await victim("http://x/warm")).text();
+  assert.equal(victim.snapshot().tasks, 3);
+  const rest = instances[0].exports.__stack_pointer.value; // between calls
+
+  armed = true;
+  const err = await victim("http://x/boom").then(() => assert.fail("the call should reject"), (e) => e);
+  assert.equal(err.name, "BallastError");
+  assert.equal(err.code, "INTERNAL");
+  assert.match(err.message, /^ballast: internal error: panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/);
+  assert.ok(err.cause instanceof WebAssembly.RuntimeError);
+
+  assert.equal(internal.length, 1, "one internal-error event");
+  assert.equal(internal[0].recovered, true);
+  assert.equal(internal[0].message, err.message);
+  assert.equal(instances.length, 2, "a fresh instance was made for the victim");
+  // The victim works again, from a fresh state.
+  assert.equal(await (await victim("http://x/after")).text(), "ok");
+  assert.equal(victim.snapshot().tasks, 1, "state reset: only the call since the fault");
+  // The bystander stayed on the first instance, whose stack pointer was put back.
+  assert.equal(instances[0].exports.__stack_pointer.value, rest, "the stack pointer is back at rest");
+  for (let i = 0; i < 200; i++) assert.equal(await (await bystander("http://x/b")).text(), "ok");
+  assert.equal(instances[0].exports.__stack_pointer.value, rest);
+  assert.equal(bystander.snapshot().tasks, 200);
+  // New clients go to the fresh instance.
+  const fresh = createFetch({ transport: ok });
+  assert.equal(await (await fresh("http://x/new")).text(), "ok");
+  assert.equal(instances.length, 2, "no third instance: the retired one is not used for new clients");
 });

@@ -56,7 +56,7 @@ test("CORS preflight is answered 204 and not counted; a plain OPTIONS is counted
   });
   assert.equal(pre.status, 204);
   assert.equal(pre.headers.get("access-control-allow-origin"), "*");
-  assert.equal(pre.headers.get("access-control-allow-headers"), "*");
+  assert.equal(pre.headers.get("access-control-allow-headers"), "idempotency-key", "the requested headers, listed");
   assert.equal(pre.headers.get("access-control-allow-methods"), "*");
   assert.equal(origin.hits(key), 0);
   const plain = await fetch(u(`/seq?key=${key}&codes=503`), { method: "OPTIONS" });

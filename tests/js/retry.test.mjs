@@ -30,7 +30,7 @@ test("retry on 503: 503,503,200 with maxAttempts 3 resolves 200 after 3 hits", a
   for (const e of retries) {
     assert.equal(e.reason, "status-503");
     assert.equal(e.method, "GET");
-    assert.equal(e.url, url);
+    assert.equal(e.url, u("/seq?key=REDACTED&codes=REDACTED"), "query values redacted");
     assert.equal(typeof e.delayMs, "number");
     assert.ok(e.delayMs >= 0 && e.delayMs <= FAST.capMs, `delayMs ${e.delayMs} within [0, capMs]`);
   }
@@ -50,7 +50,7 @@ test("final 503 resolves (does not reject) with the last 503; giveup reason max-
   assert.equal(giveups[0].reason, "max-attempts");
   assert.equal(giveups[0].attempts, 3);
   assert.equal(giveups[0].method, "GET");
-  assert.equal(giveups[0].url, url);
+  assert.equal(giveups[0].url, u("/seq?key=REDACTED&codes=REDACTED"));
   const s = f.snapshot();
   assert.equal(s.giveups["max-attempts"], 1);
   assert.equal(s.retries, 2);

@@ -352,7 +352,7 @@ test("fallback-only route: idle while primaries are healthy; serves with a fallb
     assert.ok(e.from === null || e.from === "p1" || e.from === "p2", `from ${e.from}`);
     assert.equal(e.method, "GET");
     assert.equal(typeof e.url, "string");
-    assert.ok(e.url.includes(`/ok?key=${base}-`), `url ${e.url}`);
+    assert.equal(e.url, "/ok?key=REDACTED", "the path as called, query values redacted");
     tally[e.reason] = (tally[e.reason] ?? 0) + 1;
   }
   assert.equal(C.hits() - c0, fallbacks.length, "one fallback event per request the fallback route served");
@@ -532,7 +532,7 @@ test("hedging cuts the p99 of a latency tail at most maxExtraLoad extra load", {
     // How long the first attempt had been out when the hedge went (at least the configured 30).
     assert.ok(e.afterMs >= 29 && e.afterMs < 500, `afterMs ${e.afterMs}`);
     assert.equal(e.method, "GET");
-    assert.ok(e.url.includes(`/tail?key=${hedged.key}`), e.url);
+    assert.ok(e.url.startsWith("/tail?key=REDACTED"), e.url);
   }
   // Losers are aborted: nothing is left waiting at the origin once every task has settled.
   assert.ok(await waitFor(() => E.inFlight() === 0, { timeoutMs: 300 }), `origin in flight ${E.inFlight()}`);
@@ -565,7 +565,7 @@ test("hedge to another route: the first good response wins, the slow attempt is 
     assert.equal(e.route, "fast");
     assert.equal(e.from, "slow");
     assert.ok(e.afterMs >= 29 && e.afterMs < 1500, `afterMs ${e.afterMs}`);
-    assert.ok(e.url.includes(`key=${key}`), e.url);
+    assert.ok(e.url.includes("key=REDACTED"), e.url);
   }
   assert.ok(hedgedCalls >= 1, "some first attempts went to the slow route");
   const s = f.snapshot().hedges;

@@ -613,8 +613,10 @@ async function runCliExample(ctx, name, cmd, args, opts) {
   const lines = res.stdout.split("\n");
   const has = (line) => lines.includes(line);
   const count = (re) => lines.filter((l) => re.test(l)).length;
-  const retries = (url, reason) => count(new RegExp(`^\\s+retry #[12] of GET ${escapeRe(url)} in \\d+ ms \\(${reason}\\)$`));
-  const gaveUp = (url) => count(new RegExp(`^\\s+gave up on GET ${escapeRe(url)} after 3 attempts \\(max-attempts\\)$`));
+  // Events show URLs with query values redacted (the package's default).
+  const shown = (url) => url.replace(/([?&][^=&]+)=[^&]*/g, "$1=REDACTED");
+  const retries = (url, reason) => count(new RegExp(`^\\s+retry #[12] of GET ${escapeRe(shown(url))} in \\d+ ms \\(${reason}\\)$`));
+  const gaveUp = (url) => count(new RegExp(`^\\s+gave up on GET ${escapeRe(shown(url))} after 3 attempts \\(max-attempts\\)$`));
   const snap = trailingJson(res.stdout);
   const hits = {};
   for (const [k, key] of Object.entries(keys)) hits[k] = await originHits(key);

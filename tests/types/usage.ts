@@ -36,6 +36,7 @@ async function main(signal: AbortSignal): Promise<number> {
   f.on("fallback", (e) => console.log(e.reason, e.route, e.from ?? "-"));
   f.on("fallback-default", (e) => console.log(e.isDefault, e.share));
   f.on("hedge", (e) => console.log(e.route, e.afterMs));
+  f.on("internal-error", (e) => console.log(e.message, e.recovered ? "recovered" : "dead"));
   off();
   try {
     const res: Response = await f(new URL("https://example.com/"), { signal });
@@ -50,8 +51,12 @@ async function main(signal: AbortSignal): Promise<number> {
 const s: Snapshot = f.snapshot();
 const level: number = s.pressure.level;
 const limit: number | null = s.limit;
-const routeStates: string[] = s.routes.map((r) => `${r.name}:${r.state}:${r.score}`);
+const routeStates: string[] = s.routes.map((r) => `${r.name}:${r.state}:${r.score}:${r.credentialsStripped}`);
 const fallbackIsDefault: boolean = s.fallback.isDefault && s.fallback.activeForMs > 0;
 void [routeStates, fallbackIsDefault, s.hedges.won, s.switches.denied];
 const text: string = toOpenMetrics(f.snapshot()) + toOpenMetrics(s, { prefix: "api" });
 void [main, level, limit, text];
+
+createFetch({ redact: { query: false } });
+// @ts-expect-error redact.query is a boolean
+createFetch({ redact: { query: "keep" } });

@@ -1,0 +1,141 @@
+// Reading the user's config object safely, before the engine sees it.
+//
+// Why a copy: the engine reads the config inside wasm, and a JS exception thrown there (a getter
+// that throws, a revoked Proxy, an array whose `length` throws) would unwind through wasm frames,
+// which wasm cannot do cleanly. So the config is copied here first, own properties only (never
+// through the prototype chain: a polluted `Object.prototype.transport` must not become everyone's
+// transport), each read in a try, into plain objects without a prototype. The engine then reads
+// only data that cannot throw, and still does every check of types, ranges and unknown keys
+// (src/core/config.rs), so the rules live in one place.
+
+export class ConfigError extends Error {
+  constructor(path, value, allowed, message) {
+    super(message);
+    this.name = "ConfigError";
+    this.path = path;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** No config array needs more items than this; a longer one is an error, not a long copy. */
+const MAX_ITEMS = 10_000;
+/** The schema is three levels deep; deeper values are under unknown keys and reported as such. */
+const MAX_DEPTH = 6;
+
+/** A short rendering of any value for messages; never throws. */
+export function show(value) {
+  try {
+    switch (typeof value) {
+      case "string":
+        return JSON.stringify(value);
+      case "number":
+        return String(value);
+      case "bigint":
+        return `${value}n`;
+      case "symbol":
+        return value.toString();
+      case "function":
+        return "a function";
+      case "undefined":
+        return "undefined";
+      default:
+        if (value === null) return "null";
+        if (Array.isArray(value)) return "an array";
+        return JSON.stringify(value) ?? "an object";
+    }
+  } catch {
+    return "an unreadable value";
+  }
+}
+
+export function configError(path, value, allowed, shown = show(value)) {
+  return new ConfigError(path, value, allowed, `invalid ballast config: ${path} = ${shown} (allowed: ${allowed})`);
+}
+
+function unreadable(path, err) {
+  let why;
+  try {
+    why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    why = "an exception";
+  }
+  return configError(path, undefined, "a value that can be read", `<reading it threw ${why}>`);
+}
+
+const join = (path, key) => (path === "" ? key : `${path}.${key}`);
+
+function copy(value, path, depth) {
+  let isArray;
+  try {
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) return value;
+    if (typeof value === "function") return value;
+    isArray = Array.isArray(value);
+  } catch (err) {
+    throw unreadable(path, err); // a revoked Proxy
+  }
+  if (depth >= MAX_DEPTH) return Object.create(null);
+  if (isArray) {
+    let n;
+    try {
+      n = value.length;
+    } catch (err) {
+      throw unreadable(`${path}.length`, err);
+    }
+    if (!Number.isInteger(n) || n < 0 || n > MAX_ITEMS) {
+      throw configError(path, value, `an array of at most ${MAX_ITEMS} items`, `an array of ${show(n)} items`);
+    }
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = `${path}[${i}]`;
+      out[i] = copy(own(value, String(i), at), at, depth + 1);
+    }
+    return out;
+  }
+  let keys;
+  try {
+    keys = Object.keys(value);
+  } catch (err) {
+    throw unreadable(path === "" ? "config" : path, err);
+  }
+  const out = Object.create(null);
+  for (const key of keys) {
+    const at = join(path, key);
+    out[key] = copy(own(value, key, at), at, depth + 1);
+  }
+  return out;
+}
+
+/** `obj[key]` if it is an own property (a getter is called), else undefined; never inherited. */
+function own(obj, key, path) {
+  try {
+    const d = Object.getOwnPropertyDescriptor(obj, key);
+    if (d === undefined) return undefined;
+    return "value" in d ? d.value : d.get === undefined ? undefined : d.get.call(obj);
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+}
+
+/**
+ * The user's config as plain data the engine can read without anything throwing, and the
+ * transport (a function, which stays on the JS side). Throws ConfigError for what cannot be read
+ * or is not an object; everything else is checked by the engine.
+ */
+export function readConfig(config) {
+  if (config === undefined || config === null) return { data: Object.create(null), transport: null };
+  let kind;
+  try {
+    kind = typeof config === "object" && !Array.isArray(config) ? "object" : "other";
+  } catch (err) {
+    throw unreadable("config", err);
+  }
+  if (kind !== "object") throw configError("config", config, "an object");
+  const data = copy(config, "", 0);
+  const transport = data.transport ?? null;
+  delete data.transport;
+  if (transport !== null && typeof transport !== "function") {
+    throw configError("transport", transport, "a fetch-like function");
+  }
+  return { data, transport };
+}
