@@ -34,7 +34,7 @@ step "runtime matrix (npm pack -> node, bun, deno, workerd, vite+chromium, plain
 timeout --kill-after=30s 600s node tests/matrix/run.mjs \
   --only=node,bun,deno,workerd,vite,plain,vite-dev,example-node,example-node-bun,example-deno,example-worker,example-vite,example-otel
 
-step "demo page end to end (www/serve.mjs + Chromium: bursts, events, snapshot)"
+step "demo site end to end (vite build, www/serve.mjs, Chromium: live mode, every chart drew, fallback reasons)"
 node tests/demo/run.mjs
 
 step "benchmark smoke (each benchmark briefly; no timing assertions)"

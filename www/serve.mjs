@@ -1,53 +1,71 @@
-// Serves the demo page and the ballast package on 127.0.0.1, next to a fault-injecting origin.
-//   node www/serve.mjs [--port 8080]
+// Serves the built demo site (www/dist, from `vite build --config www/vite.config.js`) on 127.0.0.1.
+// The site needs nothing else: its routes are an in-page fault injector, so there is no origin here.
+//   node www/serve.mjs [--port 8080] [--dir www/dist]
+// `--port 0` picks a free port; the first line printed says which (tests/demo/run.mjs reads it).
 import http from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startOrigin } from "../tests/origin/server.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const portArg = process.argv.indexOf("--port");
-const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+};
+const port = Number(arg("--port", process.env.PORT ?? 8080));
+const root = resolve(arg("--dir", fileURLToPath(new URL("./dist", import.meta.url))));
 const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".json": "application/json",
   ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".map": "application/json",
 };
-// Only these folders are served.
-const ALLOWED = ["www/", "pkg/"];
 
-const origin = await startOrigin();
+try {
+  await stat(join(root, "index.html"));
+} catch {
+  console.error(`www/serve.mjs: no index.html in ${root}; build first: node_modules/.bin/vite build --config www/vite.config.js`);
+  process.exit(1);
+}
+
 const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, "http://127.0.0.1");
-  if (url.pathname === "/config.json") {
-    res.writeHead(200, { "content-type": "application/json" });
-    return res.end(JSON.stringify({ origin: origin.url }));
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD" }).end();
+    return;
   }
-  const rel = url.pathname === "/" ? "www/index.html" : normalize(url.pathname.slice(1));
-  if (!ALLOWED.some((p) => rel.startsWith(p))) {
+  let pathname;
+  try {
+    pathname = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
+  } catch {
+    res.writeHead(400).end("bad request");
+    return;
+  }
+  const file = join(root, normalize(pathname.endsWith("/") ? `${pathname}index.html` : pathname));
+  if (file !== root && !file.startsWith(root + sep)) {
     res.writeHead(404).end("not found");
     return;
   }
   try {
-    const body = await readFile(join(root, rel));
-    res.writeHead(200, { "content-type": TYPES[extname(rel)] ?? "application/octet-stream" });
-    res.end(body);
+    const body = await readFile(file);
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      // Vite hashes asset names, so they never change; the page itself is always revalidated.
+      "cache-control": file.includes(`${sep}assets${sep}`) ? "public, max-age=31536000, immutable" : "no-cache",
+      "x-content-type-options": "nosniff",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
   } catch {
-    res.writeHead(404).end("not found");
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found");
   }
 });
+
 server.listen(port, "127.0.0.1", () => {
-  // `--port 0` picks a free port; the line says which (tests/demo/run.mjs reads it).
-  console.log(`ballast demo: http://127.0.0.1:${server.address().port}/  (fault origin ${origin.url})`);
+  console.log(`ballast demo: http://127.0.0.1:${server.address().port}/`);
 });
-const stop = async () => {
-  server.close();
-  await origin.close();
-  process.exit(0);
-};
+const stop = () => server.close(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
