@@ -10,12 +10,12 @@ const out = { client, boot: t0 };
 if (client === "wasm") {
   const { readFileSync } = await import("node:fs");
   const gen = new URL("../../pkg/gen/", import.meta.url);
-  const { initSync } = await import(new URL("ballast.js", gen));
+  const { instantiate } = await import(new URL("ballast.js", gen));
   const bytes = readFileSync(new URL("ballast_fast_bg.wasm", gen)); // the build Node loads
   const a = performance.now();
   const module = new WebAssembly.Module(bytes);
   const b = performance.now();
-  initSync({ module });
+  instantiate(module);
   const c = performance.now();
   await WebAssembly.compile(bytes);
   const d = performance.now();
