@@ -34,10 +34,13 @@ const snippetFiles = [];
     else snippetFiles.push(p);
   }
 })(path.join(PKG, "gen/snippets"));
+// The hand-written JS a browser loads with createFetch: every module of the package but the
+// other runtimes' entries and the export helpers (kept out of a createFetch bundle).
+const NOT_BROWSER = new Set(["node.js", "deno.js", "workerd.js", "export.js"]);
+const handJsFiles = JSON.parse(readFileSync(path.join(PKG, "package.json"), "utf8"))
+  .files.filter((f) => f.endsWith(".js") && !f.startsWith("gen/") && !NOT_BROWSER.has(f));
 const handJs = Buffer.concat([
-  readFileSync(path.join(PKG, "api.js")),
-  readFileSync(path.join(PKG, "driver.js")),
-  readFileSync(path.join(PKG, "browser.js")),
+  ...handJsFiles.map((f) => readFileSync(path.join(PKG, f))),
   ...snippetFiles.map((f) => readFileSync(f)),
 ]);
 

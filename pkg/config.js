@@ -1,12 +1,12 @@
 // Reading the user's config object safely, before the engine sees it.
 //
-// Why a copy: the engine reads the config inside wasm, and a JS exception thrown there (a getter
-// that throws, a revoked Proxy, an array whose `length` throws) would unwind through wasm frames,
-// which wasm cannot do cleanly. So the config is copied here first, own properties only (never
-// through the prototype chain: a polluted `Object.prototype.transport` must not become everyone's
-// transport), each read in a try, into plain objects without a prototype. The engine then reads
-// only data that cannot throw, and still does every check of types, ranges and unknown keys
-// (src/core/config.rs), so the rules live in one place.
+// Why a copy: reading a user's object can throw (a getter that throws, a revoked Proxy, an array
+// whose `length` throws) and can reach what the user never set (a polluted
+// `Object.prototype.transport` must not become everyone's transport). So the config is copied here,
+// own properties only, each read in a try, into plain objects without a prototype, and handed to
+// the engine as plain data on a tape (`encode`, src/boundary.rs `read_value`). The engine does
+// every check of types, ranges and unknown keys (src/core/config/), so the rules live in one
+// place, and nothing the engine reads can call back into JS.
 
 export class ConfigError extends Error {
   constructor(path, value, allowed, message) {
@@ -47,6 +47,18 @@ export function show(value) {
   } catch {
     return "an unreadable value";
   }
+}
+
+/** The value at a path like `routes[2].url` of the copied config. */
+export function valueAt(data, path) {
+  let cur = data;
+  for (const seg of path.split(".")) {
+    const m = /^([^[]*)(?:\[(\d+)\])?$/.exec(seg);
+    if (m === null || cur === null || typeof cur !== "object") return undefined;
+    cur = m[1] === "" ? cur : cur[m[1]];
+    if (m[2] !== undefined) cur = Array.isArray(cur) ? cur[Number(m[2])] : undefined;
+  }
+  return cur;
 }
 
 export function configError(path, value, allowed, shown = show(value)) {
@@ -138,4 +150,42 @@ export function readConfig(config) {
     throw configError("transport", transport, "a fetch-like function");
   }
   return { data, transport };
+}
+
+/** Appends plain data to a tape, with the engine's tags (`T`, pkg/boundary.js). */
+export function encode(value, T, out = []) {
+  switch (typeof value) {
+    case "number":
+      out.push(T.number, value);
+      break;
+    case "string":
+      str(value, T.string, out);
+      break;
+    case "boolean":
+      out.push(value ? T.true : T.false);
+      break;
+    case "object":
+      if (value === null) out.push(T.null);
+      else if (Array.isArray(value)) {
+        out.push(T.list, value.length);
+        for (const item of value) encode(item, T, out);
+      } else {
+        const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+        out.push(T.object, keys.length);
+        for (const k of keys) {
+          str(k, T.string, out);
+          encode(value[k], T, out);
+        }
+      }
+      break;
+    default:
+      // undefined (an array's hole), a function, a bigint, a symbol: what it is, for messages.
+      str(show(value), T.other, out);
+  }
+  return out;
+}
+
+function str(s, tag, out) {
+  out.push(tag, s.length);
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }

@@ -26,6 +26,7 @@ const GIVEUP_REASONS = [
   "deadline",
   "aborted",
   "invalid-response",
+  "not-retryable",
 ];
 
 /** Shed reasons the engine knows (same reason for the zeros). */

@@ -9,10 +9,11 @@
 //   other clients of the instance keep working;
 // - the instance is retired: clients created from then on get a fresh one;
 // - the client whose step faulted recovers on a fresh instance with its state reset (its driver,
-//   pkg/driver.js, does that and says so in an "internal-error" event).
+//   pkg/executor.js, does that and says so in an "internal-error" event).
 // Nothing here runs at module scope: Workers forbid instantiating there.
 
 import { instantiate as generated } from "./gen/ballast.js";
+import { Boundary } from "./boundary.js";
 
 export class Host {
   constructor(bindings) {
@@ -22,9 +23,8 @@ export class Host {
     /** Where the stack pointer rests between calls (nothing of the engine runs then). */
     this.rest = this.stackPointer.value;
     this.retired = false;
-    /** Event kinds in listening-mask bit order, and give-up reasons in index order. */
-    this.events = bindings.eventKinds().split(",");
-    this.reasons = bindings.Client.giveUpReasons().split(",");
+    /** The engine's names (actions, reasons, event kinds, schemas), read once. */
+    this.boundary = new Boundary(bindings.boundary());
   }
 
   /** After an exception from a wasm call: resets the stack and retires the instance. */

@@ -377,7 +377,9 @@ export interface BallastConfig {
  * - `"deadline"`: the next wait would pass `timeout.totalMs`, or it ran out;
  * - `"aborted"`: the caller aborted;
  * - `"invalid-response"`: the transport resolved with something that is not a `Response`;
- * - `"queue-full"`, `"queue-timeout"`: shed by the concurrency limiter.
+ * - `"queue-full"`, `"queue-timeout"`: shed by the concurrency limiter;
+ * - `"not-retryable"`: the request cannot succeed (an invalid URL, method or scheme, or a
+ *   permission the runtime refused): one attempt, no retry budget spent.
  */
 export type GiveUpReason =
   | "max-attempts"
@@ -388,7 +390,8 @@ export type GiveUpReason =
   | "aborted"
   | "invalid-response"
   | "queue-full"
-  | "queue-timeout";
+  | "queue-timeout"
+  | "not-retryable";
 
 /** One attempt of a failed call, in {@link BallastError.attempts}. */
 export interface AttemptRecord {
@@ -865,12 +868,18 @@ export class ConfigError extends Error {
  * - `"INVALID_RESPONSE"`: the `transport` resolved with something that is not a `Response`;
  * - `"SHED"`: refused by the concurrency limiter (queue full, or waited too long); it never
  *   reached the origin;
+ * - `"INVALID_REQUEST"`: `fetch` refused the request before any I/O (an invalid URL or method, a
+ *   scheme other than http(s)); not retried;
+ * - `"PERMISSION_DENIED"`: the runtime refused the request (Deno without `--allow-net` for the
+ *   host, a browser's security policy); not retried;
  * - `"INTERNAL"`: a bug in ballast; the message says where.
  */
 export type BallastErrorCode =
   | "NETWORK"
   | "ATTEMPT_TIMEOUT"
   | "INVALID_RESPONSE"
+  | "INVALID_REQUEST"
+  | "PERMISSION_DENIED"
   | "SHED"
   | "INTERNAL";
 

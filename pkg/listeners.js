@@ -17,7 +17,7 @@ export const inListener = () => depth > 0;
  * the client again, recurses without bound; the stack must run out in JS, never mid-step.
  */
 export function probeStack() {
-  descend(512);
+  descend(2048);
 }
 function descend(n) {
   return n === 0 ? 0 : descend(n - 1) + 1;

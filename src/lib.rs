@@ -1,17 +1,21 @@
 //! ballast: a resilience layer for `fetch`.
 //!
-//! `core` is the sans-IO engine (budgets, backoff, Retry-After, metrics); `wasm` binds it to the
-//! JS `fetch` of whatever runtime loads the module. See README.md for the design.
+//! `core` is the sans-IO engine (it owns every call: budgets, backoff, deadlines, routes, the
+//! limiter, metrics); `virtual_time` drives it in virtual time (tests, the simulator);
+//! `boundary` declares what crosses to JS; `wasm` binds it to the JS executor of whatever runtime
+//! loads the module. ARCHITECTURE.md has the map.
 //!
 //! The wasm build is `no_std` (core + alloc): std's panic machinery (the hook, payload formatting
-//! and the `Debug` impls it reaches) was 18 KB of the 138 KB module, and nothing in a browser or
-//! worker can read what it prints. Native builds (tests, benches, the simulator) keep std.
+//! and the `Debug` impls it reaches) is a large share of a module this size, and nothing in a
+//! browser or worker can read what it prints. Native builds (tests, benches) keep std.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
 
+pub mod boundary;
 pub mod core;
+pub mod virtual_time;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

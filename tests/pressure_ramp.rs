@@ -2,50 +2,37 @@
 //! origin's capacity, and the pressure level must cross its warning threshold measurably before
 //! the task failure rate passes 1%.
 //!
-//! A small discrete-event simulation in virtual time drives the real engine. The origin has 8
+//! The virtual-time executor drives the real engine against a model of a server. The origin has 8
 //! workers and a FIFO queue; each request takes 20 ms (+/- 20%), so capacity is about 400 req/s.
 //! Like a real server with a bounded queue it answers 503 at once when a request would wait more
 //! than 250 ms. Arrivals are Poisson, ramping from 100 to 800 req/s over 120 s (capacity is passed
-//! at about t = 51 s). The client uses ballast's defaults (3 attempts, budget 0.1, full jitter),
+//! at about t = 51 s). The client uses ballast's defaults (4 attempts, budget 0.2, full jitter),
 //! without a concurrency limit so the origin sees the full ramp.
 
+mod common;
+
 use ballast_fetch::core::config::BackoffKind;
+use ballast_fetch::core::events::bit;
 use ballast_fetch::core::pressure::State;
-use ballast_fetch::core::{
-    Admit, BodyKind, Config, Decision, Engine, Event, Outcome, RequestMeta, Task,
-};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use ballast_fetch::core::{Config, Engine, Event, Settlement, Start};
+use ballast_fetch::virtual_time::{Executor, Origin, Reply};
+use std::collections::HashMap;
 
 const WORKERS: usize = 8;
 const SERVICE_MS: f64 = 20.0;
 const MAX_ORIGIN_WAIT_MS: f64 = 250.0;
 const RAMP_MS: f64 = 120_000.0;
 
-enum Ev {
-    Arrival,
-    Send(u64),
-    Done(u64, Outcome),
-}
-
-struct Sim {
-    now: f64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<(u64, u64)>>,
-    pending: HashMap<u64, Ev>,
+/// The origin: FIFO over the earliest-free worker; 503 at once past the queue bound. Records the
+/// status of every attempt, to tell a call that got a 200 from one that gave up with a 503.
+struct Server {
     rng: fastrand::Rng,
     workers: [f64; WORKERS],
+    statuses: HashMap<(u64, u32), u16>,
 }
 
-impl Sim {
-    fn at(&mut self, t: f64, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Reverse(((t * 1000.0) as u64, self.seq)));
-        self.pending.insert(self.seq, ev);
-    }
-
-    /// The origin: FIFO over the earliest-free worker; 503 at once past the queue bound.
-    fn origin(&mut self, t: f64) -> (f64, Outcome) {
+impl Origin for Server {
+    fn serve(&mut self, start: &Start, _url: &str, t: f64) -> (f64, Reply) {
         let (i, free) = self
             .workers
             .iter()
@@ -53,20 +40,17 @@ impl Sim {
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap();
-        let start = free.max(t);
-        if start - t > MAX_ORIGIN_WAIT_MS {
-            return (t + 1.0, resp(503));
-        }
-        let done = start + SERVICE_MS * (0.8 + 0.4 * self.rng.f64());
-        self.workers[i] = done;
-        (done, resp(200))
-    }
-}
-
-fn resp(status: u16) -> Outcome {
-    Outcome::Response {
-        status,
-        retry_after_ms: None,
+        let begin = free.max(t);
+        let (latency, status) = if begin - t > MAX_ORIGIN_WAIT_MS {
+            (1.0, 503)
+        } else {
+            let done = begin + SERVICE_MS * (0.8 + 0.4 * self.rng.f64());
+            self.workers[i] = done;
+            (done - t, 200)
+        };
+        self.statuses
+            .insert((start.task.to_bits(), start.attempt), status);
+        (latency, Reply::Status(status))
     }
 }
 
@@ -82,100 +66,77 @@ fn run(seed: u64) -> Run {
     cfg.concurrency.limit = None;
     cfg.retry.backoff.kind = BackoffKind::Full;
     let mut engine = Engine::new(cfg.validated().unwrap(), seed);
-    engine.set_listening(ballast_fetch::core::events::bit("pressure"));
-    let mut sim = Sim {
-        now: 0.0,
-        seq: 0,
-        queue: BinaryHeap::new(),
-        pending: HashMap::new(),
-        rng: fastrand::Rng::with_seed(seed),
+    engine.set_listening(bit("pressure"));
+    let server = Server {
+        // Service times from their own stream, so the arrivals do not depend on them.
+        rng: fastrand::Rng::with_seed(seed ^ 0x5EED),
         workers: [0.0; WORKERS],
+        statuses: HashMap::new(),
     };
-    let mut tasks: HashMap<u64, Task> = HashMap::new();
-    let mut flights: HashMap<u64, u32> = HashMap::new();
-    let mut next_task = 0u64;
-    // Completions per second: (ok, failed).
-    let mut per_sec: Vec<(u32, u32)> = vec![(0, 0); (RAMP_MS / 1000.0) as usize + 60];
-    let mut out = Run {
-        warn_at: None,
-        fail_at: None,
-        level_at_30s: 0.0,
-        states: vec![],
-    };
-    sim.at(0.0, Ev::Arrival);
-    while let Some(Reverse((t, id))) = sim.queue.pop() {
-        sim.now = t as f64 / 1000.0;
-        let now = sim.now;
-        if now > RAMP_MS {
+    let mut ex = Executor::new(engine, server);
+    // Poisson arrivals, the rate ramping from 100 to 800 req/s.
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let (mut t, mut key) = (0.0, 0u64);
+    loop {
+        let rate = 100.0 + 700.0 * t / RAMP_MS; // req/s
+        t += -(1.0 - rng.f64()).ln() * 1000.0 / rate;
+        if t > RAMP_MS {
             break;
         }
-        match sim.pending.remove(&id).unwrap() {
-            Ev::Arrival => {
-                let rate = 100.0 + 700.0 * now / RAMP_MS; // req/s
-                let gap = -(1.0 - sim.rng.f64()).ln() * 1000.0 / rate;
-                sim.at(now + gap, Ev::Arrival);
-                let meta = RequestMeta {
-                    method: "GET".into(),
-                    url: "sim://origin/".into(),
-                    has_idempotency_key: false,
-                    body: BodyKind::None,
-                };
-                next_task += 1;
-                tasks.insert(next_task, engine.begin(meta, now));
-                sim.at(now, Ev::Send(next_task));
+        ex.call_at(t, key, common::get("sim://origin/"));
+        key += 1;
+    }
+    ex.run_until(30_000.0);
+    let level_at_30s = ex.engine.snapshot(30_000.0).pressure.level.max(1e-9);
+    ex.run_until(RAMP_MS);
+
+    let states: Vec<(f64, State)> = ex
+        .events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::Pressure(p) => Some((*t, p.state)),
+            _ => None,
+        })
+        .collect();
+    let warn_at = states
+        .iter()
+        .find(|(_, s)| *s != State::Ok)
+        .map(|(t, _)| *t);
+    // Completions per second: (ok, failed). A call that gave up with a 503 in hand settles with
+    // that response: it failed all the same.
+    let mut per_sec: Vec<(u32, u32)> = vec![(0, 0); (RAMP_MS / 1000.0) as usize + 60];
+    for c in ex.calls.values() {
+        let Some((at, s)) = &c.settled else { continue };
+        let ok = match s {
+            Settlement::Response { attempt } => {
+                ex.origin.statuses[&(c.task.to_bits(), *attempt)] == 200
             }
-            Ev::Send(k) => {
-                let task = tasks.get_mut(&k).unwrap();
-                assert_eq!(engine.admit(task, now), Admit::Now);
-                let id = engine.attempt_started(task, false, now).id;
-                flights.insert(k, id);
-                let (done, outcome) = sim.origin(now);
-                // ballast's default attempt timeout (10 s) never fires here: waits are bounded.
-                sim.at(done, Ev::Done(k, outcome));
-            }
-            Ev::Done(k, outcome) => {
-                let ok = matches!(outcome, Outcome::Response { status: 200, .. });
-                let mut task = tasks.remove(&k).unwrap();
-                match engine.attempt_finished(&mut task, flights[&k], outcome, now) {
-                    Decision::Retry { delay_ms } => {
-                        tasks.insert(k, task);
-                        sim.at(now + delay_ms, Ev::Send(k));
-                    }
-                    _ => {
-                        engine.finish(&mut task, now);
-                        let slot = &mut per_sec[(now / 1000.0) as usize];
-                        if ok {
-                            slot.0 += 1
-                        } else {
-                            slot.1 += 1
-                        }
-                    }
-                }
-                for ev in engine.take_events() {
-                    if let Event::Pressure(p) = ev {
-                        out.states.push((now, p.state));
-                        if p.state != State::Ok && out.warn_at.is_none() {
-                            out.warn_at = Some(now);
-                        }
-                    }
-                }
-            }
-        }
-        if out.level_at_30s == 0.0 && now >= 30_000.0 {
-            out.level_at_30s = engine.snapshot(now).pressure.level.max(1e-9);
+            _ => false,
+        };
+        let slot = &mut per_sec[(at / 1000.0) as usize];
+        if ok {
+            slot.0 += 1
+        } else {
+            slot.1 += 1
         }
     }
     // The failure rate over a sliding 5 s window first passes 1%.
+    let mut fail_at = None;
     for end in 5..per_sec.len() {
         let (ok, failed) = per_sec[end - 5..end]
             .iter()
             .fold((0, 0), |a, s| (a.0 + s.0, a.1 + s.1));
         if ok + failed >= 100 && failed as f64 / (ok + failed) as f64 > 0.01 {
-            out.fail_at = Some(end as f64 * 1000.0);
+            fail_at = Some(end as f64 * 1000.0);
             break;
         }
     }
-    out
+    Run {
+        warn_at,
+        fail_at,
+        level_at_30s,
+        states,
+    }
 }
 
 #[test]

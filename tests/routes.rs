@@ -1,15 +1,18 @@
 //! Routes in virtual time: ejection and its growth, probing and restore, the switch budget,
-//! fallbacks with reasons and the fallback-default flip, the hedge budget, credentials and URL
-//! resolution. Each test drives the engine the way the wasm driver does, against scripted routes.
+//! fallbacks with reasons and the fallback-default flip, the hedge budget and percentile hedging,
+//! credentials and URL resolution. Each test runs calls through the virtual-time executor against
+//! routes that answer 200 or 503 as the test says; the engine owns every wait.
 
 mod common;
 
 use ballast_fetch::core::config::{HedgeConfig, RouteConfig};
-use ballast_fetch::core::events::KINDS;
-use ballast_fetch::core::{
-    Admit, Config, Decision, Engine, Event, Outcome, Plan, RequestMeta, Task,
-};
-use common::{request, resp};
+use ballast_fetch::core::routing::{EjectReason, FallbackReason, RestoreReason};
+use ballast_fetch::core::{Config, Event, RequestMeta, Settlement, Start};
+use ballast_fetch::virtual_time::{Executor, Reply};
+use common::{get, response_of, settle, Scripted};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 fn route(name: &str, url: &str, fallback: bool) -> RouteConfig {
     RouteConfig {
@@ -36,141 +39,178 @@ fn config(routes: Vec<RouteConfig>) -> Config {
     c
 }
 
-fn engine(c: Config) -> Engine {
-    let mut e = Engine::new(c.validated().unwrap(), 7);
-    e.set_listening((1 << KINDS.len()) - 1);
-    e
-}
-
-fn get(url: &str) -> RequestMeta {
-    request("GET", url)
-}
-
-/// Host of a planned URL ("http://a/x" -> "a").
-fn host(plan: &Plan) -> String {
-    let u = plan.url.as_deref().unwrap_or("");
-    u.trim_start_matches("http://")
+/// Host of a URL ("http://a/x" -> "a").
+fn host(url: &str) -> String {
+    url.trim_start_matches("http://")
         .split('/')
         .next()
         .unwrap_or("")
         .to_string()
 }
 
-/// Runs one task; `up(host)` says whether that host answers 200 (else 503). Returns the hosts
-/// attempted, in order, and whether the task got a 200.
-fn call(
-    e: &mut Engine,
-    now: &mut f64,
-    path: &str,
-    up: &dyn Fn(&str) -> bool,
-) -> (Vec<String>, bool) {
-    let mut t: Task = e.begin(get(path), *now);
-    let mut hosts = vec![];
-    loop {
-        assert_eq!(e.admit(&mut t, *now), Admit::Now);
-        let plan = e.attempt_started(&mut t, false, *now);
-        let h = host(&plan);
-        *now += 5.0;
-        let ok = up(&h);
-        hosts.push(h);
-        match e.attempt_finished(&mut t, plan.id, resp(if ok { 200 } else { 503 }), *now) {
-            Decision::Retry { delay_ms } => *now += delay_ms,
-            Decision::Done => {
-                e.finish(&mut t, *now);
-                return (hosts, true);
-            }
-            _ => {
-                e.finish(&mut t, *now);
-                return (hosts, false);
-            }
+/// Which hosts answer 200 (the others 503), changeable between calls.
+type Up = Rc<RefCell<Box<dyn Fn(&str) -> bool>>>;
+
+/// An executor over routes that answer in 5 ms: 200 from a host `up` says is up, else 503.
+/// `statuses` records what each attempt was answered.
+struct Routes {
+    ex: Executor<Scripted>,
+    up: Up,
+    statuses: Rc<RefCell<BTreeMap<(u64, u32), u16>>>,
+}
+
+impl Routes {
+    fn new(c: Config) -> Self {
+        let up: Up = Rc::new(RefCell::new(Box::new(|_: &str| true)));
+        let statuses = Rc::new(RefCell::new(BTreeMap::new()));
+        let (u, st) = (up.clone(), statuses.clone());
+        let origin: Scripted = Box::new(move |s: &Start, url: &str, _| {
+            let status = if (u.borrow())(&host(url)) { 200 } else { 503 };
+            st.borrow_mut()
+                .insert((s.task.to_bits(), s.attempt), status);
+            (5.0, Reply::Status(status))
+        });
+        Routes {
+            ex: Executor::new(common::engine(c, 7), origin),
+            up,
+            statuses,
         }
+    }
+
+    fn set_up(&self, f: impl Fn(&str) -> bool + 'static) {
+        *self.up.borrow_mut() = Box::new(f);
+    }
+
+    fn now(&self) -> f64 {
+        self.ex.now()
+    }
+
+    /// Lets `ms` of virtual time pass.
+    fn wait(&mut self, ms: f64) {
+        let t = self.ex.now() + ms;
+        self.ex.run_until(t);
+    }
+
+    /// Makes one call of `meta` now and runs until it settles. Returns the hosts attempted, in
+    /// order, and whether the call got a 200.
+    fn call_meta(&mut self, meta: RequestMeta) -> (Vec<String>, bool) {
+        let key = self.ex.calls.keys().next_back().map_or(0, |k| k + 1);
+        self.ex.call_at(self.ex.now(), key, meta);
+        settle(&mut self.ex, key);
+        let c = &self.ex.calls[&key];
+        let hosts = c
+            .starts
+            .iter()
+            .map(|(_, s)| host(s.url.as_deref().unwrap_or(&c.url)))
+            .collect();
+        let ok = response_of(c.settlement())
+            .is_some_and(|a| self.statuses.borrow()[&(c.task.to_bits(), a)] == 200);
+        (hosts, ok)
+    }
+
+    fn call(&mut self, path: &str) -> (Vec<String>, bool) {
+        self.call_meta(get(path))
+    }
+
+    /// The events since the last call of this, of `kind`.
+    fn events(&mut self, kind: &str) -> Vec<Event> {
+        self.take_events()
+            .into_iter()
+            .filter(|ev| ev.kind() == kind)
+            .collect()
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        self.ex.events.drain(..).map(|(_, e)| e).collect()
+    }
+
+    fn state_of(&self, name: &str) -> &'static str {
+        self.ex
+            .engine
+            .snapshot(self.now())
+            .routes
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.state)
+            .unwrap()
     }
 }
 
-fn events(e: &mut Engine, kind: &str) -> Vec<Event> {
-    e.take_events()
-        .into_iter()
-        .filter(|ev| ev.kind() == kind)
+fn ejects(evs: &[Event]) -> Vec<(String, EjectReason, u32, f64)> {
+    evs.iter()
+        .filter_map(|ev| match ev {
+            Event::Eject(e) => Some((e.route.clone(), e.reason, e.ejections, e.duration_ms)),
+            _ => None,
+        })
         .collect()
-}
-
-fn state_of(e: &mut Engine, now: f64, name: &str) -> String {
-    e.snapshot(now)
-        .routes
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.state.to_string())
-        .unwrap()
 }
 
 #[test]
 fn ejection_grows_probing_restores_and_traffic_returns() {
-    let mut e = engine(config(vec![
+    let mut r = Routes::new(config(vec![
         route("a", "http://a", false),
         route("b", "http://b", false),
     ]));
-    let mut now = 0.0;
-    let a_down = |h: &str| h != "a";
     // Outage of a: every call still succeeds (retries move to b); a is ejected after 3 in a row.
+    r.set_up(|h| h != "a");
     let mut a_hits = 0;
     for _ in 0..200 {
-        let (hosts, ok) = call(&mut e, &mut now, "/x", &a_down);
+        let (hosts, ok) = r.call("/x");
         assert!(ok);
         a_hits += hosts.iter().filter(|h| *h == "a").count();
-        if state_of(&mut e, now, "a") == "ejected" {
+        if r.state_of("a") == "ejected" {
             break;
         }
     }
-    assert_eq!(state_of(&mut e, now, "a"), "ejected");
+    assert_eq!(r.state_of("a"), "ejected");
     assert!(a_hits <= 3 + 20, "a was hit {a_hits} times before ejection");
-    let ejects = events(&mut e, "eject");
-    let Event::Eject(first) = &ejects[0] else {
-        panic!()
-    };
+    let first = ejects(&r.events("eject"));
     assert_eq!(
-        (first.reason, first.ejections, first.duration_ms),
-        ("consecutive-failures", 1, 1_000.0)
+        first[0],
+        ("a".into(), EjectReason::ConsecutiveFailures, 1, 1_000.0)
     );
+    assert_eq!(first[0].1.as_str(), "consecutive-failures");
 
     // Still down when the ejection ends: the probe fails, ejection 2 lasts 2 x base.
-    now += 1_000.0;
-    assert_eq!(state_of(&mut e, now, "a"), "probing");
-    let (hosts, ok) = call(&mut e, &mut now, "/x", &a_down);
+    r.wait(1_000.0);
+    assert_eq!(r.state_of("a"), "probing");
+    let (hosts, ok) = r.call("/x");
     assert!(
         ok && hosts[0] == "a",
         "the first call after the ejection probes a: {hosts:?}"
     );
-    let Event::Eject(second) = &events(&mut e, "eject")[0] else {
-        panic!()
-    };
+    let second = ejects(&r.events("eject"));
     assert_eq!(
-        (second.reason, second.ejections, second.duration_ms),
-        ("probe-failed", 2, 2_000.0)
+        second[0],
+        ("a".into(), EjectReason::ProbeFailed, 2, 2_000.0)
     );
+    assert_eq!(second[0].1.as_str(), "probe-failed");
 
     // Third ejection is capped at maxMs (2.5 s, not 3 s).
-    now += 2_000.0;
-    call(&mut e, &mut now, "/x", &a_down);
-    let Event::Eject(third) = &events(&mut e, "eject")[0] else {
-        panic!()
-    };
-    assert_eq!((third.ejections, third.duration_ms), (3, 2_500.0));
+    r.wait(2_000.0);
+    r.call("/x");
+    let third = ejects(&r.events("eject"));
+    assert_eq!((third[0].2, third[0].3), (3, 2_500.0));
 
     // a recovers: 3 successful probes (the default) restore it, and traffic returns.
-    now += 2_500.0;
-    let all_up = |_: &str| true;
+    r.wait(2_500.0);
+    r.set_up(|_| true);
     for _ in 0..3 {
-        let (hosts, _) = call(&mut e, &mut now, "/x", &all_up);
+        let (hosts, _) = r.call("/x");
         assert_eq!(hosts, vec!["a"], "probes go to a, one at a time");
     }
-    let Event::Restore(r) = &events(&mut e, "restore")[0] else {
-        panic!()
-    };
-    assert_eq!((r.route.as_str(), r.reason), ("a", "probes-succeeded"));
-    assert_eq!(state_of(&mut e, now, "a"), "healthy");
-    let a_after = (0..100)
-        .filter(|_| call(&mut e, &mut now, "/x", &all_up).0[0] == "a")
-        .count();
+    let restores: Vec<_> = r
+        .events("restore")
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::Restore(x) => Some((x.route, x.reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restores[0], ("a".into(), RestoreReason::ProbesSucceeded));
+    assert_eq!(restores[0].1.as_str(), "probes-succeeded");
+    assert_eq!(r.state_of("a"), "healthy");
+    let a_after = (0..100).filter(|_| r.call("/x").0[0] == "a").count();
     assert!(a_after >= 25, "a serves again: {a_after} of 100");
 }
 
@@ -181,20 +221,23 @@ fn low_success_rate_ejects_with_its_reason() {
     c.routing.ejection.consecutive_failures = 1000.0; // only the success-rate rule applies
     c.routing.ejection.min_requests = 5.0;
     c.routing.ejection.interval_ms = 500.0;
-    let mut e = engine(c);
-    let mut now = 0.0;
+    let mut r = Routes::new(c);
     // a fails every other call: 50% < minSuccessRate 0.8.
-    for n in 1..=300u32 {
-        let flaky = move |h: &str| h != "a" || n % 2 == 0;
-        call(&mut e, &mut now, "/x", &flaky);
-        now += 10.0;
+    let n = Rc::new(Cell::new(0u32));
+    let calls = n.clone();
+    r.set_up(move |h| h != "a" || calls.get() % 2 == 0);
+    for i in 1..=300u32 {
+        n.set(i);
+        r.call("/x");
+        r.wait(10.0);
     }
-    let ejects = events(&mut e, "eject");
+    let ejects = ejects(&r.events("eject"));
     assert!(!ejects.is_empty());
-    let Event::Eject(ev) = &ejects[0] else {
-        panic!()
-    };
-    assert_eq!((ev.route.as_str(), ev.reason), ("a", "low-success-rate"));
+    assert_eq!(
+        (ejects[0].0.as_str(), ejects[0].1),
+        ("a", EjectReason::LowSuccessRate)
+    );
+    assert_eq!(ejects[0].1.as_str(), "low-success-rate");
 }
 
 #[test]
@@ -204,13 +247,12 @@ fn at_most_max_percent_ejected_but_always_one() {
         route("b", "http://b", false),
     ]);
     c.routing.ejection.max_percent = 10.0; // 10% of 2 routes rounds to 0: one may still go
-    let mut e = engine(c);
-    let mut now = 0.0;
-    let down = |_: &str| false;
+    let mut r = Routes::new(c);
+    r.set_up(|_| false);
     for _ in 0..50 {
-        call(&mut e, &mut now, "/x", &down);
+        r.call("/x");
     }
-    let s = e.snapshot(now);
+    let s = r.ex.engine.snapshot(r.now());
     let ejected = s.routes.iter().filter(|r| r.state != "healthy").count();
     assert_eq!(ejected, 1, "{:?}", s.routes);
 }
@@ -225,50 +267,54 @@ fn switch_budget_exhaustion_keeps_retries_on_the_same_route() {
     c.routing.switch_budget.ratio = 0.0;
     c.routing.switch_budget.min_per_sec = 0.2; // reserve: 2 switches per 10 s
     c.routing.ejection.consecutive_failures = 1000.0;
-    let mut e = engine(c);
-    let mut now = 0.0;
-    let down = |_: &str| false;
+    let mut r = Routes::new(c);
+    r.set_up(|_| false);
     let mut stayed = 0;
     for _ in 0..60 {
-        let (hosts, _) = call(&mut e, &mut now, "/x", &down);
+        let (hosts, _) = r.call("/x");
         if hosts.len() > 1 && hosts[0] == hosts[1] {
             stayed += 1;
         }
     }
-    let s = e.snapshot(now);
+    assert!(r.now() < 10_000.0, "one switch-budget window: {}", r.now());
+    let s = r.ex.engine.snapshot(r.now());
     assert_eq!(s.switches.total, 2, "only the reserve was spent");
     assert!(s.switches.denied > 0 && stayed > 0, "{:?}", s.switches);
 }
 
 #[test]
 fn fallback_serves_only_with_a_reason_and_the_default_flip_is_noticed() {
-    let mut e = engine(config(vec![
+    let mut r = Routes::new(config(vec![
         route("a", "http://a", false),
         route("fb", "http://fb", true),
     ]));
-    let mut now = 0.0;
-    let up = |_: &str| true;
     for _ in 0..30 {
-        assert_eq!(call(&mut e, &mut now, "/x", &up).0, vec!["a"]);
+        assert_eq!(r.call("/x").0, vec!["a"]);
     }
-    assert_eq!(e.snapshot(now).fallback.total, 0);
-    events(&mut e, "fallback");
+    assert_eq!(r.ex.engine.snapshot(r.now()).fallback.total, 0);
+    r.take_events();
 
     // a goes down: all-primaries-failed, then primary-ejected once a is out.
-    let a_down = |h: &str| h != "a";
+    r.set_up(|h| h != "a");
     for _ in 0..40 {
-        assert!(call(&mut e, &mut now, "/x", &a_down).1);
+        assert!(r.call("/x").1);
     }
-    let evs = e.take_events();
-    let reasons: Vec<&str> = evs
+    let evs = r.take_events();
+    let reasons: Vec<FallbackReason> = evs
         .iter()
         .filter_map(|ev| match ev {
             Event::Fallback(f) => Some(f.reason),
             _ => None,
         })
         .collect();
-    assert!(reasons.contains(&"all-primaries-failed"), "{reasons:?}");
-    assert!(reasons.contains(&"primary-ejected"), "{reasons:?}");
+    assert!(
+        reasons.contains(&FallbackReason::AllPrimariesFailed),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&FallbackReason::PrimaryEjected),
+        "{reasons:?}"
+    );
     let flips: Vec<bool> = evs
         .iter()
         .filter_map(|ev| match ev {
@@ -277,18 +323,20 @@ fn fallback_serves_only_with_a_reason_and_the_default_flip_is_noticed() {
         })
         .collect();
     assert_eq!(flips, vec![true]);
-    let fb = e.snapshot(now).fallback;
+    let fb = r.ex.engine.snapshot(r.now()).fallback;
     assert!(fb.active && fb.is_default && fb.share > 0.5, "{fb:?}");
     assert!(fb.active_for_ms > 0.0);
     assert_eq!(fb.total, fb.by_reason.values().sum::<u64>());
 
     // a recovers; after its probes traffic returns and the flip goes back.
-    now += 5_000.0;
+    r.set_up(|_| true);
+    r.wait(5_000.0);
     for _ in 0..100 {
-        call(&mut e, &mut now, "/x", &up);
-        now += 500.0;
+        r.call("/x");
+        r.wait(500.0);
     }
-    let flips: Vec<bool> = events(&mut e, "fallback-default")
+    let flips: Vec<bool> = r
+        .events("fallback-default")
         .into_iter()
         .filter_map(|ev| match ev {
             Event::FallbackDefault(f) => Some(f.is_default),
@@ -296,7 +344,7 @@ fn fallback_serves_only_with_a_reason_and_the_default_flip_is_noticed() {
         })
         .collect();
     assert_eq!(flips, vec![false]);
-    let fb = e.snapshot(now).fallback;
+    let fb = r.ex.engine.snapshot(r.now()).fallback;
     assert!(
         !fb.active && !fb.is_default && fb.active_for_ms == 0.0,
         "{fb:?}"
@@ -310,25 +358,39 @@ fn a_wait_past_the_deadline_goes_to_fallback_at_once() {
         route("fb", "http://fb", true),
     ]);
     c.timeout.total_ms = Some(1_000.0);
-    let mut e = engine(c);
-    let mut t = e.begin(get("/x"), 0.0);
-    e.admit(&mut t, 0.0);
-    let p = e.attempt_started(&mut t, false, 0.0);
-    let ra = Outcome::Response {
-        status: 503,
-        retry_after_ms: Some(5_000.0),
-    };
-    assert_eq!(
-        e.attempt_finished(&mut t, p.id, ra, 10.0),
-        Decision::Retry { delay_ms: 0.0 }
-    );
-    e.admit(&mut t, 10.0);
-    let p = e.attempt_started(&mut t, false, 10.0);
-    assert_eq!(host(&p), "fb");
-    let Event::Fallback(f) = &events(&mut e, "fallback")[0] else {
-        panic!()
-    };
-    assert_eq!((f.reason, f.from.as_deref()), ("deadline", Some("a")));
+    // a answers 503 with Retry-After: 5 s (past the deadline) after 10 ms; fb answers 200.
+    let origin: Scripted = Box::new(|_: &Start, url: &str, _| match host(url).as_str() {
+        "a" => (10.0, Reply::RetryAfter(503, "5".into())),
+        _ => (10.0, Reply::Status(200)),
+    });
+    let mut ex = Executor::new(common::engine(c, 7), origin);
+    let call = ex.call(get("/x"));
+    let starts: Vec<(f64, String)> = call
+        .starts
+        .iter()
+        .map(|(t, s)| (*t, host(s.url.as_deref().unwrap())))
+        .collect();
+    assert_eq!(starts, [(0.0, "a".into()), (10.0, "fb".into())], "at once");
+    assert_eq!(response_of(call.settlement()), Some(2));
+    let retries: Vec<f64> = ex
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Retry(r) => Some(r.delay_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, [0.0]);
+    let fallbacks: Vec<_> = ex
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Fallback(f) => Some((f.reason, f.from.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fallbacks, [(FallbackReason::Deadline, Some("a".into()))]);
+    assert_eq!(fallbacks[0].0.as_str(), "deadline");
 }
 
 #[test]
@@ -339,14 +401,20 @@ fn retry_budget_exhausted_goes_to_fallback() {
     ]);
     c.budget.ratio = 0.0;
     c.budget.min_per_sec = 0.0;
-    let mut e = engine(c);
-    let mut now = 0.0;
-    let (hosts, ok) = call(&mut e, &mut now, "/x", &|h: &str| h != "a");
+    let mut r = Routes::new(c);
+    r.set_up(|h| h != "a");
+    let (hosts, ok) = r.call("/x");
     assert_eq!((hosts, ok), (vec!["a".to_string(), "fb".to_string()], true));
-    let Event::Fallback(f) = &events(&mut e, "fallback")[0] else {
-        panic!()
-    };
-    assert_eq!(f.reason, "budget-exhausted");
+    let fallbacks: Vec<FallbackReason> = r
+        .events("fallback")
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::Fallback(f) => Some(f.reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fallbacks, [FallbackReason::BudgetExhausted]);
+    assert_eq!(fallbacks[0].as_str(), "budget-exhausted");
 }
 
 #[test]
@@ -358,33 +426,41 @@ fn credentials_are_dropped_across_origins_unless_forwarded() {
     ]);
     c.routes[2].forward_credentials = true;
     c.routing.ejection.consecutive_failures = 1000.0;
-    let mut e = engine(c);
+    let mut r = Routes::new(c);
+    r.set_up(|_| false);
     // Absolute URL addressing route a: a keeps credentials, b (other origin) drops them.
-    let mut t = e.begin(get("http://a/items?id=1"), 0.0);
-    let mut seen = vec![];
-    for _ in 0..3 {
-        e.admit(&mut t, 0.0);
-        let p = e.attempt_started(&mut t, false, 0.0);
-        seen.push((p.url.clone().unwrap(), p.strip_credentials));
-        if e.attempt_finished(&mut t, p.id, resp(503), 1.0)
-            == Decision::GiveUp(ballast_fetch::core::GiveUpReason::MaxAttempts)
-        {
-            break;
-        }
-    }
-    for (url, strip) in &seen {
-        match url.as_str() {
-            "http://a/items?id=1" => assert!(!strip),
-            "http://b/base/items?id=1" => assert!(strip, "cross-origin failover drops credentials"),
-            "http://fb/items?id=1" => assert!(!strip, "forwardCredentials keeps them"),
+    let key = 0;
+    r.ex.call_at(0.0, key, get("http://a/items?id=1"));
+    settle(&mut r.ex, key);
+    let starts = &r.ex.calls[&key].starts;
+    assert!(starts.len() >= 3, "{starts:?}");
+    for (_, s) in starts {
+        match s.url.as_deref().unwrap() {
+            "http://a/items?id=1" => assert!(!s.strip_credentials),
+            "http://b/base/items?id=1" => {
+                assert!(
+                    s.strip_credentials,
+                    "cross-origin failover drops credentials"
+                )
+            }
+            "http://fb/items?id=1" => {
+                assert!(!s.strip_credentials, "forwardCredentials keeps them")
+            }
             other => panic!("unexpected url {other}"),
         }
     }
+    let stripped = starts.iter().filter(|(_, s)| s.strip_credentials).count() as u64;
+    let snap = r.ex.engine.snapshot(r.now());
+    let counted: Vec<u64> = snap.routes.iter().map(|r| r.credentials_stripped).collect();
+    assert_eq!((counted[0], counted[1], counted[2]), (0, stripped, 0));
     // Unrelated absolute URLs pass through, never rerouted.
-    let mut t = e.begin(get("http://elsewhere/x"), 0.0);
-    e.admit(&mut t, 0.0);
-    let p = e.attempt_started(&mut t, false, 0.0);
-    assert_eq!((p.url, p.strip_credentials), (None, false));
+    r.ex.call_at(r.now(), 1, get("http://elsewhere/x"));
+    settle(&mut r.ex, 1);
+    let (_, s) = &r.ex.calls[&1].starts[0];
+    assert_eq!(
+        (s.url.as_deref(), s.route, s.strip_credentials),
+        (None, None, false)
+    );
 }
 
 /// For a path, the addressed origin is the first configured route's, whichever route a call
@@ -399,40 +475,23 @@ fn path_calls_address_the_first_routes_origin_whichever_route_serves_first() {
     ]);
     c.routes[3].forward_credentials = true;
     c.routing.ejection.consecutive_failures = 1000.0;
-    let mut e = engine(c);
+    c.retry.max_attempts = 3;
+    let mut r = Routes::new(c);
+    r.set_up(|_| false);
     let mut first_on = std::collections::BTreeSet::new();
-    let mut now = 0.0;
     for _ in 0..200 {
-        let mut t = e.begin(get("/items"), now);
-        for i in 0..3 {
-            e.admit(&mut t, now);
-            let p = e.attempt_started(&mut t, false, now);
-            let h = host(&p);
-            let route = p
-                .url
-                .as_deref()
-                .unwrap()
-                .rsplit('/')
-                .nth(1)
-                .unwrap()
-                .to_string();
+        let key = r.ex.calls.len() as u64;
+        r.ex.call_at(r.now(), key, get("/items"));
+        settle(&mut r.ex, key);
+        for (i, (_, s)) in r.ex.calls[&key].starts.iter().enumerate() {
+            let url = s.url.as_deref().unwrap();
+            let h = host(url);
+            let route = url.rsplit('/').nth(1).unwrap().to_string();
             if i == 0 {
                 first_on.insert(if h == "a" { route } else { h.clone() });
             }
-            assert_eq!(
-                p.strip_credentials,
-                h == "b",
-                "attempt {} on {:?}",
-                i + 1,
-                p.url
-            );
-            now += 1.0;
-            match e.attempt_finished(&mut t, p.id, resp(503), now) {
-                Decision::Retry { .. } => {}
-                _ => break,
-            }
+            assert_eq!(s.strip_credentials, h == "b", "attempt {} on {url}", i + 1);
         }
-        e.finish(&mut t, now);
     }
     let all: Vec<&str> = first_on.iter().map(String::as_str).collect();
     assert_eq!(
@@ -440,15 +499,23 @@ fn path_calls_address_the_first_routes_origin_whichever_route_serves_first() {
         ["b", "t", "v1", "v2"],
         "every route served first attempts"
     );
-    let stripped: Vec<u64> = e
-        .snapshot(now)
-        .routes
-        .iter()
-        .map(|r| r.credentials_stripped)
-        .collect();
+    let stripped: Vec<u64> =
+        r.ex.engine
+            .snapshot(r.now())
+            .routes
+            .iter()
+            .map(|r| r.credentials_stripped)
+            .collect();
     assert_eq!(stripped[..2], [0, 0]);
     assert!(stripped[2] > 0);
     assert_eq!(stripped[3], 0);
+    let to_b =
+        r.ex.calls
+            .values()
+            .flat_map(|c| &c.starts)
+            .filter(|(_, s)| s.route == Some(2))
+            .count() as u64;
+    assert_eq!(stripped[2], to_b, "every attempt sent to b is counted");
 }
 
 #[test]
@@ -462,31 +529,35 @@ fn hedges_stay_within_their_budget() {
         percentile: None,
         max_extra_load: 0.05,
     });
-    let mut e = engine(c);
-    let mut hedged = 0;
-    let tasks = 2_000;
+    // The calls overlap (one every 4 ms, each up to 500 ms): without a limit every hedge the
+    // budget allows finds a slot, so the budget is the only thing that bounds them.
+    c.concurrency.limit = None;
+    // Every first attempt is slow (500 ms): the hedge timer always fires. Hedges answer in 10 ms.
+    let origin: Scripted =
+        Box::new(|s: &Start, _: &str, _| (if s.hedge { 10.0 } else { 500.0 }, Reply::Status(200)));
+    let mut ex = Executor::new(common::engine(c, 7), origin);
+    let tasks = 2_000u64;
     for i in 0..tasks {
-        let now = i as f64 * 4.0; // 8 s in all: one budget window, one reserve (1/s x 10 s)
-        let mut t = e.begin(get("/x"), now);
-        e.admit(&mut t, now);
-        let first = e.attempt_started(&mut t, false, now);
-        assert_eq!(e.hedge_delay(&mut t, now), Some(50.0));
-        // Every first attempt is slow: the hedge timer always fires.
-        if e.try_hedge(&mut t, now + 50.0) {
-            hedged += 1;
-            let h = e.attempt_started(&mut t, true, now + 50.0);
-            assert_ne!(host(&h), host(&first), "the hedge goes to the other route");
-            assert_eq!(
-                e.attempt_finished(&mut t, h.id, resp(200), now + 60.0),
-                Decision::Done
-            );
-            e.abandon(&mut t, first.id, now + 60.0);
-        } else {
-            e.attempt_finished(&mut t, first.id, resp(200), now + 500.0);
-        }
-        e.finish(&mut t, now + 500.0);
+        ex.call_at(i as f64 * 4.0, i, get("/x")); // 8 s in all: one budget window, one reserve
     }
-    let s = e.snapshot(tasks as f64 * 4.0);
+    ex.run();
+    let mut hedged = 0;
+    for c in ex.calls.values() {
+        let starts = &c.starts;
+        match starts.as_slice() {
+            [(t0, first), (t1, h)] => {
+                hedged += 1;
+                assert!(h.hedge && !first.hedge);
+                assert_eq!(*t1 - *t0, 50.0, "hedged after 50 ms");
+                assert_ne!(h.route, first.route, "the hedge goes to the other route");
+                assert_eq!(response_of(c.settlement()), Some(2));
+                assert_eq!(c.settled.as_ref().unwrap().0, t1 + 10.0);
+            }
+            [_] => assert_eq!(response_of(c.settlement()), Some(1)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let s = ex.engine.snapshot(ex.now());
     assert!(
         hedged as f64 <= 0.05 * tasks as f64 + 10.0 + 1.0,
         "hedged {hedged}"
@@ -510,50 +581,31 @@ fn percentile_hedging_hedges_the_share_it_names() {
         percentile: Some(95.0),
         max_extra_load: 1.0, // the budget is not what this test is about
     });
-    let mut e = engine(c);
     let mut rng = fastrand::Rng::with_seed(11);
-    let mut latency = || {
-        if rng.f64() < 0.03 {
+    // Each attempt, original or hedge, draws its latency when it is sent.
+    let origin: Scripted = Box::new(move |_: &Start, _: &str, _| {
+        let latency = if rng.f64() < 0.03 {
             500.0
         } else {
             5.0 + 10.0 * rng.f64()
-        }
-    };
+        };
+        (latency, Reply::Status(200))
+    });
+    let mut ex = Executor::new(common::engine(c, 7), origin);
     let (mut now, mut hedged, mut measured) = (0.0, 0, 0);
-    for i in 0..6_000 {
-        let mut t = e.begin(get("/x"), now);
-        assert_eq!(e.admit(&mut t, now), Admit::Now);
-        let first = e.attempt_started(&mut t, false, now);
-        let slow = latency();
-        let mut end = now + slow;
-        match e.hedge_delay(&mut t, now) {
-            Some(after) if after < slow => {
-                assert!(e.try_hedge(&mut t, now + after));
-                let h = e.attempt_started(&mut t, true, now + after);
-                let hedge_end = now + after + latency();
-                if i >= 1_000 {
-                    hedged += 1;
-                }
-                let (win, lose) = if hedge_end < end {
-                    end = hedge_end;
-                    (h.id, first.id)
-                } else {
-                    (first.id, h.id)
-                };
-                assert_eq!(
-                    e.attempt_finished(&mut t, win, resp(200), end),
-                    Decision::Done
-                );
-                e.abandon(&mut t, lose, end);
-            }
-            _ => {
-                let d = e.attempt_finished(&mut t, first.id, resp(200), end);
-                assert_eq!(d, Decision::Done);
-            }
-        }
-        e.finish(&mut t, end);
+    for i in 0..6_000u64 {
+        // One call at a time: the next starts 1 ms after the last settled.
+        ex.call_at(now, i, get("/x"));
+        settle(&mut ex, i);
+        let call = &ex.calls[&i];
+        let (end, settlement) = call.settled.clone().unwrap();
+        assert!(matches!(settlement, Settlement::Response { .. }));
+        assert!(call.starts.len() <= 2);
         if i >= 1_000 {
             measured += 1;
+            if call.starts.len() == 2 {
+                hedged += 1;
+            }
         }
         now = end + 1.0;
     }
@@ -576,52 +628,50 @@ fn a_failed_hedge_waits_for_the_original() {
         percentile: None,
         max_extra_load: 1.0,
     });
-    let mut e = engine(c);
-    let mut t = e.begin(get("/x"), 0.0);
-    e.admit(&mut t, 0.0);
-    let first = e.attempt_started(&mut t, false, 0.0);
-    assert!(e.try_hedge(&mut t, 10.0));
-    let h = e.attempt_started(&mut t, true, 10.0);
+    // The original answers 200 at 30 ms; the hedge, sent at 10 ms, 503 at 20 ms.
+    let origin: Scripted = Box::new(|s: &Start, _: &str, _| {
+        if s.hedge {
+            (10.0, Reply::Status(503))
+        } else {
+            (30.0, Reply::Status(200))
+        }
+    });
+    let mut ex = Executor::new(common::engine(c, 7), origin);
+    let call = ex.call(get("/x"));
+    let starts: Vec<(f64, bool)> = call.starts.iter().map(|(t, s)| (*t, s.hedge)).collect();
+    assert_eq!(starts, [(0.0, false), (10.0, true)]);
     assert_eq!(
-        e.attempt_finished(&mut t, h.id, resp(503), 20.0),
-        Decision::Wait
+        call.settled,
+        Some((30.0, Settlement::Response { attempt: 1 }))
     );
-    assert_eq!(
-        e.attempt_finished(&mut t, first.id, resp(200), 30.0),
-        Decision::Done
-    );
-    assert_eq!(e.snapshot(30.0).hedges.won, 0);
+    let s = ex.engine.snapshot(30.0);
+    assert_eq!((s.hedges.sent, s.hedges.won), (1, 0));
 }
 
 #[test]
 fn paths_resolve_against_the_route_base() {
-    let mut e = engine(config(vec![route("b", "http://b/base/", false)]));
+    let origin: Scripted = Box::new(|_: &Start, _: &str, _| (1.0, Reply::Status(200)));
+    let mut ex = Executor::new(
+        common::engine(config(vec![route("b", "http://b/base/", false)]), 7),
+        origin,
+    );
+    let mut first_url = |input: &str| ex.call(get(input)).starts[0].1.url.clone();
     for (input, want) in [
         ("/items?id=1", "http://b/base/items?id=1"),
         ("items", "http://b/base/items"),
         ("http://b/base/x?y=1", "http://b/base/x?y=1"),
         ("http://b/base", "http://b/base"),
     ] {
-        let mut t = e.begin(get(input), 0.0);
-        e.admit(&mut t, 0.0);
-        assert_eq!(
-            e.attempt_started(&mut t, false, 0.0).url.as_deref(),
-            Some(want),
-            "{input}"
-        );
+        assert_eq!(first_url(input).as_deref(), Some(want), "{input}");
     }
     // "http://b/basement" is not under "http://b/base": not routed.
-    let mut t = e.begin(get("http://b/basement"), 0.0);
-    e.admit(&mut t, 0.0);
-    assert_eq!(e.attempt_started(&mut t, false, 0.0).url, None);
+    assert_eq!(first_url("http://b/basement"), None);
     // The route URL's length falls inside a multi-byte character: not routed, and no panic.
     for other in [
         "http://b/bas\u{e9}",
         "http://b/bas\u{e9}/x",
         "http://\u{e9}/base/",
     ] {
-        let mut t = e.begin(get(other), 0.0);
-        e.admit(&mut t, 0.0);
-        assert_eq!(e.attempt_started(&mut t, false, 0.0).url, None, "{other}");
+        assert_eq!(first_url(other), None, "{other}");
     }
 }

@@ -346,7 +346,7 @@ export function renderResults(r) {
             ? [["ballast_fast_bg.wasm (Node, Deno, workerd: opt-level s, wasm-opt -O3; in no browser bundle)", kb(sz.wasmFast.raw), kb(sz.wasmFast.gzip), kb(sz.wasmFast.brotli)]]
             : []),
           ["JS glue (gen/ballast.js, wasm-bindgen)", kb(sz.glue.raw), kb(sz.glue.gzip), kb(sz.glue.brotli)],
-          ["hand-written JS (api.js, driver.js, browser.js, glue snippet)", kb(sz.handwrittenJs.raw), kb(sz.handwrittenJs.gzip), kb(sz.handwrittenJs.brotli)],
+          ["hand-written JS (the browser entry and the modules it loads, glue snippet)", kb(sz.handwrittenJs.raw), kb(sz.handwrittenJs.gzip), kb(sz.handwrittenJs.brotli)],
         ],
       ),
       "",

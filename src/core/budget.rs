@@ -106,10 +106,15 @@ impl RetryBudget {
         true
     }
 
-    /// Whole retries available right now.
-    pub fn balance(&mut self, now_ms: f64) -> u64 {
-        self.expire(now_ms);
-        (self.sum().max(0) / self.withdraw) as u64
+    /// Whole retries available at `now_ms`. Reads only: slots past the window are left out, not
+    /// cleared.
+    pub fn balance(&self, now_ms: f64) -> u64 {
+        let now = ((now_ms.max(0.0) / self.slot_ms).floor() as i64).max(self.generation);
+        let from = (self.generation - SLOTS as i64 + 1).max(now - SLOTS as i64 + 1);
+        let live: i64 = (from..=self.generation)
+            .map(|g| self.slots[g.rem_euclid(SLOTS as i64) as usize])
+            .sum();
+        ((self.reserve + live).max(0) / self.withdraw) as u64
     }
 
     /// The reserve expressed in retries (`minPerSec x ttl`).

@@ -1,11 +1,14 @@
-//! Events the engine queues for listeners. The driver turns them into JS objects field by field
-//! (`src/wasm/to_js.rs`), so the fields and the strings in them are part of the JS contract.
+//! Events the engine queues for listeners (`Engine::poll_event`). `boundary.rs` names their
+//! fields for JS, so the fields and the strings in them are part of the JS contract.
 //!
 //! Events are only built for kinds someone listens to (`Engine::set_listening`), so a client
 //! without listeners pays nothing per attempt for them.
 
+use crate::core::call::AttemptOutcome;
+use crate::core::limiter::ShedReason;
+use crate::core::policy::GiveUpReason;
 use crate::core::pressure::PressureEvent;
-use crate::core::routing::{EjectEvent, FallbackDefaultEvent, RestoreEvent};
+use crate::core::routing::{EjectEvent, FallbackDefaultEvent, FallbackReason, RestoreEvent};
 use crate::prelude::*;
 
 /// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`). The last,
@@ -39,7 +42,7 @@ pub const fn bit(kind: &str) -> u32 {
 }
 
 /// `a == b`, for `const fn` (where `==` on slices is not allowed).
-const fn same(a: &[u8], b: &[u8]) -> bool {
+pub const fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -58,14 +61,23 @@ pub struct RetryEvent {
     /// Number of the attempt about to start (2 for the first retry).
     pub attempt: u32,
     pub delay_ms: f64,
-    pub reason: String,
+    pub reason: RetryCause,
     pub method: String,
     pub url: String,
 }
 
+/// What failed, in a `retry` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryCause {
+    /// A retryable status (`status-503` at the boundary).
+    Status(u16),
+    Network,
+    AttemptTimeout,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GiveUpEvent {
-    pub reason: &'static str,
+    pub reason: GiveUpReason,
     pub attempts: u32,
     pub method: String,
     pub url: String,
@@ -73,8 +85,7 @@ pub struct GiveUpEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShedEvent {
-    /// "queue-full" or "queue-timeout".
-    pub reason: &'static str,
+    pub reason: ShedReason,
     /// Number of the attempt that was shed (1 for a first attempt).
     pub attempt: u32,
     pub waited_ms: f64,
@@ -88,7 +99,7 @@ pub struct ShedEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptEvent {
     pub attempt: u32,
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub status: Option<u16>,
     pub duration_ms: f64,
     pub method: String,
@@ -97,8 +108,7 @@ pub struct AttemptEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FallbackEvent {
-    /// "primary-ejected", "budget-exhausted", "all-primaries-failed" or "deadline".
-    pub reason: &'static str,
+    pub reason: FallbackReason,
     pub route: String,
     /// The route the task failed on before, if any.
     pub from: Option<String>,

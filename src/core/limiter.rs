@@ -7,23 +7,23 @@
 //! Every attempt passes through here, first attempts and retries alike (and hedges, later), so
 //! shedding really reduces load. Queue wait is measured apart from request time.
 //!
-//! The limit is fixed, or adaptive (`limit: "adaptive"`, see `adaptive.rs`). The limiter is
-//! sans-IO: a queued attempt gets a ticket; when a slot frees, the engine hands the ticket back to
-//! the driver as a grant. Queue timeouts are enforced by the driver's timer calling `expire`.
+//! The limit is fixed, or adaptive (`limit: "adaptive"`, see `adaptive.rs`). A queued attempt
+//! waits under a ticket the engine gives it (its call's id); when a slot frees, the ticket is
+//! granted and the engine starts that call's attempt. Queue timeouts are the engine's timers.
 
 use crate::core::adaptive::Gradient;
 use crate::prelude::*;
 use alloc::collections::VecDeque;
 
-/// A queued attempt's place in line.
+/// A queued attempt's place in line: the engine names it (by its call's id).
 pub type Ticket = u64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admit {
     /// A slot is taken: send now.
     Now,
-    /// Wait for this ticket to be granted (or for the queue timeout).
-    Queued(Ticket),
+    /// Wait for the ticket to be granted (or for the queue timeout).
+    Queued,
     /// Rejected at once.
     Shed(ShedReason),
 }
@@ -56,8 +56,7 @@ pub struct Limiter {
     in_flight: u32,
     queue: VecDeque<(Ticket, f64)>,
     max_queue: usize,
-    next_ticket: Ticket,
-    /// Tickets granted since the driver last collected them.
+    /// Tickets granted since the engine last collected them.
     granted: Vec<(Ticket, f64)>,
 }
 
@@ -80,7 +79,6 @@ impl Limiter {
             in_flight: 0,
             queue: VecDeque::new(),
             max_queue,
-            next_ticket: 1,
             granted: Vec::new(),
         }
     }
@@ -106,8 +104,9 @@ impl Limiter {
         self.limit().is_none_or(|l| self.in_flight < l)
     }
 
-    /// Asks for a slot. FIFO: a newcomer never overtakes a queued attempt.
-    pub fn acquire(&mut self, now: f64) -> Admit {
+    /// Asks for a slot; if none is free, `ticket` waits in line. FIFO: a newcomer never
+    /// overtakes a queued attempt.
+    pub fn acquire(&mut self, ticket: Ticket, now: f64) -> Admit {
         if self.queue.is_empty() && self.has_room() {
             self.in_flight += 1;
             return Admit::Now;
@@ -115,10 +114,8 @@ impl Limiter {
         if self.queue.len() >= self.max_queue {
             return Admit::Shed(ShedReason::QueueFull);
         }
-        let t = self.next_ticket;
-        self.next_ticket += 1;
-        self.queue.push_back((t, now));
-        Admit::Queued(t)
+        self.queue.push_back((ticket, now));
+        Admit::Queued
     }
 
     /// Takes a slot only if one is free and nobody is queued (hedges never wait in line).
@@ -183,47 +180,42 @@ mod tests {
     #[test]
     fn fifo_queue_then_shed_when_full() {
         let mut l = Limiter::fixed(2, 2);
-        assert_eq!(l.acquire(0.0), Admit::Now);
-        assert_eq!(l.acquire(0.0), Admit::Now);
-        assert_eq!(l.acquire(1.0), Admit::Queued(1));
-        assert_eq!(l.acquire(2.0), Admit::Queued(2));
-        assert_eq!(l.acquire(3.0), Admit::Shed(ShedReason::QueueFull));
+        assert_eq!(l.acquire(1, 0.0), Admit::Now);
+        assert_eq!(l.acquire(2, 0.0), Admit::Now);
+        assert_eq!(l.acquire(3, 1.0), Admit::Queued);
+        assert_eq!(l.acquire(4, 2.0), Admit::Queued);
+        assert_eq!(l.acquire(5, 3.0), Admit::Shed(ShedReason::QueueFull));
         l.release(Some(10.0), 5.0);
-        assert_eq!(l.take_granted(), vec![(1, 4.0)]);
+        assert_eq!(l.take_granted(), vec![(3, 4.0)]);
         assert_eq!((l.in_flight(), l.queued()), (2, 1));
     }
 
     #[test]
     fn leaving_the_queue_and_late_leave() {
         let mut l = Limiter::fixed(1, 4);
-        assert_eq!(l.acquire(0.0), Admit::Now);
-        let Admit::Queued(a) = l.acquire(0.0) else {
-            panic!()
-        };
-        let Admit::Queued(b) = l.acquire(1.0) else {
-            panic!()
-        };
-        assert_eq!(l.leave(a, 7.0), Some(7.0));
+        assert_eq!(l.acquire(1, 0.0), Admit::Now);
+        assert_eq!(l.acquire(2, 0.0), Admit::Queued);
+        assert_eq!(l.acquire(3, 1.0), Admit::Queued);
+        assert_eq!(l.leave(2, 7.0), Some(7.0));
         l.release(Some(1.0), 8.0);
-        assert_eq!(l.take_granted(), vec![(b, 7.0)]);
-        assert_eq!(l.leave(b, 9.0), None, "already granted");
+        assert_eq!(l.take_granted(), vec![(3, 7.0)]);
+        assert_eq!(l.leave(3, 9.0), None, "already granted");
     }
 
     #[test]
     fn newcomers_do_not_overtake_the_queue() {
         let mut l = Limiter::fixed(1, 4);
-        l.acquire(0.0);
-        let q = l.acquire(0.0);
-        assert!(matches!(q, Admit::Queued(_)));
+        l.acquire(1, 0.0);
+        assert_eq!(l.acquire(2, 0.0), Admit::Queued);
         l.release(Some(1.0), 1.0); // grants the queued one
-        assert!(matches!(l.acquire(1.0), Admit::Queued(_)));
+        assert_eq!(l.acquire(3, 1.0), Admit::Queued);
     }
 
     #[test]
     fn unlimited_never_queues() {
         let mut l = Limiter::unlimited();
-        for _ in 0..10_000 {
-            assert_eq!(l.acquire(0.0), Admit::Now);
+        for i in 0..10_000 {
+            assert_eq!(l.acquire(i, 0.0), Admit::Now);
         }
         assert_eq!(l.limit(), None);
     }

@@ -1,5 +1,5 @@
-//! Counters and windowed figures, and the plain `Snapshot` the driver hands to JS
-//! (`src/wasm/to_js.rs`).
+//! Counters and windowed figures, and the plain `Snapshot` the executor hands to JS
+//! (`boundary.rs` names its fields).
 //!
 //! Why windowed: "retry density" and tail latency are only useful if they describe *now*. All-time
 //! averages hide a storm that started a minute ago behind a quiet week. Everything here lives in a
@@ -91,7 +91,7 @@ impl Metrics {
     }
 
     /// Heap bytes held (for the memory-bound tests): the sketches are the only growing parts.
-    pub fn footprint(&mut self, now: f64) -> usize {
+    pub fn footprint(&self, now: f64) -> usize {
         self.window
             .live(now)
             .map(|s| {
@@ -101,7 +101,7 @@ impl Metrics {
             + (self.giveups.len() + self.shed.len()) * 32
     }
 
-    pub fn snapshot(&mut self, now: f64, x: Extra) -> Snapshot {
+    pub fn snapshot(&self, now: f64, x: Extra) -> Snapshot {
         let (mut tasks, mut retries) = (0u64, 0u64);
         let (mut lat, mut att, mut qw) = (Sketch::default(), Sketch::default(), Sketch::default());
         for s in self.window.live(now) {

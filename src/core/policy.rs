@@ -19,10 +19,10 @@ pub enum BodyKind {
     Stream,
 }
 
-/// What the engine needs to know about a request; the driver fills it in.
+/// What the engine needs to know about a request; the executor fills it in.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
-    /// Upper-case method. Borrowed for `GET`, the common case, which the driver passes as
+    /// Upper-case method. Borrowed for `GET`, the common case, which the executor passes as
     /// nothing, so a call copies no method string into the engine.
     pub method: Cow<'static, str>,
     pub url: String,
@@ -46,11 +46,13 @@ pub enum GiveUpReason {
     QueueFull,
     /// Shed: the attempt waited `concurrency.queueTimeoutMs` for a slot.
     QueueTimeout,
+    /// The request cannot succeed (an invalid URL or header, a permission the runtime refused).
+    NotRetryable,
 }
 
 impl GiveUpReason {
-    /// Every reason, in a fixed order: a driver may name a reason by its index here.
-    pub const ALL: [GiveUpReason; 9] = [
+    /// Every reason, in a fixed order (the boundary names them by their index here).
+    pub const ALL: [GiveUpReason; 10] = [
         GiveUpReason::MaxAttempts,
         GiveUpReason::BudgetExhausted,
         GiveUpReason::MethodNotRetryable,
@@ -60,6 +62,7 @@ impl GiveUpReason {
         GiveUpReason::InvalidResponse,
         GiveUpReason::QueueFull,
         GiveUpReason::QueueTimeout,
+        GiveUpReason::NotRetryable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl GiveUpReason {
             GiveUpReason::InvalidResponse => "invalid-response",
             GiveUpReason::QueueFull => "queue-full",
             GiveUpReason::QueueTimeout => "queue-timeout",
+            GiveUpReason::NotRetryable => "not-retryable",
         }
     }
 }

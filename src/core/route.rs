@@ -174,7 +174,7 @@ impl Route {
         (c.ok as f64 + 2.0) / (c.total() as f64 + 2.0)
     }
 
-    fn sum(w: &mut Window<Counts>, now: f64) -> Counts {
+    fn sum(w: &Window<Counts>, now: f64) -> Counts {
         w.live(now).fold(Counts::default(), |a, c| Counts {
             ok: a.ok + c.ok,
             failed: a.failed + c.failed,
@@ -182,8 +182,8 @@ impl Route {
     }
 
     /// Long-window success rate (what the snapshot reports as `successRate`).
-    pub fn success_rate(&mut self, now: f64) -> f64 {
-        let c = Self::sum(&mut self.long, now);
+    pub fn success_rate(&self, now: f64) -> f64 {
+        let c = Self::sum(&self.long, now);
         if c.total() == 0 {
             1.0
         } else {
@@ -192,9 +192,9 @@ impl Route {
     }
 
     /// The stability score in (0, 1]; higher is better. See the module docs for the formula.
-    pub fn score(&mut self, now: f64) -> f64 {
-        let long = Self::sr(Self::sum(&mut self.long, now));
-        let short = Self::sr(Self::sum(&mut self.short, now));
+    pub fn score(&self, now: f64) -> f64 {
+        let long = Self::sr(Self::sum(&self.long, now));
+        let short = Self::sr(Self::sum(&self.short, now));
         let reliability = reliability(long, short);
         let mean = self.mean_ms.unwrap_or(0.0);
         let cv = if mean > 0.0 {
@@ -210,13 +210,13 @@ impl Route {
         self.var_ms2
     }
 
-    pub fn latency_quantile(&mut self, q: f64, now: f64) -> (f64, u64) {
+    pub fn latency_quantile(&self, q: f64, now: f64) -> (f64, u64) {
         let s = self.latency(now);
         (s.quantile(q), s.count())
     }
 
     /// Latency over the window, merged (merge once to read several quantiles).
-    pub fn latency(&mut self, now: f64) -> Sketch {
+    pub fn latency(&self, now: f64) -> Sketch {
         let mut s = Sketch::default();
         for w in self.latency.live(now) {
             s.merge(w);
@@ -228,6 +228,16 @@ impl Route {
     pub fn take_interval(&mut self) -> (u64, u64) {
         let c = core::mem::take(&mut self.interval);
         (c.ok, c.total())
+    }
+
+    /// The state at `now`, as a snapshot shows it: an ejection whose time is up reads as probing
+    /// before `refresh` has moved it there.
+    pub fn state_at(&self, now: f64) -> State {
+        if self.state == State::Ejected && now >= self.ejected_until {
+            State::Probing
+        } else {
+            self.state
+        }
     }
 
     /// Ejected routes whose time is up become probing.
@@ -267,8 +277,8 @@ impl Route {
     }
 }
 
-/// `long^0.8 * short^0.2`, as one `exp` of logs: the wasm then needs no `pow` (2 KB of libm). A
-/// rate of 0 gives `ln` = -inf and 0, as the powers do.
+/// `long^0.8 * short^0.2`, as one `exp` of logs: the wasm then needs no `pow` from libm. A rate of
+/// 0 gives `ln` = -inf and 0, as the powers do.
 fn reliability(long: f64, short: f64) -> f64 {
     (0.8 * long.ln() + 0.2 * short.ln()).exp()
 }

@@ -22,11 +22,12 @@
 //!   of recent tasks it served crosses `fallbackDefaultShare`.
 
 use crate::core::budget::RetryBudget;
-use crate::core::config::{origin_of, RouteConfig, RoutingConfig};
+use crate::core::config::{RouteConfig, RoutingConfig};
 use crate::core::counts::Counts;
 use crate::core::route::{Route, State};
 use crate::core::sketch::Sample;
 use crate::core::sort;
+use crate::core::url::origin_of;
 use crate::core::window::Window;
 use crate::prelude::*;
 use fastrand::Rng;
@@ -37,16 +38,67 @@ const SHARPNESS: i32 = 8;
 /// Fallback "is the default" only once this many recent tasks back the share.
 const MIN_TASKS_FOR_DEFAULT: u64 = 10;
 
-/// Why a fallback route served. The strings are part of the JS contract.
-pub const PRIMARY_EJECTED: &str = "primary-ejected";
-pub const BUDGET_EXHAUSTED: &str = "budget-exhausted";
-pub const ALL_PRIMARIES_FAILED: &str = "all-primaries-failed";
-pub const DEADLINE: &str = "deadline";
+/// Why a fallback route served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// Every primary is ejected.
+    PrimaryEjected,
+    /// The retry budget is empty: it protects the primaries, not the fallback.
+    BudgetExhausted,
+    /// Every primary failed this call.
+    AllPrimariesFailed,
+    /// The next wait would pass the deadline: the fallback is tried at once instead.
+    Deadline,
+}
+
+impl FallbackReason {
+    /// The strings are part of the JS contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackReason::PrimaryEjected => "primary-ejected",
+            FallbackReason::BudgetExhausted => "budget-exhausted",
+            FallbackReason::AllPrimariesFailed => "all-primaries-failed",
+            FallbackReason::Deadline => "deadline",
+        }
+    }
+}
+
+/// Why a route was ejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EjectReason {
+    ConsecutiveFailures,
+    LowSuccessRate,
+    ProbeFailed,
+}
+
+impl EjectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EjectReason::ConsecutiveFailures => "consecutive-failures",
+            EjectReason::LowSuccessRate => "low-success-rate",
+            EjectReason::ProbeFailed => "probe-failed",
+        }
+    }
+}
+
+/// Why a route was restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreReason {
+    ProbesSucceeded,
+}
+
+impl RestoreReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreReason::ProbesSucceeded => "probes-succeeded",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EjectEvent {
     pub route: String,
-    pub reason: &'static str,
+    pub reason: EjectReason,
     pub ejections: u32,
     pub duration_ms: f64,
 }
@@ -54,7 +106,7 @@ pub struct EjectEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestoreEvent {
     pub route: String,
-    pub reason: &'static str,
+    pub reason: RestoreReason,
     pub ejected_for_ms: f64,
 }
 
@@ -78,7 +130,7 @@ pub struct Pick {
     pub route: usize,
     pub probe: bool,
     /// Set when a fallback route serves, with the reason.
-    pub fallback: Option<&'static str>,
+    pub fallback: Option<FallbackReason>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -279,11 +331,11 @@ impl Routing {
             .min_by_key(|i| self.routes[*i].fallback)
     }
 
-    fn fallback_pick(&mut self, reason: &'static str, now: f64, rng: &mut Rng) -> Option<Pick> {
+    fn fallback_pick(&mut self, reason: FallbackReason, now: f64, rng: &mut Rng) -> Option<Pick> {
         let fb = self.healthy(true, &[]);
         let route = self.p2c(&fb, now, rng)?;
         self.fallback_total += 1;
-        self.fallback_by_reason.add(reason);
+        self.fallback_by_reason.add(reason.as_str());
         Some(Pick {
             route,
             probe: false,
@@ -315,7 +367,7 @@ impl Routing {
                 fallback: None,
             };
         }
-        self.fallback_pick(PRIMARY_EJECTED, now, rng)
+        self.fallback_pick(FallbackReason::PrimaryEjected, now, rng)
             .unwrap_or_else(|| self.panic_pick(now, rng))
     }
 
@@ -336,7 +388,7 @@ impl Routing {
     pub fn pick_retry(
         &mut self,
         failed: &[usize],
-        forced: Option<&'static str>,
+        forced: Option<FallbackReason>,
         now: f64,
         rng: &mut Rng,
     ) -> Pick {
@@ -345,6 +397,21 @@ impl Routing {
         if let Some(reason) = forced {
             if let Some(p) = self.fallback_pick(reason, now, rng) {
                 return p;
+            }
+            // Every fallback was ejected while the retry waited for a concurrency slot. The
+            // primaries are still ruled out (no budget token, or a wait past the deadline): a
+            // fallback serves all the same, ejection ignored as in `panic_pick`.
+            let all: Vec<usize> = (0..self.routes.len())
+                .filter(|i| self.routes[*i].fallback)
+                .collect();
+            if let Some(route) = self.p2c(&all, now, rng) {
+                self.fallback_total += 1;
+                self.fallback_by_reason.add(reason.as_str());
+                return Pick {
+                    route,
+                    probe: false,
+                    fallback: Some(reason),
+                };
             }
         }
         let others = self.healthy(false, failed);
@@ -362,21 +429,31 @@ impl Routing {
         } else {
             let primaries = self.healthy(false, &[]);
             let reason = if primaries.is_empty() {
-                PRIMARY_EJECTED
+                FallbackReason::PrimaryEjected
             } else {
-                ALL_PRIMARIES_FAILED
+                FallbackReason::AllPrimariesFailed
             };
             if let Some(p) = self.fallback_pick(reason, now, rng) {
                 return p;
             }
         }
-        // Stay on the last route (no token for a switch, or nowhere better to go).
+        // Stay on the last route (no token for a switch, or nowhere better to go). A fallback
+        // that serves again is a fallback use like any other, counted with its reason.
         match last {
-            Some(route) => Pick {
-                route,
-                probe: false,
-                fallback: self.routes[route].fallback.then_some(ALL_PRIMARIES_FAILED),
-            },
+            Some(route) => {
+                let fallback = self.routes[route]
+                    .fallback
+                    .then_some(FallbackReason::AllPrimariesFailed);
+                if let Some(reason) = fallback {
+                    self.fallback_total += 1;
+                    self.fallback_by_reason.add(reason.as_str());
+                }
+                Pick {
+                    route,
+                    probe: false,
+                    fallback,
+                }
+            }
             None => self.pick_first(now, rng),
         }
     }
@@ -419,7 +496,7 @@ impl Routing {
         self.ejected_count() < allowed
     }
 
-    fn eject(&mut self, i: usize, reason: &'static str, now: f64, out: &mut Vec<Notice>) {
+    fn eject(&mut self, i: usize, reason: EjectReason, now: f64, out: &mut Vec<Notice>) {
         let e = &self.cfg.ejection;
         let (base, max) = (e.base_ms, e.max_ms);
         let r = &mut self.routes[i];
@@ -455,18 +532,18 @@ impl Routing {
                     r.restore();
                     out.push(Notice::Restore(RestoreEvent {
                         route: r.name.clone(),
-                        reason: "probes-succeeded",
+                        reason: RestoreReason::ProbesSucceeded,
                         ejected_for_ms: now - r.ejected_at,
                     }));
                 }
             } else {
-                self.eject(route, "probe-failed", now, out);
+                self.eject(route, EjectReason::ProbeFailed, now, out);
             }
         } else if r.state == State::Healthy
             && r.consecutive_failures >= self.cfg.ejection.consecutive_failures as u32
             && self.may_eject()
         {
-            self.eject(route, "consecutive-failures", now, out);
+            self.eject(route, EjectReason::ConsecutiveFailures, now, out);
         }
         self.success_rate_check(now, out);
     }
@@ -501,7 +578,7 @@ impl Routing {
         sort::sort_by(&mut low, |a, b| a.1.total_cmp(&b.1).is_lt());
         for (i, _) in low {
             if self.may_eject() {
-                self.eject(i, "low-success-rate", now, out);
+                self.eject(i, EjectReason::LowSuccessRate, now, out);
             }
         }
     }
@@ -538,21 +615,20 @@ impl Routing {
         }
     }
 
-    fn window_counts(&mut self, now: f64) -> (u64, u64) {
+    fn window_counts(&self, now: f64) -> (u64, u64) {
         self.fallback_window
             .live(now)
             .fold((0, 0), |a, c| (a.0 + c.tasks, a.1 + c.fallback))
     }
 
-    pub fn route_snapshots(&mut self, now: f64) -> Vec<RouteSnapshot> {
-        self.refresh(now);
-        (0..self.routes.len())
-            .map(|i| {
-                let r = &mut self.routes[i];
+    pub fn route_snapshots(&self, now: f64) -> Vec<RouteSnapshot> {
+        self.routes
+            .iter()
+            .map(|r| {
                 let latency = r.latency(now);
                 RouteSnapshot {
                     name: r.name.clone(),
-                    state: r.state.as_str(),
+                    state: r.state_at(now).as_str(),
                     score: round3(r.score(now)),
                     success_rate: round3(r.success_rate(now)),
                     latency: RouteLatency {
@@ -570,7 +646,7 @@ impl Routing {
             .collect()
     }
 
-    pub fn fallback_snapshot(&mut self, now: f64) -> FallbackSnapshot {
+    pub fn fallback_snapshot(&self, now: f64) -> FallbackSnapshot {
         let (tasks, fb) = self.window_counts(now);
         FallbackSnapshot {
             total: self.fallback_total,

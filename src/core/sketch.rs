@@ -78,7 +78,7 @@ impl Sketch {
     }
 
     /// Makes `counts` cover the bucket indexes `lo..=hi`, growing it with zeros at either end.
-    /// (Not `Vec::splice` at the front: that is ~1 KB of wasm and slower.)
+    /// (Not `Vec::splice` at the front: larger in wasm, and slower.)
     fn cover(&mut self, lo: i32, hi: i32) {
         if self.counts.is_empty() {
             self.offset = lo;

@@ -1,9 +1,9 @@
 //! Building message text without `core::fmt`.
 //!
 //! Why: the wasm build carries no formatting machinery otherwise (see `lib.rs`), and `format!`
-//! alone brings `fmt::write`, `Formatter::pad`, integer `Display` and the `fmt::Write` glue, about
-//! 4.5 KB of wasm, for messages that only ever join strings and integers. `cat!` joins pieces
-//! instead: `cat!("routes[", i, "].name")`.
+//! alone brings `fmt::write`, `Formatter::pad`, integer `Display` and the `fmt::Write` glue, for
+//! messages that only ever join strings and integers. `cat!` joins pieces instead:
+//! `cat!("routes[", i, "].name")`.
 
 use crate::prelude::*;
 

@@ -43,12 +43,14 @@ impl<T: Default + Clone> Window<T> {
         &mut self.slots[self.generation as usize % SLOTS]
     }
 
-    /// Every live slot, oldest first.
-    pub fn live(&mut self, now_ms: f64) -> impl Iterator<Item = &T> {
-        self.advance(now_ms);
-        let start = self.generation as usize + 1;
-        let slots = &self.slots;
-        (0..SLOTS).map(move |i| &slots[(start + i) % SLOTS])
+    /// Every slot still inside the window at `now_ms`, oldest first. Reads only: slots that have
+    /// expired are skipped, not cleared (that waits for the next `current`), so a snapshot never
+    /// changes what it observes.
+    pub fn live(&self, now_ms: f64) -> impl Iterator<Item = &T> {
+        let newest = self.generation;
+        let now = ((now_ms.max(0.0) / self.slot_ms).floor() as i64).max(newest);
+        let from = (newest - SLOTS as i64 + 1).max(now - SLOTS as i64 + 1);
+        (from..=newest).map(move |g| &self.slots[g.rem_euclid(SLOTS as i64) as usize])
     }
 }
 

@@ -1,133 +1,249 @@
-//! The thin driver: binds the sans-IO engine to JS.
+//! The thin binding: the engine's inputs and outputs exported to the JS executor
+//! (`pkg/executor.js`), which performs every action (fetch, abort, settle) and keeps one timer per
+//! client armed where the engine asks.
 //!
-//! The engine's steps are exported one by one (`tasks.rs`) to the attempt loop in
-//! `pkg/driver.js`, which calls the *global* `fetch` (looked up at call time, never `window`) or
-//! the user's `transport` and owns every timer and listener. This side reads config by hand
-//! (`read.rs`) and hands events and snapshots to JS as plain objects (`to_js.rs`). Nothing runs at
-//! module scope: Workers forbid timers, random values and I/O there, so the RNG is seeded on the
-//! first call, not at construction.
+//! Each input returns the step's output as numbers (`boundary::StepOut`): the next timeout and
+//! the actions, fixed width; what they refer to (a routed URL, a failed call's detail) and the
+//! events wait in tapes that JS fetches only when the header says so. Nothing calls back into JS
+//! during a step, so a step never runs user code and a user's exception never crosses wasm frames
+//! (`pkg/host.js` says why that matters). Nothing runs at module scope: Workers forbid timers,
+//! random values and I/O there, so the RNG is seeded on the first call, not at construction.
 
 use crate::prelude::*;
-mod config;
 mod js;
 mod panic;
-mod read;
-mod tasks;
-mod to_js;
 
-use crate::core::{Engine, Task};
-use core::cell::{Cell, RefCell, RefMut};
+use crate::boundary::{StepOut, Tape};
+use crate::core::redact::mask_user_info;
+use crate::core::value::Value;
+use crate::core::{BodyKind, Engine, Failure, RequestMeta, TaskId};
+use alloc::borrow::Cow;
 use js::Hooks;
 use wasm_bindgen::prelude::*;
 
 /// The message of the last Rust panic, so the npm entry can turn an opaque `unreachable` trap into
-/// a `BallastError` with code `INTERNAL` that says what went wrong. UTF-8 bytes, which JS decodes:
-/// checking them here would inline `str::from_utf8` (0.9 KB of wasm) for a message read once.
+/// a `BallastError` with code `INTERNAL` that says what went wrong. UTF-8 bytes, which JS decodes.
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<Vec<u8>> {
     panic::take_note()
 }
 
-/// The event kinds listeners can subscribe to, comma-separated, in listening-mask bit order
-/// (`core::events::KINDS`), so the JS side never keeps its own copy.
-#[wasm_bindgen(js_name = eventKinds)]
-pub fn event_kinds() -> String {
-    join(&crate::core::events::KINDS, ",")
+/// Panics with a literal message, `depth` frames deep, each frame holding a buffer on the shadow
+/// stack: a panic there leaves the stack pointer lowered, as a real one would. Only the package's
+/// containment tests call it (`tests/js/internal.test.mjs`): a fault in one client's step must
+/// leave the other clients working.
+#[wasm_bindgen(js_name = selfTestPanic)]
+pub fn self_test_panic(depth: u32) {
+    deep(depth);
 }
 
-/// `parts.join(sep)` without `join`'s generic, separator-specialised copy loop: one small
-/// non-generic function instead of ~1.2 KB of wasm per element type.
-pub(crate) fn join(parts: &[&str], sep: &str) -> String {
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        out.push_str(p);
+#[inline(never)]
+fn deep(n: u32) {
+    let buf = [n as u8; 64];
+    core::hint::black_box(&buf);
+    if n == 0 {
+        panic!("ballast: self-test panic");
     }
-    out
+    deep(n - 1);
+    core::hint::black_box(&buf);
 }
 
-pub(crate) struct Inner {
-    engine: RefCell<Engine>,
-    seeded: Cell<bool>,
-    hooks: Hooks,
-    /// Tasks between `begin` and `finish`, by handle (`tasks.rs`); `free` lists unused handles.
-    tasks: RefCell<Vec<Option<Task>>>,
-    free: RefCell<Vec<u32>>,
-    /// The URL of the attempt just planned, when routing chose one (`planUrl`).
-    plan_url: RefCell<Option<String>>,
+/// The boundary's names (`boundary::describe`), read once by `pkg/boundary.js`.
+#[wasm_bindgen]
+pub fn boundary() -> String {
+    crate::boundary::describe()
 }
 
-impl Inner {
-    /// Borrows the engine; `seed` seeds the RNG on first use (never at module scope).
-    fn engine(&self, seed: bool) -> RefMut<'_, Engine> {
-        let mut e = self.engine.borrow_mut();
-        if seed && !self.seeded.get() {
-            self.seeded.set(true);
-            let s = e.config().seed.unwrap_or_else(js::random_seed);
-            e.reseed(s as u64);
-        }
-        e
-    }
-
-    /// Tells the JS driver which queued attempts were granted a slot and hands queued events to
-    /// JS listeners, after the engine borrow is released (a listener may call `snapshot()` or
-    /// start another call).
-    fn after(&self) {
-        if !self.engine.borrow().has_output() {
-            return;
-        }
-        let (events, granted) = {
-            let mut e = self.engine.borrow_mut();
-            (e.take_events(), e.take_granted())
-        };
-        for t in granted {
-            self.hooks.granted(t as f64);
-        }
-        for ev in events {
-            self.hooks.emit(ev.kind(), to_js::event(&ev));
-        }
-    }
-}
-
-/// One wrapped fetch's engine (budget, RNG, metrics) and its tasks. The attempt loop, with its
-/// transport, timers and signals, is `pkg/driver.js`.
+/// One wrapped fetch's engine.
 #[wasm_bindgen]
 pub struct Client {
-    inner: Inner,
+    engine: Engine,
+    seeded: bool,
+    out: StepOut,
+}
+
+/// The value at a path like `routes[2].url`.
+fn value_at<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = root;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        cur = cur.get(key)?;
+        if let (Some(i), Value::List(items)) = (index, cur) {
+            cur = items.get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+fn task_of(id: f64) -> TaskId {
+    TaskId::from_bits(id as u64)
+}
+
+/// `f64::NAN` for "none".
+fn or_nan(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+impl Client {
+    /// The output of the input just given to the engine (one copy of this loop for every
+    /// input, not one inlined into each).
+    #[inline(never)]
+    fn step(&mut self, task: Option<TaskId>) -> Vec<f64> {
+        self.out.begin(task);
+        while let Some(a) = self.engine.poll_action() {
+            self.out.action(&a);
+        }
+        let events = self.engine.has_output();
+        let timeout = self.engine.poll_timeout();
+        self.out.finish(timeout, events);
+        self.out.nums.clone()
+    }
 }
 
 #[wasm_bindgen]
 impl Client {
-    /// `config` is a plain object (without `transport`), `hooks` the npm entry's hook object.
+    /// `config` is the user's config as a tape of plain data (`pkg/config.js` copies and encodes
+    /// it); `hooks` builds the `ConfigError`, whose value the npm entry renders from its copy
+    /// (`masked`: the value with a URL's user-info hidden, when it had one).
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, hooks: Hooks) -> Result<Client, JsValue> {
-        let cfg = config::parse(&config, &hooks)?;
+    pub fn new(config: Vec<f64>, hooks: Hooks) -> Result<Client, JsValue> {
+        let Some(value) = crate::boundary::read_value(&config) else {
+            return Err(JsValue::from_str(
+                "ballast: internal: the config tape is malformed",
+            ));
+        };
+        let cfg = crate::core::config::read(&value).map_err(|err| {
+            let masked = match value_at(&value, &err.path) {
+                Some(Value::Str(s)) if mask_user_info(s) != *s => Some(mask_user_info(s)),
+                _ => None,
+            };
+            hooks.config_error(&err.path, &err.allowed, masked)
+        })?;
         let seeded = cfg.seed.is_some();
         let seed = cfg.seed.unwrap_or(0.0) as u64;
         Ok(Client {
-            inner: Inner {
-                engine: RefCell::new(Engine::new(cfg, seed)),
-                seeded: Cell::new(seeded),
-                hooks,
-                tasks: RefCell::new(Vec::new()),
-                free: RefCell::new(Vec::new()),
-                plan_url: RefCell::new(None),
-            },
+            engine: Engine::new(cfg, seed),
+            seeded,
+            out: StepOut::default(),
         })
     }
 
-    /// A plain, JSON-serialisable snapshot of counters and windowed figures.
-    pub fn snapshot(&self, now: f64) -> JsValue {
-        let snap = self.inner.engine.borrow_mut().snapshot(now);
-        to_js::snapshot_of(&snap)
+    /// What the executor needs of the config: `[timeout.attemptMs, timeout.totalMs, hedging]`
+    /// (NaN for `null`; hedging 1 or 0), for its abort controllers and timeout messages.
+    pub fn settings(&self) -> Vec<f64> {
+        let c = self.engine.config();
+        vec![
+            or_nan(c.timeout.attempt_ms),
+            or_nan(c.timeout.total_ms),
+            f64::from(u8::from(c.hedge.is_some())),
+        ]
+    }
+
+    /// A call begins. `method` is upper-case, `undefined` for `GET` (no string crosses on the
+    /// common path); `flags`: bit 0 an `Idempotency-Key` header, bits 1-2 the body (0 none,
+    /// 1 replayable, 2 a stream).
+    pub fn begin(&mut self, method: Option<String>, url: String, flags: u32, now: f64) -> Vec<f64> {
+        if !self.seeded {
+            self.seeded = true;
+            let seed = self
+                .engine
+                .config()
+                .seed
+                .map_or_else(js::random_seed, |s| s as u64);
+            self.engine.reseed(seed);
+        }
+        let meta = RequestMeta {
+            method: method.map_or(Cow::Borrowed("GET"), Cow::Owned),
+            url,
+            has_idempotency_key: flags & 1 != 0,
+            body: match (flags >> 1) & 3 {
+                0 => BodyKind::None,
+                2 => BodyKind::Stream,
+                _ => BodyKind::Replayable,
+            },
+        };
+        let id = self.engine.begin(meta, now);
+        self.step(Some(id))
+    }
+
+    /// Attempt `attempt` of `task` got its response headers; `retry_after` is the header's
+    /// value (read on 429 and 503), `wall` the wall clock (ms since the epoch).
+    pub fn response(
+        &mut self,
+        task: f64,
+        attempt: u32,
+        status: u16,
+        retry_after: Option<String>,
+        now: f64,
+        wall: f64,
+    ) -> Vec<f64> {
+        let task = task_of(task);
+        let ra = retry_after.as_deref();
+        self.engine
+            .handle_response(task, attempt, status, ra, now, wall);
+        self.step(None)
+    }
+
+    /// Attempt `attempt` of `task` failed without a response: `kind` indexes `Failure::ALL`,
+    /// `detail` describes the error (for the message).
+    pub fn failure(
+        &mut self,
+        task: f64,
+        attempt: u32,
+        kind: u32,
+        detail: &str,
+        now: f64,
+    ) -> Vec<f64> {
+        let f = Failure::ALL
+            .get(kind as usize)
+            .copied()
+            .unwrap_or(Failure::Network);
+        self.engine
+            .handle_failure(task_of(task), attempt, f, detail, now);
+        self.step(None)
+    }
+
+    /// The caller aborted `task`.
+    pub fn abort(&mut self, task: f64, now: f64) -> Vec<f64> {
+        self.engine.handle_abort(task_of(task), now);
+        self.step(None)
+    }
+
+    /// The instant the last step asked to be woken at has come.
+    pub fn timeout(&mut self, now: f64) -> Vec<f64> {
+        self.engine.handle_timeout(now);
+        self.step(None)
+    }
+
+    /// What the last step's actions refer to: a tape of values (a routed URL, a failed call's
+    /// detail), in the order the actions name them.
+    pub fn detail(&self) -> Vec<f64> {
+        self.out.detail.nums.clone()
+    }
+
+    /// The events queued since the last call: a tape of one record per event.
+    pub fn events(&mut self) -> Vec<f64> {
+        let mut t = Tape::default();
+        while let Some(ev) = self.engine.poll_event() {
+            t.event(&ev);
+        }
+        t.nums
+    }
+
+    /// Counters and windowed figures at `now`, as a tape (one `snapshot` record). Reads only.
+    pub fn snapshot(&self, now: f64) -> Vec<f64> {
+        let mut t = Tape::default();
+        t.snapshot(&self.engine.snapshot(now));
+        t.nums
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is
     /// built for kinds nobody listens to.
     #[wasm_bindgen(js_name = setListening)]
-    pub fn set_listening(&self, mask: u32) {
-        self.inner.engine.borrow_mut().set_listening(mask);
+    pub fn set_listening(&mut self, mask: u32) {
+        self.engine.set_listening(mask);
     }
 }

@@ -11,10 +11,9 @@
 use core::cell::UnsafeCell;
 use core::panic::PanicInfo;
 
-/// talc, not dlmalloc (what std uses on wasm32): measured 2.2 KB less wasm (1.0 KB gzip), and the
-/// same per-call time in the in-process loop (ballast with and without timeouts, concurrency 1
-/// and 64). `TalckWasm` grows the heap with `memory.grow`, as dlmalloc did; under a long mixed load
-/// both level off at the same size (`tests/js/heap.test.mjs`).
+/// talc, not dlmalloc (what std uses on wasm32): smaller, and as fast per call (bench/RESULTS.md).
+/// `TalckWasm` grows the heap with `memory.grow`; under a long mixed load it levels off
+/// (`tests/js/heap.test.mjs`).
 #[global_allocator]
 // SAFETY: wasm32-unknown-unknown without the atomics feature is single-threaded, which is what
 // `new_global`'s lock (none) requires.

@@ -37,15 +37,18 @@ test("secrets stay out of messages and events: no user-info ever, query values r
   const attempts = collect(f, "attempt");
   const giveups = collect(f, "giveup");
   const host = origin.url.slice("http://".length);
-  // A URL with user-info cannot be fetched (fetch refuses it, quoting it): a network error.
+  // fetch refuses a URL with user-info before any I/O, quoting it: not retried.
   const err = await rejection(f(`http://user:hunter2@${host}/x?token=s3cret&id=7`));
   assert.equal(err.name, "BallastError");
+  assert.equal(err.code, "INVALID_REQUEST");
   assert.doesNotMatch(err.message, /hunter2|s3cret|user:/, err.message);
   assert.match(err.message, new RegExp(`http://${host}/x\\?token=REDACTED&id=REDACTED`));
   for (const ev of [...retries, ...attempts, ...giveups]) {
     assert.doesNotMatch(JSON.stringify(ev), /hunter2|s3cret|user:/, JSON.stringify(ev));
   }
-  assert.ok(retries.length >= 1 && giveups.length === 1);
+  assert.equal(retries.length, 0);
+  assert.equal(giveups.length, 1);
+  assert.equal(giveups[0].reason, "not-retryable");
 
   const key = uniqueKey("secret");
   const res = await f(`${origin.url}/seq?key=${key}&codes=503,200&token=abc`);

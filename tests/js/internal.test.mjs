@@ -3,8 +3,9 @@
 // stays with one client (pkg/host.js): the stack pointer is reset, so the other clients of the
 // instance keep working; the instance is retired, so new clients get a fresh one; the client that
 // faulted starts over on a fresh instance, with its state reset, and says so in an
-// "internal-error" event. The public API gives no way to make the engine panic, so these tests
-// patch the generated bindings of an instance (tests/js/helpers.mjs, `instrumented`).
+// "internal-error" event. Nothing a caller passes makes the engine panic, so these tests use the
+// module's self-test export (`selfTestPanic`) from inside a patched step (tests/js/helpers.mjs,
+// `instrumented`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,25 +13,22 @@ import { instantiate } from "../../pkg/gen/ballast.js";
 import { collect, instrumented } from "./helpers.mjs";
 
 const module = new WebAssembly.Module(readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)));
-const hooks = { emit() {}, granted() {}, configError: Error, ballastError: Error };
 const ok = async () => new Response("ok");
-const NOTE = /^panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/;
+const NOTE = /^panicked at src\/wasm\/mod\.rs:\d+:\d+: ballast: self-test panic$/;
 
 test("a panic traps and leaves a note with its location and message, read once", () => {
   const b = instantiate(module);
-  const client = new b.Client({}, hooks);
   assert.equal(b.lastPanic(), undefined);
-  assert.throws(() => client.finish(12345, 0), WebAssembly.RuntimeError);
+  assert.throws(() => b.selfTestPanic(3), WebAssembly.RuntimeError);
   assert.match(new TextDecoder().decode(b.lastPanic()), NOTE);
   assert.equal(b.lastPanic(), undefined, "the note is taken");
 });
 
-test("a trap leaves the stack pointer low; the host puts it back", () => {
+test("a trap leaves the stack pointer low (wasm does not unwind)", () => {
   const b = instantiate(module);
   const sp = b.exports.__stack_pointer;
   const rest = sp.value;
-  const client = new b.Client({}, hooks);
-  assert.throws(() => client.finish(12345, 0), WebAssembly.RuntimeError);
+  assert.throws(() => b.selfTestPanic(50), WebAssembly.RuntimeError);
   assert.ok(sp.value < rest, `the trap left the stack pointer at ${sp.value} (rests at ${rest})`);
 });
 
@@ -38,13 +36,13 @@ test("a trap in one client's step: that call rejects INTERNAL with the note, the
   let armed = false;
   const { createFetch, instances } = await instrumented((b, n) => {
     if (n !== 0) return;
-    const finish = b.Client.prototype.finish;
-    b.Client.prototype.finish = function (h, now) {
+    const response = b.Client.prototype.response;
+    b.Client.prototype.response = function (...args) {
       if (armed) {
         armed = false;
-        return finish.call(this, 4242, now); // a handle the engine never gave out: it panics
+        b.selfTestPanic(50); // a panic 50 frames deep inside the step
       }
-      return finish.call(this, h, now);
+      return response.apply(this, args);
     };
   });
   const victim = createFetch({ transport: ok, seed: 1 });
@@ -58,7 +56,7 @@ test("a trap in one client's step: that call rejects INTERNAL with the note, the
   const err = await victim("http://x/boom").then(() => assert.fail("the call should reject"), (e) => e);
   assert.equal(err.name, "BallastError");
   assert.equal(err.code, "INTERNAL");
-  assert.match(err.message, /^ballast: internal error: panicked at src\/wasm\/tasks\.rs:\d+:\d+: ballast: the driver used a task handle after finish$/);
+  assert.match(err.message, /^ballast: internal error: panicked at src\/wasm\/mod\.rs:\d+:\d+: ballast: self-test panic$/);
   assert.ok(err.cause instanceof WebAssembly.RuntimeError);
 
   assert.equal(internal.length, 1, "one internal-error event");
@@ -77,4 +75,28 @@ test("a trap in one client's step: that call rejects INTERNAL with the note, the
   const fresh = createFetch({ transport: ok });
   assert.equal(await (await fresh("http://x/new")).text(), "ok");
   assert.equal(instances.length, 2, "no third instance: the retired one is not used for new clients");
+});
+
+test("the calls in flight on the faulted client reject with INTERNAL too; nothing of theirs is left behind", async () => {
+  let armed = false;
+  const { createFetch } = await instrumented((b) => {
+    const response = b.Client.prototype.response;
+    b.Client.prototype.response = function (...args) {
+      if (armed) {
+        armed = false;
+        b.selfTestPanic(5);
+      }
+      return response.apply(this, args);
+    };
+  });
+  const gates = [];
+  const f = createFetch({ transport: () => new Promise((r) => gates.push(() => r(new Response("ok")))) });
+  const calls = [f("http://x/1"), f("http://x/2"), f("http://x/3")].map((p) => p.then(() => "ok", (e) => e.code));
+  armed = true;
+  gates[0]();
+  assert.deepEqual(await Promise.all(calls), ["INTERNAL", "INTERNAL", "INTERNAL"]);
+  gates[1]();
+  gates[2]();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(f.snapshot().activeTasks, 0, "the fresh client has nothing in progress");
 });

@@ -766,6 +766,15 @@ const RUNTIMES = {
     if (res.timedOut) throw new StepError("deno run timed out", tail(res.stdout + res.stderr));
     const result = lastJson(res.stdout);
     if (!result) mustSucceed(res, `deno run ${DENO_PERMS.join(" ")}`);
+    // Without --allow-net: refused by the runtime, so one attempt and no budget spent.
+    const nonet = await ctx.run(deno, ["run", "--no-prompt", "nonet.mjs", ORIGIN], { cwd: dir, env });
+    const refused = lastJson(nonet.stdout);
+    if (!refused) mustSucceed(nonet, "deno run (no --allow-net) nonet.mjs");
+    if (result && refused) {
+      result.checks = { ...result.checks, ...refused.checks };
+      result.ok = result.ok && refused.ok;
+      result.details = { ...result.details, withoutNet: refused.details };
+    }
     return judge(result, { deno: version, permissions: DENO_PERMS, exitCode: res.code, stderr: tail(res.stderr) || undefined });
   },
 

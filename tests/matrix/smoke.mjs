@@ -199,6 +199,27 @@ export async function smoke(createFetch, ConfigError, originUrl, label = "rt") {
     err("credentials", e);
   }
 
+  // (g) a request that cannot succeed is not retried: one attempt, no budget spent.
+  checks.not_retryable_invalid_url = false;
+  try {
+    const fr = createFetch({ retry: { maxAttempts: 4, backoff: { kind: "full", baseMs: 50, capMs: 100 } } });
+    const outcomes = [];
+    for (const url of ["http://[::1/x", "ftp://127.0.0.1/x"]) {
+      try {
+        await fr(url);
+        outcomes.push("resolved");
+      } catch (e) {
+        outcomes.push(`${e.code}/${e.reason}/${e.attempts && e.attempts.length}`);
+      }
+    }
+    const s = fr.snapshot();
+    details.notRetryable = { outcomes, retries: s.retries, balance: s.budget.balance };
+    checks.not_retryable_invalid_url =
+      outcomes.every((o) => o === "INVALID_REQUEST/not-retryable/1") && s.retries === 0 && s.budget.balance === 10;
+  } catch (e) {
+    err("not-retryable", e);
+  }
+
   const ok = Object.values(checks).length > 0 && Object.values(checks).every((v) => v === true);
   if (details.errors.length === 0) delete details.errors;
   return { ok, checks, details };

@@ -1,25 +1,37 @@
-//! Reading the user's JS config object into `Config`, field by field.
-//!
-//! Why by hand and not with serde-wasm-bindgen: generic deserialisation (plus path tracking for
-//! error messages) was the single largest part of the wasm binary (~49 KB), for a schema of a few
-//! dozen fields. Typed accessors that know the path they read give the same errors (path, value,
-//! what is allowed) with a fraction of the code. Absent fields (`undefined`) keep their defaults;
-//! ranges are checked afterwards by `Config::validated`, unknown keys by `config::unknown_key`.
+//! Reading a config from plain data (`core::value`) into a `Config`: unknown keys first (walked
+//! against `KNOWN_KEYS`: a typo such as `budget.ratoi` is an error, not a silent default), then
+//! each field's type, then every range (`Config::validated`).
 //!
 //! A bad field does not stop the reading: its error goes into a slot shared by the whole read
-//! (`First`, `config::Checks` behind a `RefCell`), which keeps the first one, and the field keeps
-//! its default. So a field costs one call, not a call plus a branch that moves a `ConfigError` out
-//! (4.3 KB less wasm, with the same change in `Config::validated`). The error reported is the same
-//! as if reading had stopped there.
+//! (`First`), which keeps the first one, and the field keeps its default. The error reported is
+//! the same as if reading had stopped there.
 
-use crate::core::config::{
-    quoted, BackoffKind, Checks, Config, ConfigError, DepositOn, HedgeConfig, LimitSetting,
-    RouteConfig, LIMIT_ALLOWED,
-};
-use crate::prelude::*;
+use super::*;
+use crate::core::print::quoted;
 use core::cell::RefCell;
-use js_sys::{Array, Reflect};
-use wasm_bindgen::prelude::*;
+
+/// A config from plain data: every problem is a `ConfigError` naming the first one's path.
+pub fn read(config: &Value) -> Result<Config, ConfigError> {
+    if !matches!(config, Value::Obj(_)) {
+        return Err(ConfigError::new("config", config.show(), "an object"));
+    }
+    if let Some(e) = unknown_key(config, "") {
+        return Err(e);
+    }
+    fields(config).and_then(Config::validated)
+}
+
+/// `parts.join(sep)` without `join`'s generic, separator-specialised copy loop.
+pub fn join(parts: &[&str], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(p);
+    }
+    out
+}
 
 type R<T> = Result<T, ConfigError>;
 
@@ -33,16 +45,15 @@ impl First {
     }
 }
 
-/// A JS object being read, with its path for messages.
+/// An object being read, with its path for messages.
 struct Obj<'a> {
-    v: JsValue,
+    v: &'a Value,
     path: String,
     first: &'a First,
 }
 
-/// The value is left for the npm entry to render (`config.rs`).
-fn bad(path: &str, allowed: &str) -> ConfigError {
-    ConfigError::new(path, String::new(), allowed)
+fn bad(path: &str, v: &Value, allowed: &str) -> ConfigError {
+    ConfigError::new(path, v.show(), allowed)
 }
 
 impl<'a> Obj<'a> {
@@ -54,19 +65,17 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn get(&self, key: &str) -> (String, JsValue) {
-        let v = Reflect::get(&self.v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-        (self.key_path(key), v)
+    /// The value at `key`, if set.
+    fn get(&self, key: &str) -> (String, Option<&'a Value>) {
+        (self.key_path(key), self.v.get(key))
     }
 
     /// A nested object; `None` when absent or not an object (then the error is recorded).
     fn obj(&self, key: &str) -> Option<Obj<'a>> {
         let (path, v) = self.get(key);
-        if v.is_undefined() {
-            return None;
-        }
-        if !v.is_object() || Array::is_array(&v) || v.is_function() {
-            self.first.fail(bad(&path, "an object"));
+        let v = v?;
+        if !matches!(v, Value::Obj(_)) {
+            self.first.fail(bad(&path, v, "an object"));
             return None;
         }
         Some(Obj {
@@ -78,48 +87,38 @@ impl<'a> Obj<'a> {
 
     /// The value at `key` converted by `conv`: `None` when absent (the default stays) or when
     /// `conv` refuses it (then an error naming what is `allowed` is recorded).
-    fn typed<T>(
-        &self,
-        key: &str,
-        allowed: &str,
-        conv: impl Fn(&JsValue) -> Option<T>,
-    ) -> Option<T> {
+    fn typed<T>(&self, key: &str, allowed: &str, conv: impl Fn(&Value) -> Option<T>) -> Option<T> {
         let (path, v) = self.get(key);
-        if v.is_undefined() {
-            return None;
-        }
-        let t = conv(&v);
+        let v = v?;
+        let t = conv(v);
         if t.is_none() {
-            self.first.fail(bad(&path, allowed));
+            self.first.fail(bad(&path, v, allowed));
         }
         t
     }
 
     /// Overwrites `into` with the value at `key`, if present and valid.
-    fn set<T>(&self, key: &str, allowed: &str, conv: impl Fn(&JsValue) -> Option<T>, into: &mut T) {
+    fn set<T>(&self, key: &str, allowed: &str, conv: impl Fn(&Value) -> Option<T>, into: &mut T) {
         if let Some(t) = self.typed(key, allowed, conv) {
             *into = t;
         }
     }
 
     fn num(&self, key: &str, into: &mut f64) {
-        self.set(key, "a number", JsValue::as_f64, into)
+        self.set(key, "a number", Value::as_f64, into)
     }
 
     /// A number, or `null` to switch the feature off.
     fn nullable(&self, key: &str, into: &mut Option<f64>) {
-        let conv = |v: &JsValue| {
-            if v.is_null() {
-                Some(None)
-            } else {
-                v.as_f64().map(Some)
-            }
+        let conv = |v: &Value| match v {
+            Value::Null => Some(None),
+            v => v.as_f64().map(Some),
         };
         self.set(key, "a number, or null to disable", conv, into)
     }
 
     fn int(&self, key: &str, into: &mut u32) {
-        let conv = |v: &JsValue| {
+        let conv = |v: &Value| {
             v.as_f64()
                 .filter(|n| n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(n))
                 .map(|n| n as u32)
@@ -128,32 +127,31 @@ impl<'a> Obj<'a> {
     }
 
     fn flag(&self, key: &str, into: &mut bool) {
-        self.set(key, "true or false", JsValue::as_bool, into)
+        self.set(key, "true or false", Value::as_bool, into)
     }
 
     /// One of the given names.
     fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) {
         let names: Vec<String> = options.iter().map(|(n, _)| quoted(n)).collect();
-        let conv = |v: &JsValue| {
-            let s = v.as_string()?;
+        let conv = |v: &Value| {
+            let s = v.as_str()?;
             options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
         };
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let allowed = cat!("one of ", super::join(&names, ", "));
+        let allowed = cat!("one of ", join(&names, ", "));
         self.set(key, &allowed, conv, into)
     }
 
     /// An array and its path; `None` when absent or not an array (then the error is recorded).
-    fn array(&self, key: &str) -> Option<(String, Array)> {
+    fn array(&self, key: &str) -> Option<(String, &'a [Value])> {
         let (path, v) = self.get(key);
-        if v.is_undefined() {
-            return None;
+        match v? {
+            Value::List(items) => Some((path, items)),
+            v => {
+                self.first.fail(bad(&path, v, "an array"));
+                None
+            }
         }
-        if !Array::is_array(&v) {
-            self.first.fail(bad(&path, "an array"));
-            return None;
-        }
-        Some((path, v.into()))
     }
 
     /// The items `conv` accepts; for the others an error naming what is `allowed` is recorded.
@@ -161,14 +159,14 @@ impl<'a> Obj<'a> {
         &self,
         key: &str,
         allowed: &str,
-        conv: impl Fn(&JsValue) -> Option<T>,
+        conv: impl Fn(&Value) -> Option<T>,
     ) -> Option<Vec<T>> {
         let (path, items) = self.array(key)?;
-        let mut out = Vec::with_capacity(items.length() as usize);
+        let mut out = Vec::with_capacity(items.len());
         for (i, v) in items.iter().enumerate() {
-            match conv(&v) {
+            match conv(v) {
                 Some(t) => out.push(t),
-                None => self.first.fail(bad(&item_path(&path, i), allowed)),
+                None => self.first.fail(bad(&item_path(&path, i), v, allowed)),
             }
         }
         Some(out)
@@ -177,20 +175,20 @@ impl<'a> Obj<'a> {
     /// A string that must be there: absent is an error too.
     fn required(&self, key: &str) -> Option<String> {
         let (path, v) = self.get(key);
-        if v.is_undefined() {
+        let Some(v) = v else {
             self.first
                 .fail(ConfigError::new(&path, "missing".into(), "required"));
             return None;
-        }
-        let s = v.as_string();
+        };
+        let s = v.as_str().map(str::to_string);
         if s.is_none() {
-            self.first.fail(bad(&path, "a string"));
+            self.first.fail(bad(&path, v, "a string"));
         }
         s
     }
 }
 
-fn status(v: &JsValue) -> Option<u16> {
+fn status(v: &Value) -> Option<u16> {
     v.as_f64()
         .filter(|n| n.fract() == 0.0 && (100.0..=599.0).contains(n))
         .map(|n| n as u16)
@@ -200,10 +198,10 @@ fn item_path(path: &str, i: usize) -> String {
     cat!(path, "[", i, "]")
 }
 
-fn route(path: String, v: JsValue, first: &First) -> Option<RouteConfig> {
-    if !v.is_object() || Array::is_array(&v) {
+fn route(path: String, v: &Value, first: &First) -> Option<RouteConfig> {
+    if !matches!(v, Value::Obj(_)) {
         let allowed = "an object { name, url, weight?, fallback?, forwardCredentials? }";
-        first.fail(bad(&path, allowed));
+        first.fail(bad(&path, v, allowed));
         return None;
     }
     let o = Obj { v, path, first };
@@ -215,11 +213,12 @@ fn route(path: String, v: JsValue, first: &First) -> Option<RouteConfig> {
     Some(r)
 }
 
-/// Reads everything the user set over the defaults. Ranges are checked later by `validated`.
-pub fn read(config: &JsValue) -> R<Config> {
+/// Reads everything the user set over the defaults (types only; `read` checks unknown keys first
+/// and ranges after).
+fn fields(config: &Value) -> R<Config> {
     let first = First::default();
     let root = Obj {
-        v: config.clone(),
+        v: config,
         path: String::new(),
         first: &first,
     };
@@ -242,7 +241,7 @@ pub fn read(config: &JsValue) -> R<Config> {
             cr.statuses = s;
         }
         let method = "an HTTP method name such as \"GET\"";
-        if let Some(m) = r.list("methods", method, JsValue::as_string) {
+        if let Some(m) = r.list("methods", method, |v| v.as_str().map(str::to_string)) {
             cr.methods = m;
         }
         r.num("maxRetryAfterMs", &mut cr.max_retry_after_ms);
@@ -259,15 +258,14 @@ pub fn read(config: &JsValue) -> R<Config> {
         t.nullable("totalMs", &mut c.timeout.total_ms);
     }
     if let Some(k) = root.obj("concurrency") {
-        let (path, v) = k.get("limit");
-        if v.is_null() {
-            c.concurrency.limit = None;
-        } else if let Some(n) = v.as_f64() {
-            c.concurrency.limit = Some(LimitSetting::Fixed(n));
-        } else if v.as_string().as_deref() == Some("adaptive") {
-            c.concurrency.limit = Some(LimitSetting::Adaptive);
-        } else if !v.is_undefined() {
-            first.fail(bad(&path, LIMIT_ALLOWED));
+        match k.get("limit") {
+            (_, None) => {}
+            (_, Some(Value::Null)) => c.concurrency.limit = None,
+            (_, Some(Value::Num(n))) => c.concurrency.limit = Some(LimitSetting::Fixed(*n)),
+            (_, Some(Value::Str(s))) if s == "adaptive" => {
+                c.concurrency.limit = Some(LimitSetting::Adaptive)
+            }
+            (path, Some(v)) => first.fail(bad(&path, v, LIMIT_ALLOWED)),
         }
         k.num("queue", &mut c.concurrency.queue);
         k.num("queueTimeoutMs", &mut c.concurrency.queue_timeout_ms);
@@ -304,8 +302,7 @@ pub fn read(config: &JsValue) -> R<Config> {
         rt.num("probes", &mut cr.probes);
         rt.num("fallbackDefaultShare", &mut cr.fallback_default_share);
     }
-    let (_, hedge) = root.get("hedge");
-    if !hedge.is_null() {
+    if root.get("hedge").1 != Some(&Value::Null) {
         if let Some(h) = root.obj("hedge") {
             let mut hc = HedgeConfig::default();
             h.nullable("afterMs", &mut hc.after_ms);
@@ -314,11 +311,66 @@ pub fn read(config: &JsValue) -> R<Config> {
             c.hedge = Some(hc);
         }
     }
-    if let Some(seed) = root.typed("seed", "a number", JsValue::as_f64) {
+    if let Some(seed) = root.typed("seed", "a number", Value::as_f64) {
         c.seed = Some(seed);
     }
     if let Some(r) = root.obj("redact") {
         r.flag("query", &mut c.redact.query);
     }
     first.0.into_inner().result(c)
+}
+
+/// The first key that the schema (`KNOWN_KEYS`) does not know, depth first.
+fn unknown_key(obj: &Value, path: &str) -> Option<ConfigError> {
+    let known = known_keys(&schema_path(path))?;
+    let Value::Obj(pairs) = obj else {
+        return None; // a type error: `fields` reports it with the expected type
+    };
+    for (key, value) in pairs {
+        let child = if path.is_empty() {
+            key.clone()
+        } else {
+            cat!(path, ".", key)
+        };
+        if !known.contains(&key.as_str()) {
+            return Some(ConfigError::new(
+                &child,
+                value.show(),
+                &cat!("no such option; known keys here: ", join(known, ", ")),
+            ));
+        }
+        match value {
+            Value::List(items) if known_keys(&cat!(child, "[]")).is_some() => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(e) = unknown_key(item, &cat!(child, "[", i, "]")) {
+                        return Some(e);
+                    }
+                }
+            }
+            _ => {
+                if let Some(e) = unknown_key(value, &child) {
+                    return Some(e);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `routes[3].x` -> `routes[].x`: the schema names array elements with `[]`.
+fn schema_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }

@@ -1,0 +1,354 @@
+// The JS executor: carries out what the engine decides, for one client. The engine owns every
+// call (src/core/engine.rs): it says when to start an attempt, when to abort one and how a call
+// settles, and when it wants to be woken. This side performs those actions with `fetch` (or the
+// user's transport), reports back what each attempt did, and keeps a single timer armed at the
+// instant the engine asks for: no timer per call, none per attempt.
+//
+// Why a fresh AbortController per attempt, and only when something may abort it (an attempt
+// timeout, the deadline, or hedging): an attempt that ran out must not share a signal with the
+// next one (ofetch's bug of retrying under an already-aborted signal), and on Node handing fetch a
+// signal costs undici more than everything else ballast does per call, so with timeouts off a call
+// carries exactly the caller's signal, as raw fetch would.
+
+import { inListener, probeStack } from "./listeners.js";
+import {
+  abortReason,
+  describe,
+  describeValue,
+  discard,
+  failureKind,
+  isResponse,
+  send,
+} from "./request.js";
+
+export class BallastError extends Error {
+  constructor(code, reason, message, cause, attempts) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "BallastError";
+    this.code = code;
+    this.reason = reason;
+    this.attempts = attempts ?? [];
+  }
+}
+
+/** The INTERNAL error for an exception from a call into `host`'s wasm (a trap: with its note). */
+export function internalError(host, err) {
+  const note = err instanceof WebAssembly.RuntimeError ? host.panicNote() : undefined;
+  const detail = note ?? describeValue(err);
+  return new BallastError("INTERNAL", "internal", `ballast: internal error: ${detail}`, err, []);
+}
+
+export function now() {
+  const p = globalThis.performance;
+  return p && typeof p.now === "function" ? p.now() : Date.now();
+}
+
+/** The real clock and timers (tests pass a virtual clock of the same shape). */
+export const REAL_CLOCK = Object.freeze({
+  now,
+  wall: () => Date.now(),
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (timer) => clearTimeout(timer),
+});
+
+const timeoutError = (which, ms) => new DOMException(`ballast: timeout.${which} (${ms} ms) elapsed`, "TimeoutError");
+
+/** Lets a timer keep, or not keep, a Node / Bun / Deno process alive. */
+function setRef(timer, on) {
+  if (typeof timer === "object" && timer !== null && typeof timer.ref === "function") {
+    if (on) timer.ref();
+    else timer.unref();
+  } else if (typeof Deno === "object" && typeof Deno.unrefTimer === "function") {
+    if (on) Deno.refTimer(timer);
+    else Deno.unrefTimer(timer);
+  }
+}
+
+/**
+ * A promise rejected with `err` once the current job is done: the caller has attached its
+ * handlers by then, and the rejection runs on a fresh stack (a call made deep in a recursion of
+ * listeners must not find the stack exhausted when its promise settles).
+ */
+function later(err) {
+  return new Promise((_, reject) => queueMicrotask(() => reject(err)));
+}
+
+/** One call in progress, as far as JS is concerned: its promise, attempts and errors. */
+class Call {
+  constructor(ex, task, input, init, d) {
+    this.ex = ex;
+    this.task = task;
+    this.input = input;
+    this.init = init;
+    this.d = d;
+    /** Attempts in flight: attempt -> its AbortController (null when nothing may abort it). */
+    this.flights = new Map();
+    /** Responses that arrived, by attempt, until the step that received them is over. */
+    this.response = null;
+    this.responseOf = 0;
+    /** Errors of attempts that failed without a response, by attempt; the last is the cause. */
+    this.errors = null;
+    this.lastError = undefined;
+    this.onAbort = null;
+    /** Still inside `call()`: a settlement then waits for the current job to end (`later`). */
+    this.beginning = true;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
+      this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
+    });
+    if (d.signal !== null) {
+      this.onAbort = () => ex.step(() => ex.client.abort(task, ex.clock.now()));
+      d.signal.addEventListener("abort", this.onAbort);
+    }
+  }
+
+  failed(attempt, err) {
+    (this.errors ??= new Map()).set(attempt, err);
+    this.lastError = err;
+  }
+
+  /** The call is over (settled, or lost to a fault): nothing of it is left behind. */
+  close() {
+    if (this.onAbort !== null) this.d.signal.removeEventListener("abort", this.onAbort);
+    for (const c of this.flights.values()) if (c !== null) c.abort();
+    this.flights.clear();
+    this.ex.calls.delete(this.task);
+  }
+}
+
+export class Executor {
+  /**
+   * `client`: the wasm Client on `host`'s instance; `transport`: the user's, or null for the
+   * global fetch; `listeners`: the client's event listeners; `onFault(error)`: what to do when a
+   * call into the wasm throws (pkg/host.js), which replaces this executor's client.
+   */
+  constructor({ host, client, transport, listeners, onFault, clock = REAL_CLOCK }) {
+    this.host = host;
+    this.b = host.boundary;
+    this.client = client;
+    this.transport = transport;
+    this.listeners = listeners;
+    this.onFault = onFault;
+    this.clock = clock;
+    const [attemptMs, totalMs, hedging] = client.settings();
+    this.attemptMs = attemptMs;
+    this.totalMs = totalMs;
+    this.timed = !Number.isNaN(attemptMs) || !Number.isNaN(totalMs) || hedging === 1;
+    this.calls = new Map();
+    this.timer = null;
+    this.timerAt = Infinity;
+    this.timerRef = false;
+    this.dead = false;
+    this.wake = () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.step(() => this.client.timeout(this.clock.now()));
+    };
+  }
+
+  /** The wrapped fetch. */
+  call(input, init) {
+    let d;
+    try {
+      if (this.dead) throw internalError(this.host, new Error("this client's wasm instance faulted"));
+      // A call from a listener may be deep in a recursion: the stack must not run out mid-step.
+      if (inListener()) probeStack();
+      d = describe(input, init);
+      if (d.signal !== null && d.signal.aborted === true) throw abortReason(d.signal);
+    } catch (err) {
+      return later(err);
+    }
+    let call = null;
+    this.step(() => {
+      // GET goes as undefined: no method string to copy into the engine on the common path.
+      const out = this.client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, this.clock.now());
+      call = new Call(this, out[this.b.H_TASK], input, init, d);
+      this.calls.set(call.task, call);
+      return out;
+    });
+    if (call === null) return later(this.faultError);
+    call.beginning = false;
+    return call.promise;
+  }
+
+  /**
+   * Runs one input (`input()` returns the step's output), carries out the actions, delivers the
+   * events after the step, and re-arms the timer. An exception from the wasm is a fault.
+   */
+  step(input) {
+    if (this.dead) return;
+    let out;
+    let detail = null;
+    let events = null;
+    try {
+      out = input();
+      const pending = out[this.b.H_PENDING];
+      if (pending & this.b.PENDING_DETAIL) detail = this.b.decode(this.client.detail());
+      if (pending & this.b.PENDING_EVENTS) events = this.b.decodeEvents(this.client.events());
+    } catch (err) {
+      this.fault(err);
+      return;
+    }
+    this.apply(out, detail);
+    if (events !== null) for (const [kind, payload] of events) this.listeners.emit(kind, payload);
+    this.arm(out[this.b.H_TIMEOUT]);
+    this.listeners.flush();
+  }
+
+  apply(out, detail) {
+    const b = this.b;
+    const n = out[b.H_COUNT];
+    for (let k = 0, at = b.HEADER; k < n; k++, at += b.WIDTH) {
+      const call = this.calls.get(out[at + b.F_TASK]);
+      if (call === undefined) continue;
+      const kind = out[at + b.F_KIND];
+      const attempt = out[at + b.F_ATTEMPT];
+      if (kind === b.START) {
+        const urlAt = out[at + b.F_ARG2];
+        this.start(call, attempt, urlAt < 0 ? undefined : detail[urlAt], out[at + b.F_ARG1]);
+      } else if (kind === b.ABORT) {
+        const controller = call.flights.get(attempt);
+        call.flights.delete(attempt);
+        const reason = out[at + b.F_ARG0];
+        let err;
+        if (reason === b.ABORT_ATTEMPT_TIMEOUT) {
+          err = timeoutError("attemptMs", this.attemptMs);
+          call.failed(attempt, err);
+        } else if (reason === b.ABORT_DEADLINE) {
+          err = timeoutError("totalMs", this.totalMs);
+        } else if (reason === b.ABORT_CALLER) {
+          err = abortReason(call.d.signal);
+        }
+        if (controller != null) controller.abort(err);
+      } else {
+        call.close();
+        if (kind === b.SETTLE_RESPONSE && call.responseOf === attempt) {
+          const res = call.response;
+          call.response = null;
+          call.resolve(res);
+        } else if (kind === b.SETTLE_ABORTED) {
+          call.reject(abortReason(call.d.signal));
+        } else if (kind === b.SETTLE_DEADLINE) {
+          call.reject(timeoutError("totalMs", this.totalMs));
+        } else if (kind === b.SETTLE_FAILED) {
+          const f = detail[out[at + b.F_ARG0]];
+          for (const r of f.attempts) if (call.errors?.has(r.attempt)) r.error = call.errors.get(r.attempt);
+          call.reject(new BallastError(f.code, f.reason, f.message, call.lastError, f.attempts));
+        }
+      }
+    }
+  }
+
+  /** Sends attempt `attempt` of `call` (to `url` when routed; `flags`: strip, hedge). */
+  start(call, attempt, url, flags) {
+    const controller = this.timed ? new AbortController() : null;
+    call.flights.set(attempt, controller);
+    const strip = (flags & this.b.STRIP) !== 0;
+    send(this.transport, call.input, call.init, call.d, controller, url, strip).then(
+      (v) => this.answered(call, attempt, url, true, v),
+      (v) => this.answered(call, attempt, url, false, v),
+    );
+  }
+
+  /** Attempt `attempt` of `call` settled (its promise): reports it to the engine. */
+  answered(call, attempt, url, ok, v) {
+    if (!call.flights.has(attempt) || this.calls.get(call.task) !== call) {
+      if (ok && isResponse(v)) discard(v); // over already (timed out, lost a race, aborted)
+      return;
+    }
+    call.flights.delete(attempt);
+    const task = call.task;
+    const signal = call.d.signal;
+    if (!ok && signal !== null && signal.aborted === true) {
+      this.step(() => this.client.abort(task, this.clock.now()));
+      return;
+    }
+    const t = this.clock.now();
+    if (ok && isResponse(v)) {
+      const status = Math.min(Math.max(Number(v.status) || 0, 0), 999);
+      // Read only where the engine honours it: a header lookup per response is measurable.
+      let ra;
+      if (status === 429 || status === 503) {
+        const h = v.headers.get("retry-after");
+        ra = h == null ? undefined : String(h);
+      }
+      call.response = v;
+      call.responseOf = attempt;
+      this.step(() => this.client.response(task, attempt, status, ra, t, this.clock.wall()));
+      if (call.response === v) {
+        call.response = null; // not what the call settled with: free its connection
+        discard(v);
+      }
+      return;
+    }
+    let kind;
+    let err = v;
+    if (ok) {
+      kind = this.b.FAIL_INVALID_RESPONSE;
+      err = new TypeError(`ballast: the transport resolved with ${describeValue(v)} instead of a Response`);
+    } else {
+      const target = url ?? (call.d.isRequest ? call.input.url : String(call.input));
+      const k = failureKind(v, target, call.d.method);
+      kind = k === "permission-denied" ? this.b.FAIL_PERMISSION : k === "invalid-request" ? this.b.FAIL_INVALID_REQUEST : this.b.FAIL_NETWORK;
+    }
+    call.failed(attempt, err);
+    const detail = describeValue(err);
+    this.step(() => this.client.failure(task, attempt, kind, detail, t));
+  }
+
+  /** Keeps the one timer armed at or before `at` (-1: nothing wanted). */
+  arm(at) {
+    if (at >= 0 && at < this.timerAt) {
+      if (this.timer !== null) this.clock.clear(this.timer);
+      this.timerAt = at;
+      this.timer = this.clock.set(this.wake, Math.max(0, at - this.clock.now()));
+      this.timerRef = true;
+    }
+    // A timer that fires with nothing to do is harmless, but must not keep a process alive
+    // when no call is waiting on it.
+    const want = this.calls.size > 0;
+    if (this.timer !== null && this.timerRef !== want) {
+      setRef(this.timer, want);
+      this.timerRef = want;
+    }
+  }
+
+  /** The wasm threw: the instance is retired, every call of this executor ends with INTERNAL. */
+  fault(err) {
+    this.host.fault();
+    const error = internalError(this.host, err);
+    this.faultError = error;
+    if (this.dead) return error;
+    this.dead = true;
+    if (this.timer !== null) this.clock.clear(this.timer);
+    this.timer = null;
+    for (const call of [...this.calls.values()]) {
+      call.close();
+      call.reject(error);
+    }
+    this.onFault(error);
+    this.listeners.flush();
+    return error;
+  }
+
+  /** The client's snapshot (decoded), or throws the INTERNAL error after a fault. */
+  snapshot() {
+    if (this.dead) throw this.faultError;
+    let tape;
+    try {
+      tape = this.client.snapshot(this.clock.now());
+    } catch (err) {
+      throw this.fault(err);
+    }
+    return this.b.decode(tape)[0];
+  }
+
+  setListening(mask) {
+    if (this.dead) return;
+    try {
+      this.client.setListening(mask);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+}

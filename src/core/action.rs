@@ -1,0 +1,187 @@
+//! What the engine asks its executor to do (`Action`), and how an attempt can fail (`Failure`).
+//!
+//! Why actions rather than return values: one input can require several things at once (a
+//! response wins a hedge race: settle the call with it and abort the other attempt; a slot frees:
+//! start a queued call's attempt), and some are due to another call's input. So every input only
+//! queues actions, and the executor drains them with `Engine::poll_action` after each one.
+
+use crate::core::call::AttemptRecord;
+use crate::core::policy::GiveUpReason;
+use crate::core::tasks::TaskId;
+use crate::prelude::*;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send attempt `attempt` of `task`.
+    Start(Start),
+    /// Stop attempt `attempt` of `task`: it is over for the engine, and whatever it still answers
+    /// is ignored (a response is to be discarded, freeing its connection).
+    Abort {
+        task: TaskId,
+        attempt: u32,
+        reason: AbortReason,
+    },
+    /// The call is over: settle it as `settlement` says. Its id is not valid any more.
+    Settle {
+        task: TaskId,
+        settlement: Settlement,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    pub task: TaskId,
+    /// 1 for the first attempt; hedges and retries count on.
+    pub attempt: u32,
+    /// Where to send it, when routing chose a route (`None`: the caller's input as it is).
+    pub url: Option<String>,
+    /// The route's index in the config, when routed.
+    pub route: Option<usize>,
+    /// Send it without `Authorization`, `Cookie` and `Proxy-Authorization`, and with
+    /// `credentials: "omit"`: the route is on another origin than the addressed one.
+    pub strip_credentials: bool,
+    /// A hedge: the call's other attempt is still in flight.
+    pub hedge: bool,
+}
+
+/// Why an attempt is aborted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortReason {
+    /// Its `timeout.attemptMs` ran out.
+    AttemptTimeout,
+    /// The call's `timeout.totalMs` ran out.
+    Deadline,
+    /// The call's other attempt won.
+    HedgeLost,
+    /// The caller aborted.
+    CallerAbort,
+    /// The call ended otherwise (another attempt failed in a way that ends it).
+    CallEnded,
+}
+
+impl AbortReason {
+    pub const ALL: [AbortReason; 5] = [
+        AbortReason::AttemptTimeout,
+        AbortReason::Deadline,
+        AbortReason::HedgeLost,
+        AbortReason::CallerAbort,
+        AbortReason::CallEnded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AbortReason::AttemptTimeout => "attempt-timeout",
+            AbortReason::Deadline => "deadline",
+            AbortReason::HedgeLost => "hedge-lost",
+            AbortReason::CallerAbort => "caller-abort",
+            AbortReason::CallEnded => "call-ended",
+        }
+    }
+}
+
+/// How a call ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settlement {
+    /// Resolve with the response of attempt `attempt` (a success, a status that is not retried,
+    /// or the last retryable one when the call gave up with a response in hand).
+    Response { attempt: u32 },
+    /// Reject with the caller's abort reason.
+    Aborted,
+    /// Reject with a `TimeoutError`: `timeout.totalMs` ran out.
+    Deadline,
+    /// Reject with a `BallastError`.
+    Failed(Box<Failed>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub code: ErrorCode,
+    pub reason: GiveUpReason,
+    /// `ballast: GET <url> failed after N attempts (CODE; gave up: reason): <cause>`.
+    pub message: String,
+    /// Every attempt the call made, in the order they ended.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// What a `BallastError` says went wrong. The strings are part of the JS contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The last attempt failed without a response.
+    Network,
+    /// The last attempt ran past `timeout.attemptMs`.
+    AttemptTimeout,
+    /// The concurrency limiter refused the call.
+    Shed,
+    /// The transport resolved with something that is not a response.
+    InvalidResponse,
+    /// The request can never be sent as it is: an invalid URL, header or method, or a scheme
+    /// `fetch` does not support.
+    InvalidRequest,
+    /// The runtime refused the request (Deno without `--allow-net`, a content security policy).
+    PermissionDenied,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 6] = [
+        ErrorCode::Network,
+        ErrorCode::AttemptTimeout,
+        ErrorCode::Shed,
+        ErrorCode::InvalidResponse,
+        ErrorCode::InvalidRequest,
+        ErrorCode::PermissionDenied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Network => "NETWORK",
+            ErrorCode::AttemptTimeout => "ATTEMPT_TIMEOUT",
+            ErrorCode::Shed => "SHED",
+            ErrorCode::InvalidResponse => "INVALID_RESPONSE",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+        }
+    }
+}
+
+/// How an attempt failed without a response, as the executor reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The transport rejected: connection refused or reset, DNS, TLS, a CORS refusal in a browser
+    /// (which cannot be told from a network failure). Retried.
+    Network,
+    /// The transport resolved with something that is not a response. Not retried.
+    InvalidResponse,
+    /// `fetch` refused the request before any I/O (see `ErrorCode::InvalidRequest`). Not retried:
+    /// it cannot succeed, and spends no budget.
+    InvalidRequest,
+    /// The runtime refused the request (see `ErrorCode::PermissionDenied`). Not retried either.
+    PermissionDenied,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 4] = [
+        Failure::Network,
+        Failure::InvalidResponse,
+        Failure::InvalidRequest,
+        Failure::PermissionDenied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Network => "network",
+            Failure::InvalidResponse => "invalid-response",
+            Failure::InvalidRequest => "invalid-request",
+            Failure::PermissionDenied => "permission-denied",
+        }
+    }
+
+    /// The error a call ends with when this failure ends it.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Failure::Network => ErrorCode::Network,
+            Failure::InvalidResponse => ErrorCode::InvalidResponse,
+            Failure::InvalidRequest => ErrorCode::InvalidRequest,
+            Failure::PermissionDenied => ErrorCode::PermissionDenied,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! One call in progress: what it asked for, the attempts it made and has in flight, and what it is
+//! waiting for.
+//!
+//! A call is always in exactly one phase: waiting for its attempts (one, or two while a hedge
+//! races the original), sleeping before its next attempt, or queued for a concurrency slot. The
+//! engine (`engine.rs`) moves it between them; the timers it sets are checked against the phase
+//! when they come up (`timers.rs`).
+
+use crate::core::policy::{GiveUpReason, RequestMeta};
+use crate::core::routing::FallbackReason;
+use crate::prelude::*;
+
+/// How an attempt ended. The strings are part of the JS contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A response arrived (any status).
+    Response,
+    /// It failed without a response.
+    Error,
+    /// Its `timeout.attemptMs`, or the call's deadline, ran out.
+    Timeout,
+    /// The caller aborted, or it lost a hedge race.
+    Aborted,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Response => "response",
+            AttemptOutcome::Error => "error",
+            AttemptOutcome::Timeout => "timeout",
+            AttemptOutcome::Aborted => "aborted",
+        }
+    }
+}
+
+/// One attempt of a call, as reported in `BallastError.attempts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// Attempt number (1 for the first); hedges can end out of order.
+    pub attempt: u32,
+    pub outcome: AttemptOutcome,
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    pub route: Option<String>,
+}
+
+/// An attempt in flight.
+#[derive(Debug, Clone)]
+pub struct Flight {
+    pub id: u32,
+    pub route: Option<usize>,
+    pub probe: bool,
+    pub hedge: bool,
+    pub start: f64,
+    /// It holds a concurrency slot (given back when it ends).
+    pub holding: bool,
+    /// When its `timeout.attemptMs` runs out.
+    pub timeout_at: Option<f64>,
+}
+
+/// What a call is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// Its attempts in flight (`flights`), and maybe a hedge timer.
+    Attempts,
+    /// A backoff sleep until this instant, then the next attempt.
+    Backoff(f64),
+    /// A concurrency slot, queued since this instant.
+    Queued(f64),
+}
+
+pub struct Call {
+    pub meta: RequestMeta,
+    pub start_ms: f64,
+    pub deadline_ms: Option<f64>,
+    pub eligible: Result<(), GiveUpReason>,
+    pub phase: Phase,
+    pub prev_delay_ms: f64,
+    pub attempts: Vec<AttemptRecord>,
+    pub next_id: u32,
+    pub flights: Vec<Flight>,
+    /// Path and query to append to a route's URL; `None` when the call is not routed.
+    pub remainder: Option<String>,
+    /// The origin the caller addressed, when the call named one (an absolute URL); `None` for a
+    /// path, whose addressed origin is the first configured route's. Credentials go there, and
+    /// elsewhere only to routes that say `forwardCredentials`.
+    pub addressed: Option<String>,
+    pub failed_routes: Vec<usize>,
+    pub forced_fallback: Option<FallbackReason>,
+    pub served_by_fallback: bool,
+    /// When the hedge for the current attempt is due, and how long after it started.
+    pub hedge_at: Option<f64>,
+    pub hedge_after_ms: f64,
+    /// What the last attempt that failed without a response failed with, for the message.
+    pub last_error: Option<String>,
+}
+
+/// A finished call's lists, kept with their capacity for the next call: without them every call
+/// allocated and freed its `attempts` and `flights`.
+#[derive(Default)]
+pub struct Lists {
+    pub attempts: Vec<AttemptRecord>,
+    pub flights: Vec<Flight>,
+    pub failed_routes: Vec<usize>,
+}
+
+impl Call {
+    /// Takes back the lists of a call that is over, emptied.
+    pub fn into_lists(self) -> Lists {
+        let Call {
+            mut attempts,
+            mut flights,
+            mut failed_routes,
+            ..
+        } = self;
+        attempts.clear();
+        flights.clear();
+        failed_routes.clear();
+        Lists {
+            attempts,
+            flights,
+            failed_routes,
+        }
+    }
+
+    pub fn flight(&self, id: u32) -> Option<&Flight> {
+        self.flights.iter().find(|f| f.id == id)
+    }
+
+    /// Attempts made or in flight.
+    pub fn used(&self) -> usize {
+        self.attempts.len() + self.flights.len()
+    }
+}

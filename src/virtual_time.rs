@@ -1,0 +1,351 @@
+//! The virtual-time executor: drives the engine with a clock that only moves when nothing else
+//! is left to happen now, against an origin written in Rust.
+//!
+//! Why: the engine owns the whole call (`core::engine`), so any executor that carries out its
+//! actions and wakes it at `poll_timeout` runs exactly what ships. This one does so in virtual
+//! time: a ten-minute outage takes milliseconds, and a run is reproducible from its seed. Every
+//! native test drives the engine through it, and so does the simulator.
+//!
+//! Events due at the same instant (an answer, a caller's abort, an engine timer) happen in an
+//! order drawn from the executor's seed, so a test can explore the interleavings the real world
+//! produces; with seed 0 they happen in the order they were scheduled, engine timers last.
+
+use crate::core::action::{Action, Failure, Settlement, Start};
+use crate::core::events::Event;
+use crate::core::policy::RequestMeta;
+use crate::core::tasks::TaskId;
+use crate::core::Engine;
+use crate::prelude::*;
+use alloc::collections::{BTreeMap, BinaryHeap};
+use core::cmp::Ordering;
+
+/// How an origin answers an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Response headers with this status.
+    Status(u16),
+    /// A status with a `Retry-After` header (its raw value).
+    RetryAfter(u16, String),
+    /// No response.
+    Fail(Failure),
+    /// Never answers (until the attempt is aborted).
+    Hang,
+}
+
+/// What the executor asks an origin.
+pub trait Origin {
+    /// Attempt `start` of a call to `url` (the route's URL when routed, else the call's) arrives
+    /// at `now`: when it answers (ms from now) and how.
+    fn serve(&mut self, start: &Start, url: &str, now: f64) -> (f64, Reply);
+    /// The attempt was aborted before it answered (a capacity model frees its place).
+    fn aborted(&mut self, _start: &Start, _now: f64) {}
+}
+
+impl<F: FnMut(&Start, &str, f64) -> (f64, Reply)> Origin for F {
+    fn serve(&mut self, start: &Start, url: &str, now: f64) -> (f64, Reply) {
+        self(start, url, now)
+    }
+}
+
+/// A call the executor made, by the caller's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub task: TaskId,
+    /// The URL the caller called.
+    pub url: String,
+    pub began: f64,
+    /// How and when it settled, once it has.
+    pub settled: Option<(f64, Settlement)>,
+    /// Every attempt started for it: `(when, start)`.
+    pub starts: Vec<(f64, Start)>,
+}
+
+enum Ev {
+    Call {
+        key: u64,
+        meta: RequestMeta,
+    },
+    Answer {
+        task: TaskId,
+        attempt: u32,
+        reply: Reply,
+    },
+    Abort {
+        key: u64,
+    },
+}
+
+struct Queued {
+    at: f64,
+    order: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.at.total_cmp(&self.at)
+            .then_with(|| o.order.cmp(&self.order))
+    }
+}
+
+/// An invariant check, called after every step.
+pub type Check = Box<dyn FnMut(&Engine, &Step)>;
+
+pub struct Executor<O: Origin> {
+    pub engine: Engine,
+    pub origin: O,
+    now: f64,
+    queue: BinaryHeap<Queued>,
+    seq: u64,
+    /// Draws the order of simultaneous events; `None`: the order they were scheduled in.
+    shuffle: Option<fastrand::Rng>,
+    /// Calls by the caller's key, and keys by task.
+    pub calls: BTreeMap<u64, CallRecord>,
+    keys: BTreeMap<TaskId, u64>,
+    /// Attempts in flight: their `Start`.
+    flights: BTreeMap<(TaskId, u32), Start>,
+    /// Every event, with when it was polled.
+    pub events: Vec<(f64, Event)>,
+    /// Called after every step with the executor's view (invariant checks).
+    check: Option<Check>,
+}
+
+/// What one step did, for invariant checks.
+#[derive(Debug, Default)]
+pub struct Step {
+    pub now: f64,
+    pub started: Vec<Start>,
+    pub settled: Vec<(TaskId, Settlement)>,
+    pub aborted: Vec<(TaskId, u32)>,
+    /// The attempt whose answer (response or failure) the engine was given in this step.
+    pub answered: Option<(TaskId, u32)>,
+    /// Attempts in flight after the step.
+    pub in_flight: usize,
+}
+
+impl<O: Origin> Executor<O> {
+    pub fn new(engine: Engine, origin: O) -> Self {
+        Executor {
+            engine,
+            origin,
+            now: 0.0,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            shuffle: None,
+            calls: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            flights: BTreeMap::new(),
+            events: Vec::new(),
+            check: None,
+        }
+    }
+
+    /// Simultaneous events in an order drawn from `seed` (0: the order they were scheduled).
+    pub fn shuffle(mut self, seed: u64) -> Self {
+        self.shuffle = (seed != 0).then(|| fastrand::Rng::with_seed(seed));
+        self
+    }
+
+    /// Calls `check` after every step.
+    pub fn check(mut self, check: impl FnMut(&Engine, &Step) + 'static) -> Self {
+        self.check = Some(Box::new(check));
+        self
+    }
+
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn push(&mut self, at: f64, ev: Ev) {
+        self.seq += 1;
+        let order = match &mut self.shuffle {
+            Some(rng) => rng.u64(..),
+            None => self.seq,
+        };
+        self.queue.push(Queued { at, order, ev });
+    }
+
+    /// The caller makes a call at `at` (the key names it in `calls`).
+    pub fn call_at(&mut self, at: f64, key: u64, meta: RequestMeta) {
+        self.push(at.max(self.now), Ev::Call { key, meta });
+    }
+
+    /// The caller aborts call `key` at `at`.
+    pub fn abort_at(&mut self, at: f64, key: u64) {
+        self.push(at.max(self.now), Ev::Abort { key });
+    }
+
+    /// Makes a call now and runs until nothing is left to happen; returns its record.
+    pub fn call(&mut self, meta: RequestMeta) -> CallRecord {
+        let key = self.calls.keys().next_back().map_or(0, |k| k + 1);
+        self.call_at(self.now, key, meta);
+        self.run();
+        self.calls[&key].clone()
+    }
+
+    /// Runs until nothing is left to happen (no event queued, no engine timer set).
+    pub fn run(&mut self) {
+        self.run_until(f64::INFINITY);
+    }
+
+    /// Runs every event and timer due up to `end`; the clock then reads `end` (if finite).
+    pub fn run_until(&mut self, end: f64) {
+        loop {
+            let timer = self.engine.poll_timeout();
+            let event = self.queue.peek().map(|q| q.at);
+            let next = match (timer, event) {
+                (Some(t), Some(e)) => t.min(e),
+                (Some(t), None) => t,
+                (None, Some(e)) => e,
+                (None, None) => break,
+            };
+            if next > end {
+                break;
+            }
+            self.now = self.now.max(next);
+            let timer_first = match (timer, event) {
+                (Some(t), Some(e)) if t == e => match &mut self.shuffle {
+                    Some(rng) => rng.bool(),
+                    None => false,
+                },
+                (Some(t), _) => t == next,
+                _ => false,
+            };
+            let mut step = Step {
+                now: self.now,
+                ..Step::default()
+            };
+            if timer_first {
+                self.engine.handle_timeout(self.now);
+            } else if let Some(q) = self.queue.pop() {
+                self.input(q.ev, &mut step);
+            }
+            self.drain(&mut step);
+            step.in_flight = self.flights.len();
+            if let Some(check) = &mut self.check {
+                check(&self.engine, &step);
+            }
+        }
+        if end.is_finite() {
+            self.now = self.now.max(end);
+        }
+    }
+
+    fn input(&mut self, ev: Ev, step: &mut Step) {
+        let now = self.now;
+        match ev {
+            Ev::Call { key, meta } => {
+                let url = meta.url.clone();
+                let task = self.engine.begin(meta, now);
+                self.keys.insert(task, key);
+                self.calls.insert(
+                    key,
+                    CallRecord {
+                        task,
+                        url,
+                        began: now,
+                        settled: None,
+                        starts: Vec::new(),
+                    },
+                );
+            }
+            Ev::Answer {
+                task,
+                attempt,
+                reply,
+            } => {
+                if self.flights.remove(&(task, attempt)).is_none() {
+                    return; // aborted meanwhile: the executor drops what it answers
+                }
+                step.answered = Some((task, attempt));
+                match reply {
+                    Reply::Status(status) => self
+                        .engine
+                        .handle_response(task, attempt, status, None, now, now),
+                    Reply::RetryAfter(status, value) => {
+                        self.engine
+                            .handle_response(task, attempt, status, Some(&value), now, now)
+                    }
+                    Reply::Fail(f) => {
+                        self.engine
+                            .handle_failure(task, attempt, f, "TypeError: fetch failed", now)
+                    }
+                    Reply::Hang => {}
+                }
+            }
+            Ev::Abort { key } => {
+                if let Some(task) = self.calls.get(&key).map(|c| c.task) {
+                    self.engine.handle_abort(task, now);
+                }
+            }
+        }
+    }
+
+    /// Carries out the engine's actions and collects its events.
+    fn drain(&mut self, step: &mut Step) {
+        let now = self.now;
+        while let Some(action) = self.engine.poll_action() {
+            match action {
+                Action::Start(start) => {
+                    let key = self.keys[&start.task];
+                    let url = start
+                        .url
+                        .clone()
+                        .unwrap_or_else(|| self.calls[&key].url.clone());
+                    let (latency, reply) = self.origin.serve(&start, &url, now);
+                    if reply != Reply::Hang {
+                        self.push(
+                            now + latency.max(0.0),
+                            Ev::Answer {
+                                task: start.task,
+                                attempt: start.attempt,
+                                reply,
+                            },
+                        );
+                    }
+                    self.flights
+                        .insert((start.task, start.attempt), start.clone());
+                    if let Some(c) = self.calls.get_mut(&key) {
+                        c.starts.push((now, start.clone()));
+                    }
+                    step.started.push(start);
+                }
+                Action::Abort { task, attempt, .. } => {
+                    if let Some(start) = self.flights.remove(&(task, attempt)) {
+                        self.origin.aborted(&start, now);
+                    }
+                    step.aborted.push((task, attempt));
+                }
+                Action::Settle { task, settlement } => {
+                    if let Some(key) = self.keys.remove(&task) {
+                        if let Some(c) = self.calls.get_mut(&key) {
+                            c.settled = Some((now, settlement.clone()));
+                        }
+                    }
+                    step.settled.push((task, settlement));
+                }
+            }
+        }
+        while let Some(ev) = self.engine.poll_event() {
+            self.events.push((now, ev));
+        }
+    }
+}
+
+impl CallRecord {
+    /// The settlement, if the call has settled.
+    pub fn settlement(&self) -> Option<&Settlement> {
+        self.settled.as_ref().map(|(_, s)| s)
+    }
+}
