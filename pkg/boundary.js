@@ -1,4 +1,4 @@
-// Decoding what the engine says, by the names it declares (src/boundary.rs says why): every code
+// Decoding what the engine says, by the names it declares (src/boundary/mod.rs says why): every code
 // that crosses is looked up here by name once, when an instance starts, and a name this side needs
 // that the engine does not declare stops the start with an error rather than misreading later.
 

@@ -4,7 +4,7 @@
 // whose `length` throws) and can reach what the user never set (a polluted
 // `Object.prototype.transport` must not become everyone's transport). So the config is copied here,
 // own properties only, each read in a try, into plain objects without a prototype, and handed to
-// the engine as plain data on a tape (`encode`, src/boundary.rs `read_value`). The engine does
+// the engine as plain data on a tape (`encode`, src/boundary/value.rs). The engine does
 // every check of types, ranges and unknown keys (src/core/config/), so the rules live in one
 // place, and nothing the engine reads can call back into JS.
 

@@ -1,5 +1,5 @@
 // The JS executor: carries out what the engine decides, for one client. The engine owns every
-// call (src/core/engine.rs): it says when to start an attempt, when to abort one and how a call
+// call (src/core/engine/): it says when to start an attempt, when to abort one and how a call
 // settles, and when it wants to be woken. This side performs those actions with `fetch` (or the
 // user's transport), reports back what each attempt did, and keeps a single timer armed at the
 // instant the engine asks for: no timer per call, none per attempt.

@@ -8,12 +8,13 @@
 //! byte offset falls inside one; and near misses of what each parser accepts. Besides not
 //! panicking, each test checks what the function promises for every input.
 
-use ballast_fetch::core::config::{Config, HedgeConfig, RouteConfig};
+use ballast_fetch::core::config::{read, Config, HedgeConfig, RouteConfig, KNOWN_KEYS};
 use ballast_fetch::core::print::{fmt_num, quoted};
 use ballast_fetch::core::redact::{display_url, mask_user_info, scrub_text, REDACTED};
 use ballast_fetch::core::retry_after;
 use ballast_fetch::core::routing::Routing;
 use ballast_fetch::core::url::origin_of;
+use ballast_fetch::core::value::Value;
 use ballast_fetch::core::{Action, BodyKind, Engine, Event, RequestMeta};
 use proptest::prelude::*;
 
@@ -290,5 +291,72 @@ proptest! {
         }
         let q = quoted(&s);
         prop_assert!(q.starts_with('"') && q.ends_with('"') && q.len() >= 2);
+    }
+}
+
+/// Plain data as a config might hold it: every key the schema knows (and some it does not) at
+/// every level, with values of any kind, nested a few levels deep.
+fn config_value() -> impl Strategy<Value = Value> {
+    let keys: Vec<&'static str> = KNOWN_KEYS
+        .iter()
+        .flat_map(|(_, ks)| ks.iter().copied())
+        .chain(["ratoi", "", "__proto__", "routes[]"])
+        .collect();
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        prop_oneof![
+            any::<f64>(),
+            -10.0..2e6f64,
+            Just(1e308),
+            Just(f64::NAN),
+            (0u32..600).prop_map(f64::from)
+        ]
+        .prop_map(Value::Num),
+        prop_oneof![
+            text(),
+            route_url(),
+            Just("adaptive".into()),
+            Just("full".into()),
+            Just("https://admin:secret@api.test/v1".into()),
+        ]
+        .prop_map(Value::Str),
+        text().prop_map(Value::Other),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        let key = prop::sample::select(keys.clone()).prop_map(str::to_string);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
+            prop::collection::vec((key, inner), 0..8).prop_map(Value::Obj),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Whatever plain data a config holds, reading it gives a config or a `ConfigError` naming a
+    /// path; it never panics, and never repeats a password from a URL.
+    #[test]
+    fn the_config_reader_takes_any_plain_data(root in prop::collection::vec(
+        (prop::sample::select(KNOWN_KEYS[0].1.to_vec()).prop_map(str::to_string), config_value()), 0..8)
+        .prop_map(Value::Obj)) {
+        match read(&root) {
+            Ok(c) => prop_assert!(c.retry.max_attempts >= 1),
+            Err(e) => {
+                prop_assert!(!e.path.is_empty());
+                prop_assert!(!e.allowed.is_empty());
+                prop_assert!(!e.message().contains("secret"), "{}", e.message());
+            }
+        }
+    }
+
+    /// A top level that is not an object is refused as such.
+    #[test]
+    fn a_config_that_is_not_an_object_is_refused(v in config_value()) {
+        if !matches!(v, Value::Obj(_)) {
+            let e = read(&v).unwrap_err();
+            prop_assert_eq!(e.path.as_str(), "config");
+        }
     }
 }

@@ -1,4 +1,4 @@
-// The boundary between the engine and JS (src/boundary.rs, pkg/boundary.js): every name is
+// The boundary between the engine and JS (src/boundary/, pkg/boundary.js): every name is
 // declared once in Rust; JS looks up what it needs by name when an instance starts. These tests
 // fail when the two sides disagree: a name JS needs that Rust does not declare, a record whose
 // fields differ from what pkg/index.d.ts promises users, a tape that does not decode whole.

@@ -1,0 +1,447 @@
+//! The engine: one client's shared state (budgets, routes, limiter, RNG, metrics) and every call
+//! in progress, from its first attempt to how it settles.
+//!
+//! Sans-IO, in the manner of quinn-proto's `Connection`: the engine never performs I/O, reads a
+//! clock or draws entropy. It owns the whole call, the waiting included (attempt timeouts, the
+//! deadline, backoff sleeps, hedge delays, queue timeouts: all in its own timer queue), so the
+//! same state machine runs under the JS executor in every runtime and under the virtual-time
+//! executor in tests and the simulator, and what a simulation shows is what ships.
+//!
+//! # Call order
+//!
+//! An executor drives it so:
+//! 1. `begin(meta, now)` for each call the caller makes; it returns the call's `TaskId`.
+//! 2. When something happens, the matching input: an attempt's response headers arrived
+//!    (`handle_response`), it failed without a response (`handle_failure`), the caller aborted
+//!    (`handle_abort`), or the instant `poll_timeout` gave has come (`handle_timeout`). Inputs
+//!    for a call or an attempt that is over are ignored.
+//! 3. After every input: drain `poll_action` and carry each action out (start an attempt, abort
+//!    one, settle a call), drain `poll_event` to the listeners, and arm the one timer at
+//!    `poll_timeout`.
+//!
+//! `now` is monotonic milliseconds and must not go backwards; the wall clock (for an HTTP-date
+//! `Retry-After`) is passed where it is needed. `snapshot(now)` only reads.
+//!
+//! The call's life is in three parts: `attempts.rs` (slots, routes, sending and ending attempts),
+//! `decide.rs` (what happens after an attempt that failed) and `settle.rs` (how a call ends).
+
+use crate::core::action::{AbortReason, Action, ErrorCode, Failed, Failure, Settlement, Start};
+use crate::core::adaptive::Gradient;
+use crate::core::backoff;
+use crate::core::budget::RetryBudget;
+use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Lists, Phase};
+use crate::core::config::{Config, DepositOn, LimitSetting};
+use crate::core::events::{
+    bit, AttemptEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryCause, RetryEvent,
+    ShedEvent,
+};
+use crate::core::limiter::{Admit, Limiter, ShedReason};
+use crate::core::metrics::{BudgetSnapshot, Extra, HedgeSnapshot, Metrics, Snapshot};
+use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
+use crate::core::pressure::{Inputs, Pressure};
+use crate::core::print::fmt_num;
+use crate::core::retry_after;
+use crate::core::routing::{FallbackReason, Notice, Pick, Routing};
+use crate::core::sketch::Sample;
+use crate::core::tasks::{Slab, TaskId};
+use crate::core::timers::{Timer, Timers};
+use crate::core::url::origin_of;
+use crate::prelude::*;
+
+mod attempts;
+mod decide;
+mod settle;
+
+use alloc::collections::VecDeque;
+use decide::Ended;
+use fastrand::Rng;
+
+/// At most this many spare lists are kept, so the heap held for them is bounded whatever the peak
+/// concurrency was.
+const MAX_SPARE: usize = 256;
+/// How often the pressure signal is evaluated while calls are in progress.
+const PRESSURE_EVERY_MS: f64 = 1_000.0;
+/// The most timers a call can have set at once (deadline, two attempt timeouts, one wait).
+const TIMERS_PER_CALL: usize = 4;
+
+pub struct Engine {
+    cfg: Config,
+    budget: RetryBudget,
+    rng: Rng,
+    metrics: Metrics,
+    limiter: Limiter,
+    pressure: Pressure,
+    routing: Routing,
+    hedge_budget: Option<RetryBudget>,
+    hedges: HedgeSnapshot,
+    calls: Slab<Call>,
+    timers: Timers,
+    /// The pressure timer is set.
+    pressure_timer: bool,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    listening: u32,
+    /// Emptied lists of finished calls, reused by `begin`.
+    spare: Vec<Lists>,
+}
+
+impl Engine {
+    /// `cfg` must come from `Config::validated`.
+    pub fn new(cfg: Config, seed: u64) -> Self {
+        let b = &cfg.budget;
+        let c = &cfg.concurrency;
+        let queue = c.queue as usize;
+        let limiter = match c.limit {
+            None => Limiter::unlimited(),
+            Some(LimitSetting::Fixed(n)) => Limiter::fixed(n as u32, queue),
+            Some(LimitSetting::Adaptive) => Limiter::adaptive(Gradient::default(), queue),
+        };
+        let p = &cfg.pressure;
+        Engine {
+            budget: RetryBudget::new(b.ratio, b.min_per_sec, b.ttl_ms),
+            rng: Rng::with_seed(seed),
+            metrics: Metrics::default(),
+            limiter,
+            pressure: Pressure::new(p.warn, p.critical, p.hysteresis),
+            routing: Routing::new(&cfg.routes, &cfg.routing),
+            hedge_budget: cfg
+                .hedge
+                .as_ref()
+                .map(|h| RetryBudget::new(h.max_extra_load, 1.0, 10_000.0)),
+            hedges: HedgeSnapshot::default(),
+            calls: Slab::default(),
+            timers: Timers::default(),
+            pressure_timer: false,
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            listening: 0,
+            spare: Vec::new(),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::with_seed(seed);
+    }
+
+    /// Which event kinds to queue (bit i = `events::KINDS[i]`); others are never built.
+    pub fn set_listening(&mut self, mask: u32) {
+        self.listening = mask;
+    }
+
+    /// Calls in progress.
+    pub fn active(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The next thing to do, in the order decided.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event for listeners.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether actions or events wait to be polled.
+    pub fn has_output(&self) -> bool {
+        !self.actions.is_empty() || !self.events.is_empty()
+    }
+
+    /// The next instant the engine wants `handle_timeout` called at, if any.
+    pub fn poll_timeout(&mut self) -> Option<f64> {
+        while let Some((at, timer)) = self.timers.peek() {
+            if self.wanted(at, timer) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// A call begins: it deposits into the budgets, its deadline starts running, and its first
+    /// attempt is started or queued (or the call is shed).
+    pub fn begin(&mut self, meta: RequestMeta, now: f64) -> TaskId {
+        if self.cfg.budget.deposit_on == DepositOn::Task {
+            self.budget.deposit(now);
+        }
+        if let Some(h) = &mut self.hedge_budget {
+            h.deposit(now);
+        }
+        self.metrics.task_started(now);
+        self.pressure.task(now);
+        let remainder = self.routing.remainder(&meta.url);
+        if remainder.is_some() {
+            self.routing.task_started(now);
+        }
+        let lists = self.spare.pop().unwrap_or_default();
+        let call = Call {
+            eligible: eligibility(&self.cfg.retry, &meta),
+            addressed: if remainder.is_some() {
+                origin_of(&meta.url)
+            } else {
+                None
+            },
+            meta,
+            start_ms: now,
+            deadline_ms: self.cfg.timeout.total_ms.map(|t| now + t),
+            phase: Phase::Attempts,
+            prev_delay_ms: 0.0,
+            attempts: lists.attempts,
+            next_id: 1,
+            flights: lists.flights,
+            remainder,
+            failed_routes: lists.failed_routes,
+            forced_fallback: None,
+            served_by_fallback: false,
+            hedge_at: None,
+            hedge_after_ms: 0.0,
+            last_error: None,
+        };
+        let deadline = call.deadline_ms;
+        let id = self.calls.insert(call);
+        if let Some(at) = deadline {
+            self.timers.set(at, Timer::Deadline(id));
+        }
+        if !self.pressure_timer {
+            self.pressure_timer = true;
+            self.timers.set(now + PRESSURE_EVERY_MS, Timer::Pressure);
+        }
+        self.with_call(id, now, |e, id, call| e.admit(id, call, now));
+        id
+    }
+
+    /// Attempt `attempt` of `task` got its response headers: `status`, and the `Retry-After`
+    /// header's value as received (read on 429 and 503). `wall_ms` is the wall clock, for an
+    /// HTTP-date `Retry-After`.
+    pub fn handle_response(
+        &mut self,
+        task: TaskId,
+        attempt: u32,
+        status: u16,
+        retry_after: Option<&str>,
+        now: f64,
+        wall_ms: f64,
+    ) {
+        let retry_after_ms = match retry_after {
+            Some(v) if retry_after::applies_to(status) => retry_after::parse(v, wall_ms),
+            _ => None,
+        };
+        let ended = Ended::Response {
+            status,
+            retry_after_ms,
+        };
+        self.with_call(task, now, |e, id, call| {
+            e.attempt_ended(id, call, attempt, ended, now)
+        });
+    }
+
+    /// Attempt `attempt` of `task` failed without a response. `detail` describes the error (for
+    /// the message the call may end with).
+    pub fn handle_failure(
+        &mut self,
+        task: TaskId,
+        attempt: u32,
+        failure: Failure,
+        detail: &str,
+        now: f64,
+    ) {
+        self.with_call(task, now, |e, id, call| {
+            if call.flight(attempt).is_some() {
+                call.last_error = Some(detail.to_string());
+            }
+            e.attempt_ended(id, call, attempt, Ended::Failed(failure), now)
+        });
+    }
+
+    /// The caller aborted `task`.
+    pub fn handle_abort(&mut self, task: TaskId, now: f64) {
+        self.with_call(task, now, |e, id, call| {
+            e.end(id, call, GiveUpReason::Aborted, Settlement::Aborted, now)
+        });
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: f64) {
+        while let Some((at, timer)) = self.timers.pop_due(now) {
+            if !self.wanted(at, timer) {
+                continue;
+            }
+            match timer {
+                Timer::Pressure => {
+                    self.eval_pressure(now);
+                    if self.calls.is_empty() {
+                        self.pressure_timer = false;
+                    } else {
+                        self.timers.set(now + PRESSURE_EVERY_MS, Timer::Pressure);
+                    }
+                }
+                Timer::Deadline(id) => self.with_call(id, now, |e, id, call| {
+                    e.end(id, call, GiveUpReason::Deadline, Settlement::Deadline, now)
+                }),
+                Timer::AttemptTimeout(id, attempt) => self.with_call(id, now, |e, id, call| {
+                    e.abort_flight(id, attempt, AbortReason::AttemptTimeout);
+                    let ms = fmt_num(e.cfg.timeout.attempt_ms.unwrap_or(0.0));
+                    call.last_error = Some(cat!(
+                        "TimeoutError: ballast: timeout.attemptMs (",
+                        ms,
+                        " ms) elapsed"
+                    ));
+                    e.attempt_ended(id, call, attempt, Ended::Timeout, now)
+                }),
+                Timer::Backoff(id) => self.with_call(id, now, |e, id, call| {
+                    call.phase = Phase::Attempts;
+                    e.admit(id, call, now)
+                }),
+                Timer::Hedge(id) => self.with_call(id, now, |e, id, call| e.hedge(id, call, now)),
+                Timer::QueueTimeout(id) => {
+                    self.with_call(id, now, |e, id, call| e.queue_timeout(id, call, now))
+                }
+            }
+        }
+        self.compact_timers();
+    }
+
+    /// Runs `f` on call `id` taken out of the slab, then puts it back unless `f` settled it, and
+    /// starts the attempts that slots freed meanwhile were granted to.
+    fn with_call(
+        &mut self,
+        id: TaskId,
+        now: f64,
+        f: impl FnOnce(&mut Self, TaskId, &mut Call) -> bool,
+    ) {
+        let Some(mut call) = self.calls.take(id) else {
+            return;
+        };
+        if f(self, id, &mut call) {
+            self.calls.restore(id, call);
+        } else {
+            self.calls.release(id);
+            if self.spare.len() < MAX_SPARE {
+                self.spare.push(call.into_lists());
+            }
+        }
+        self.grants(now);
+    }
+
+    /// Whether a timer set for `at` still stands.
+    fn wanted(&self, at: f64, timer: Timer) -> bool {
+        let call = |id| self.calls.get(id);
+        match timer {
+            Timer::Pressure => true,
+            Timer::Deadline(id) => self.calls.contains(id),
+            Timer::AttemptTimeout(id, attempt) => call(id)
+                .is_some_and(|c| c.flight(attempt).is_some_and(|f| f.timeout_at == Some(at))),
+            Timer::Backoff(id) => call(id).is_some_and(|c| c.phase == Phase::Backoff(at)),
+            Timer::Hedge(id) => call(id).is_some_and(|c| c.hedge_at == Some(at)),
+            Timer::QueueTimeout(id) => call(id).is_some_and(|c| match c.phase {
+                Phase::Queued(since) => since + self.cfg.concurrency.queue_timeout_ms == at,
+                _ => false,
+            }),
+        }
+    }
+
+    fn compact_timers(&mut self) {
+        let bound = TIMERS_PER_CALL * self.calls.len() + 1;
+        if self.timers.len() <= 2 * bound + 64 {
+            return;
+        }
+        let mut timers = core::mem::take(&mut self.timers);
+        timers.compact(bound, |at, t| self.wanted(at, t));
+        self.timers = timers;
+    }
+
+    fn notices(&mut self, notices: Vec<Notice>) {
+        for n in notices {
+            let ev = match n {
+                Notice::Eject(e) => Event::Eject(e),
+                Notice::Restore(e) => Event::Restore(e),
+                Notice::FallbackDefault(e) => Event::FallbackDefault(e),
+            };
+            if self.wants(bit(ev.kind())) {
+                self.events.push_back(ev);
+            }
+        }
+    }
+
+    fn eval_pressure(&mut self, now: f64) {
+        if !self.pressure.due(now) {
+            return;
+        }
+        let max_queue = self.cfg.concurrency.queue;
+        let inputs = Inputs {
+            budget_drain: self.budget.drain(now),
+            queue_fill: if max_queue > 0.0 {
+                self.limiter.queued() as f64 / max_queue
+            } else {
+                0.0
+            },
+            budget_ratio: self.cfg.budget.ratio,
+        };
+        if let Some(ev) = self.pressure.evaluate(now, inputs) {
+            if self.wants(const { bit("pressure") }) {
+                self.events.push_back(Event::Pressure(ev));
+            }
+        }
+    }
+
+    /// Whether anyone listens to the kind of `bit` (`events::bit`, a constant where the kind is
+    /// a literal: `const { bit("retry") }`).
+    fn wants(&self, bit: u32) -> bool {
+        self.listening & bit != 0
+    }
+
+    /// The request's URL as events and messages show it (`core::redact`).
+    pub fn shown_url(&self, meta: &RequestMeta) -> String {
+        crate::core::redact::display_url(&meta.url, !self.cfg.redact.query)
+    }
+
+    /// Counters and windowed figures at `now`. Reads only: polling it changes nothing.
+    pub fn snapshot(&self, now: f64) -> Snapshot {
+        let extra = Extra {
+            budget: BudgetSnapshot {
+                balance: self.budget.balance(now),
+                exhausted: self.budget.exhausted(),
+                reserve: self.budget.reserve_retries(),
+            },
+            in_flight: self.limiter.in_flight(),
+            queued: self.limiter.queued() as u32,
+            limit: self.limiter.limit(),
+            pressure: self.pressure.snapshot().clone(),
+            routes: self.routing.route_snapshots(now),
+            fallback: self.routing.fallback_snapshot(now),
+            switches: self.routing.switch_snapshot(),
+            hedges: self.hedges.clone(),
+        };
+        self.metrics.snapshot(now, extra)
+    }
+
+    /// The attempts call `id` has made so far (for tests).
+    pub fn attempts_of(&self, id: TaskId) -> Option<&[AttemptRecord]> {
+        self.calls.get(id).map(|c| c.attempts.as_slice())
+    }
+
+    /// Heap bytes the engine holds (memory-bound tests).
+    pub fn footprint(&self, now: f64) -> usize {
+        self.metrics.footprint(now)
+            + self.limiter.footprint()
+            + self.calls.footprint()
+            + self.timers.footprint()
+            + self.actions.capacity() * core::mem::size_of::<Action>()
+            + self.events.capacity() * core::mem::size_of::<Event>()
+    }
+}
+
+impl ShedReason {
+    fn give_up(self) -> GiveUpReason {
+        match self {
+            ShedReason::QueueFull => GiveUpReason::QueueFull,
+            ShedReason::QueueTimeout => GiveUpReason::QueueTimeout,
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! How a call ends: what it still holds is freed, its give-up is recorded, and the executor is
+//! asked to settle it (with a response, an abort, the deadline, or a `BallastError`).
+
+use super::*;
+
+impl Engine {
+    /// The call ends outside the normal flow (the caller aborted, the deadline ran out): aborts
+    /// its attempts, frees its queue place, settles it. Returns false (the call is over).
+    pub(super) fn end(
+        &mut self,
+        id: TaskId,
+        call: &mut Call,
+        reason: GiveUpReason,
+        settlement: Settlement,
+        now: f64,
+    ) -> bool {
+        let abort = match reason {
+            GiveUpReason::Deadline => AbortReason::Deadline,
+            _ => AbortReason::CallerAbort,
+        };
+        self.abort_all(id, call, abort, now);
+        self.give_up_event(call, reason);
+        self.settle(id, call, settlement, now);
+        false
+    }
+
+    pub(super) fn give_up_event(&mut self, call: &Call, reason: GiveUpReason) {
+        self.metrics.gave_up(reason.as_str());
+        if self.wants(const { bit("giveup") }) {
+            let ev = Event::GiveUp(GiveUpEvent {
+                reason,
+                attempts: call.attempts.len() as u32,
+                method: String::from(&*call.meta.method),
+                url: self.shown_url(&call.meta),
+            });
+            self.events.push_back(ev);
+        }
+    }
+
+    pub(super) fn settle_failed(
+        &mut self,
+        id: TaskId,
+        call: &mut Call,
+        code: ErrorCode,
+        reason: GiveUpReason,
+        now: f64,
+    ) {
+        let n = call.attempts.len();
+        let keep_query = !self.cfg.redact.query;
+        let cause = call
+            .last_error
+            .as_deref()
+            .filter(|_| code != ErrorCode::Shed)
+            .map(|e| crate::core::redact::scrub_text(e, keep_query));
+        let message = cat!(
+            "ballast: ",
+            &*call.meta.method,
+            " ",
+            self.shown_url(&call.meta),
+            " failed after ",
+            n,
+            if n == 1 { " attempt (" } else { " attempts (" },
+            code.as_str(),
+            "; gave up: ",
+            reason.as_str(),
+            if cause.is_some() { "): " } else { ")" },
+            cause.unwrap_or_default(),
+        );
+        let failed = Failed {
+            code,
+            reason,
+            message,
+            attempts: call.attempts.clone(),
+        };
+        self.settle(id, call, Settlement::Failed(Box::new(failed)), now);
+    }
+
+    /// The call is over: frees what it still holds, records it, and asks the executor to settle.
+    pub(super) fn settle(&mut self, id: TaskId, call: &mut Call, settlement: Settlement, now: f64) {
+        if let Phase::Queued(_) = call.phase {
+            if self.limiter.leave(id.to_bits(), now).is_none() {
+                self.release_slot(None, now); // granted but never used: give it back
+            }
+        }
+        if call.remainder.is_some() && !call.attempts.is_empty() {
+            let mut notices = Vec::new();
+            self.routing
+                .task_finished(call.served_by_fallback, now, &mut notices);
+            self.notices(notices);
+        }
+        self.metrics
+            .task_finished((now - call.start_ms).max(0.0), now);
+        self.actions.push_back(Action::Settle {
+            task: id,
+            settlement,
+        });
+    }
+}
