@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the wasm engine and its JS glue into pkg/gen/ (gitignored). Idempotent; installs the
-# wasm32 target and the exact wasm-bindgen-cli that matches Cargo.lock when missing.
+# Builds the wasm engine and its JS glue into pkg/gen/ (gitignored) with wasm-pack (scripts/setup.sh
+# installs it). Idempotent; installs the wasm32 target and the exact wasm-bindgen-cli that matches
+# Cargo.lock when missing: wasm-pack runs that one (`--mode no-install`: it downloads nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v wasm-pack >/dev/null || { echo "build.sh: wasm-pack is missing (bash scripts/setup.sh installs it)" >&2; exit 1; }
 
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock 2>/dev/null || true)
@@ -26,13 +28,22 @@ fi
 # data sits above it, so none does). Together 0.4 KB less gzip.
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 rm -rf pkg/gen pkg/gen-fast
+# wasm-pack: `cargo build --lib --profile <p>` then wasm-bindgen with Cargo.toml's
+# [package.metadata.wasm-pack.profile.custom] settings (--omit-default-module-path; its wasm-opt
+# off: ours runs next). --no-pack and --no-gitignore: no package.json, README, licence or
+# .gitignore of its own in the output (pkg/package.json is the package).
 build() { # <cargo profile> <wasm-opt level> <out dir>
-  cargo build --profile "$1" --target wasm32-unknown-unknown --lib
-  wasm-bindgen "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$1/ballast_fetch.wasm" \
-    --out-dir "$3" --out-name ballast --target web --no-typescript --omit-default-module-path
+  wasm-pack --log-level warn build --mode no-install --target web --profile "$1" \
+    --out-dir "$3" --out-name ballast --no-typescript --no-pack --no-gitignore
   node_modules/.bin/wasm-opt "$2" "${wasm_opt_flags[@]}" "$3/ballast_bg.wasm" -o "$3/ballast_bg.wasm"
 }
 build wasm -Oz pkg/gen
+# The fetch path carries no formatting machinery (src/lib.rs says why): one `to_string()` or
+# `format!` pulls in core::fmt::write. Checked in the linked module's names, before wasm-opt.
+if grep -q '4core3fmt5write' target/wasm32-unknown-unknown/wasm/ballast_fetch.wasm; then
+  echo "build.sh: the fetch path links core::fmt::write (a to_string() or format! in src/core?)" >&2
+  exit 1
+fi
 build wasm-fast -O3 pkg/gen-fast
 if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
   echo "build.sh: the two wasm builds got different JS glue from wasm-bindgen:" >&2
@@ -41,6 +52,12 @@ if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
 fi
 mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm
 rm -rf pkg/gen-fast
+# Only what pkg/package.json ships ("files"): nothing else wasm-pack may write lands beside it.
+unexpected=$(cd pkg/gen && find . -mindepth 1 -maxdepth 1 ! -name ballast.js ! -name ballast_bg.wasm ! -name ballast_fast_bg.wasm ! -name snippets)
+if [ -n "$unexpected" ]; then
+  echo "build.sh: unexpected files in pkg/gen: $unexpected" >&2
+  exit 1
+fi
 # One instance per call of instantiate(), not one per JS module (pkg/host.js says why).
 node scripts/glue-factory.mjs pkg/gen/ballast.js
 for w in ballast_bg ballast_fast_bg; do

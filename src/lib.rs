@@ -9,12 +9,20 @@
 //! and the `Debug` impls it reaches) is a large share of a module this size, and nothing in a
 //! browser or worker can read what it prints. Native builds (tests, benches) keep std.
 
-#![cfg_attr(target_arch = "wasm32", no_std)]
+// The lib's own tests link std on wasm too (`wasm-pack test`): std brings the panic handler then,
+// and `wasm/panic.rs` leaves its own out, as it does with the `std` feature (Cargo.toml).
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+// With std in the build, std's inherent float methods shadow `F64Ext`'s, so its imports go unused.
+#![cfg_attr(
+    all(target_arch = "wasm32", any(test, feature = "std")),
+    allow(unused_imports)
+)]
 
 extern crate alloc;
 
 pub mod boundary;
 pub mod core;
+pub mod sim;
 pub mod virtual_time;
 
 #[cfg(target_arch = "wasm32")]
@@ -28,6 +36,7 @@ pub mod prelude {
     pub use crate::core::math::F64Ext;
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
+    pub use alloc::rc::Rc;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec;
     pub use alloc::vec::Vec;

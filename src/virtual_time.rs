@@ -10,7 +10,7 @@
 //! order drawn from the executor's seed, so a test can explore the interleavings the real world
 //! produces; with seed 0 they happen in the order they were scheduled, engine timers last.
 
-use crate::core::action::{Action, Failure, Settlement, Start};
+use crate::core::action::{AbortReason, Action, Failure, Settlement, Start};
 use crate::core::events::Event;
 use crate::core::policy::RequestMeta;
 use crate::core::tasks::TaskId;
@@ -99,8 +99,36 @@ impl Ord for Queued {
     }
 }
 
+/// A call in progress: the caller's key, when it began, its attempts in flight.
+#[derive(Default)]
+struct Live {
+    /// `None`: no call in this slot.
+    task: Option<TaskId>,
+    key: u64,
+    began: f64,
+    flights: Vec<Start>,
+}
+
 /// An invariant check, called after every step.
 pub type Check = Box<dyn FnMut(&Engine, &Step)>;
+
+/// What a watcher sees, as it happens (the simulator aggregates these instead of keeping records).
+pub enum Seen<'a> {
+    /// Attempt `start` of call `key`.
+    Started(u64, &'a Start),
+    /// An attempt's answer reached the engine: a status, or `None` for a failure.
+    Answered(TaskId, u32, Option<u16>),
+    Aborted(TaskId, u32, AbortReason),
+    Settled {
+        key: u64,
+        began: f64,
+        settlement: &'a Settlement,
+    },
+    Event(&'a Event),
+}
+
+/// Called with everything the executor carries out and every event, with the time.
+pub type Watch = Box<dyn FnMut(f64, Seen<'_>)>;
 
 pub struct Executor<O: Origin> {
     pub engine: Engine,
@@ -110,11 +138,17 @@ pub struct Executor<O: Origin> {
     seq: u64,
     /// Draws the order of simultaneous events; `None`: the order they were scheduled in.
     shuffle: Option<fastrand::Rng>,
-    /// Calls by the caller's key, and keys by task.
+    /// Calls by the caller's key (unless `lean`), and the calls in progress by key.
     pub calls: BTreeMap<u64, CallRecord>,
-    keys: BTreeMap<TaskId, u64>,
-    /// Attempts in flight: their `Start`.
-    flights: BTreeMap<(TaskId, u32), Start>,
+    by_key: BTreeMap<u64, TaskId>,
+    /// The calls in progress by their id's slot (`TaskId::slot`); a slot's lists are kept for
+    /// the next call in it.
+    live: Vec<Live>,
+    /// Attempts in flight, over all calls.
+    in_flight: usize,
+    /// Keeps `calls` and `events` (off with `lean`).
+    record: bool,
+    watch: Option<Watch>,
     /// Every event, with when it was polled.
     pub events: Vec<(f64, Event)>,
     /// Called after every step with the executor's view (invariant checks).
@@ -144,8 +178,11 @@ impl<O: Origin> Executor<O> {
             seq: 0,
             shuffle: None,
             calls: BTreeMap::new(),
-            keys: BTreeMap::new(),
-            flights: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            live: Vec::new(),
+            in_flight: 0,
+            record: true,
+            watch: None,
             events: Vec::new(),
             check: None,
         }
@@ -154,6 +191,19 @@ impl<O: Origin> Executor<O> {
     /// Simultaneous events in an order drawn from `seed` (0: the order they were scheduled).
     pub fn shuffle(mut self, seed: u64) -> Self {
         self.shuffle = (seed != 0).then(|| fastrand::Rng::with_seed(seed));
+        self
+    }
+
+    /// Keeps no records of calls and events (`calls`, `events` stay empty): for long runs, with a
+    /// `watch` to aggregate what happens.
+    pub fn lean(mut self) -> Self {
+        self.record = false;
+        self
+    }
+
+    /// Calls `watch` with every start, abort, settlement and event.
+    pub fn watch(mut self, watch: impl FnMut(f64, Seen<'_>) + 'static) -> Self {
+        self.watch = Some(Box::new(watch));
         self
     }
 
@@ -226,13 +276,15 @@ impl<O: Origin> Executor<O> {
                 now: self.now,
                 ..Step::default()
             };
+            // What a step did is kept only for a check.
+            let keep = self.check.is_some();
             if timer_first {
                 self.engine.handle_timeout(self.now);
             } else if let Some(q) = self.queue.pop() {
                 self.input(q.ev, &mut step);
             }
-            self.drain(&mut step);
-            step.in_flight = self.flights.len();
+            self.drain(&mut step, keep);
+            step.in_flight = self.in_flight;
             if let Some(check) = &mut self.check {
                 check(&self.engine, &step);
             }
@@ -246,29 +298,47 @@ impl<O: Origin> Executor<O> {
         let now = self.now;
         match ev {
             Ev::Call { key, meta } => {
-                let url = meta.url.clone();
+                let url = self.record.then(|| meta.url.clone());
                 let task = self.engine.begin(meta, now);
-                self.keys.insert(task, key);
-                self.calls.insert(
-                    key,
-                    CallRecord {
-                        task,
-                        url,
-                        began: now,
-                        settled: None,
-                        starts: Vec::new(),
-                    },
-                );
+                let slot = task.slot();
+                if self.live.len() <= slot {
+                    self.live.resize_with(slot + 1, Live::default);
+                }
+                // `begin` may already have settled it (shed): then `drain` clears the slot.
+                let l = &mut self.live[slot];
+                l.task = Some(task);
+                l.key = key;
+                l.began = now;
+                self.by_key.insert(key, task);
+                if let Some(url) = url {
+                    self.calls.insert(
+                        key,
+                        CallRecord {
+                            task,
+                            url,
+                            began: now,
+                            settled: None,
+                            starts: Vec::new(),
+                        },
+                    );
+                }
             }
             Ev::Answer {
                 task,
                 attempt,
                 reply,
             } => {
-                if self.flights.remove(&(task, attempt)).is_none() {
+                if self.take_flight(task, attempt).is_none() {
                     return; // aborted meanwhile: the executor drops what it answers
                 }
                 step.answered = Some((task, attempt));
+                if let Some(w) = &mut self.watch {
+                    let status = match &reply {
+                        Reply::Status(s) | Reply::RetryAfter(s, _) => Some(*s),
+                        _ => None,
+                    };
+                    w(now, Seen::Answered(task, attempt, status));
+                }
                 match reply {
                     Reply::Status(status) => self
                         .engine
@@ -285,25 +355,25 @@ impl<O: Origin> Executor<O> {
                 }
             }
             Ev::Abort { key } => {
-                if let Some(task) = self.calls.get(&key).map(|c| c.task) {
+                if let Some(task) = self.by_key.get(&key).copied() {
                     self.engine.handle_abort(task, now);
                 }
             }
         }
     }
 
-    /// Carries out the engine's actions and collects its events.
-    fn drain(&mut self, step: &mut Step) {
+    /// Carries out the engine's actions and collects its events (`keep`: into `step` too).
+    fn drain(&mut self, step: &mut Step, keep: bool) {
         let now = self.now;
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::Start(start) => {
-                    let key = self.keys[&start.task];
-                    let url = start
-                        .url
-                        .clone()
-                        .unwrap_or_else(|| self.calls[&key].url.clone());
-                    let (latency, reply) = self.origin.serve(&start, &url, now);
+                    let key = self.live(start.task).map_or(0, |l| l.key);
+                    let (latency, reply) = match (&start.url, self.calls.get(&key)) {
+                        (Some(url), _) => self.origin.serve(&start, url, now),
+                        (None, Some(c)) => self.origin.serve(&start, &c.url, now),
+                        (None, None) => self.origin.serve(&start, "", now),
+                    };
                     if reply != Reply::Hang {
                         self.push(
                             now + latency.max(0.0),
@@ -314,32 +384,92 @@ impl<O: Origin> Executor<O> {
                             },
                         );
                     }
-                    self.flights
-                        .insert((start.task, start.attempt), start.clone());
+                    if let Some(w) = &mut self.watch {
+                        w(now, Seen::Started(key, &start));
+                    }
                     if let Some(c) = self.calls.get_mut(&key) {
                         c.starts.push((now, start.clone()));
                     }
-                    step.started.push(start);
+                    if keep {
+                        step.started.push(start.clone());
+                    }
+                    if let Some(l) = self.live_mut(start.task) {
+                        l.flights.push(start);
+                        self.in_flight += 1;
+                    }
                 }
-                Action::Abort { task, attempt, .. } => {
-                    if let Some(start) = self.flights.remove(&(task, attempt)) {
+                Action::Abort {
+                    task,
+                    attempt,
+                    reason,
+                } => {
+                    if let Some(start) = self.take_flight(task, attempt) {
                         self.origin.aborted(&start, now);
                     }
-                    step.aborted.push((task, attempt));
+                    if let Some(w) = &mut self.watch {
+                        w(now, Seen::Aborted(task, attempt, reason));
+                    }
+                    if keep {
+                        step.aborted.push((task, attempt));
+                    }
                 }
                 Action::Settle { task, settlement } => {
-                    if let Some(key) = self.keys.remove(&task) {
+                    if let Some(l) = self.live_mut(task) {
+                        let (key, began) = (l.key, l.began);
+                        let gone = l.flights.len();
+                        l.flights.clear();
+                        l.task = None;
+                        self.in_flight -= gone;
+                        self.by_key.remove(&key);
+                        if let Some(w) = &mut self.watch {
+                            w(
+                                now,
+                                Seen::Settled {
+                                    key,
+                                    began,
+                                    settlement: &settlement,
+                                },
+                            );
+                        }
                         if let Some(c) = self.calls.get_mut(&key) {
                             c.settled = Some((now, settlement.clone()));
                         }
                     }
-                    step.settled.push((task, settlement));
+                    if keep {
+                        step.settled.push((task, settlement));
+                    }
                 }
             }
         }
         while let Some(ev) = self.engine.poll_event() {
-            self.events.push((now, ev));
+            if let Some(w) = &mut self.watch {
+                w(now, Seen::Event(&ev));
+            }
+            if self.record {
+                self.events.push((now, ev));
+            }
         }
+    }
+}
+
+impl<O: Origin> Executor<O> {
+    fn live(&self, task: TaskId) -> Option<&Live> {
+        self.live.get(task.slot()).filter(|l| l.task == Some(task))
+    }
+
+    fn live_mut(&mut self, task: TaskId) -> Option<&mut Live> {
+        self.live
+            .get_mut(task.slot())
+            .filter(|l| l.task == Some(task))
+    }
+
+    /// Removes attempt `attempt` of `task` from the attempts in flight.
+    fn take_flight(&mut self, task: TaskId, attempt: u32) -> Option<Start> {
+        let l = self.live_mut(task)?;
+        let i = l.flights.iter().position(|s| s.attempt == attempt)?;
+        let start = l.flights.swap_remove(i);
+        self.in_flight -= 1;
+        Some(start)
     }
 }
 

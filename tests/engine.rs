@@ -3,6 +3,9 @@
 //! (backoff, attempt timeouts, the deadline, hedges, the queue), so these cover what only the JS
 //! side could test before.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 mod common;
 
 use ballast_fetch::core::config::{BackoffKind, HedgeConfig, LimitSetting};
@@ -28,7 +31,7 @@ fn status(s: u16) -> Reply {
 
 fn failed(s: Option<&Settlement>) -> (ErrorCode, GiveUpReason, String) {
     match s {
-        Some(Settlement::Failed(f)) => (f.code, f.reason, f.message.clone()),
+        Some(Settlement::Failed(f)) => (f.code, f.reason, f.message().clone()),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -185,7 +185,7 @@ impl Tape {
         self.record(const { schema("failed") });
         self.str(f.code.as_str());
         self.str(f.reason.as_str());
-        self.str(&f.message);
+        self.str(&f.message());
         self.list(f.attempts.len());
         for r in &f.attempts {
             self.attempt_record(r);

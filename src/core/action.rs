@@ -7,8 +7,10 @@
 
 use crate::core::call::AttemptRecord;
 use crate::core::policy::GiveUpReason;
+use crate::core::redact;
 use crate::core::tasks::TaskId;
 use crate::prelude::*;
+use alloc::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -93,14 +95,48 @@ pub enum Settlement {
     Failed(Box<Failed>),
 }
 
+/// A failed call, as facts. Its text (`message`) is made when it is shown: an executor that only
+/// counts failures (the simulator) never pays for formatting and redacting it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failed {
     pub code: ErrorCode,
     pub reason: GiveUpReason,
-    /// `ballast: GET <url> failed after N attempts (CODE; gave up: reason): <cause>`.
-    pub message: String,
     /// Every attempt the call made, in the order they ended.
     pub attempts: Vec<AttemptRecord>,
+    /// The call's method and URL as the caller gave them.
+    pub method: Cow<'static, str>,
+    pub url: String,
+    /// What the last attempt that failed without a response failed with, as the host said it.
+    pub cause: Option<String>,
+    /// Query values are shown (`redact.query: false`).
+    pub show_query: bool,
+}
+
+impl Failed {
+    /// `ballast: GET <url> failed after N attempts (CODE; gave up: reason): <cause>`, with the URL
+    /// and the cause redacted (`core::redact`).
+    pub fn message(&self) -> String {
+        let n = self.attempts.len();
+        let cause = self
+            .cause
+            .as_deref()
+            .filter(|_| self.code != ErrorCode::Shed)
+            .map(|e| redact::scrub_text(e, self.show_query));
+        cat!(
+            "ballast: ",
+            &*self.method,
+            " ",
+            redact::display_url(&self.url, self.show_query),
+            " failed after ",
+            n,
+            if n == 1 { " attempt (" } else { " attempts (" },
+            self.code.as_str(),
+            "; gave up: ",
+            self.reason.as_str(),
+            if cause.is_some() { "): " } else { ")" },
+            cause.unwrap_or_default(),
+        )
+    }
 }
 
 /// What a `BallastError` says went wrong. The strings are part of the JS contract.

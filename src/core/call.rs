@@ -42,7 +42,7 @@ pub struct AttemptRecord {
     pub outcome: AttemptOutcome,
     pub status: Option<u16>,
     pub duration_ms: f64,
-    pub route: Option<String>,
+    pub route: Option<Rc<str>>,
 }
 
 /// An attempt in flight.

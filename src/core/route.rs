@@ -60,7 +60,8 @@ impl State {
 
 #[derive(Debug, Clone)]
 pub struct Route {
-    pub name: String,
+    /// Shared with every attempt record that names it (no copy per attempt).
+    pub name: Rc<str>,
     pub url: String,
     pub origin: String,
     pub weight: f64,
@@ -99,7 +100,7 @@ impl Route {
         fwd: bool,
     ) -> Self {
         Route {
-            name: name.to_string(),
+            name: Rc::from(name),
             url: url.to_string(),
             origin,
             weight,

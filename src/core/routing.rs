@@ -502,7 +502,7 @@ impl Routing {
         let r = &mut self.routes[i];
         let duration_ms = r.eject(now, base, max);
         out.push(Notice::Eject(EjectEvent {
-            route: r.name.clone(),
+            route: r.name.as_ref().to_owned(),
             reason,
             ejections: r.ejections,
             duration_ms,
@@ -531,7 +531,7 @@ impl Routing {
                 if r.probe_successes >= probes {
                     r.restore();
                     out.push(Notice::Restore(RestoreEvent {
-                        route: r.name.clone(),
+                        route: r.name.as_ref().to_owned(),
                         reason: RestoreReason::ProbesSucceeded,
                         ejected_for_ms: now - r.ejected_at,
                     }));
@@ -627,7 +627,7 @@ impl Routing {
             .map(|r| {
                 let latency = r.latency(now);
                 RouteSnapshot {
-                    name: r.name.clone(),
+                    name: r.name.as_ref().to_owned(),
                     state: r.state_at(now).as_str(),
                     score: round3(r.score(now)),
                     success_rate: round3(r.success_rate(now)),

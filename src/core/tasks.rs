@@ -25,6 +25,11 @@ impl TaskId {
     fn generation(self) -> u32 {
         (self.0 >> 32) as u32
     }
+    /// The slot it names: dense, reused after the call ends, so an executor can keep what it
+    /// tracks per call in a `Vec` (checking the whole id to tell calls in one slot apart).
+    pub fn slot(self) -> usize {
+        self.index()
+    }
     /// The id as an integer below 2^53.
     pub fn to_bits(self) -> u64 {
         self.0

@@ -10,11 +10,16 @@ use crate::prelude::*;
 /// Something `cat!` can append: strings and unsigned integers.
 pub trait Piece {
     fn push_to(&self, out: &mut String);
+    /// At least the bytes it appends (the string is allocated once).
+    fn size_hint(&self) -> usize;
 }
 
 impl Piece for str {
     fn push_to(&self, out: &mut String) {
         out.push_str(self);
+    }
+    fn size_hint(&self) -> usize {
+        str::len(self)
     }
 }
 
@@ -22,11 +27,17 @@ impl Piece for String {
     fn push_to(&self, out: &mut String) {
         out.push_str(self);
     }
+    fn size_hint(&self) -> usize {
+        String::len(self)
+    }
 }
 
 impl<T: Piece + ?Sized> Piece for &T {
     fn push_to(&self, out: &mut String) {
         (**self).push_to(out);
+    }
+    fn size_hint(&self) -> usize {
+        (**self).size_hint()
     }
 }
 
@@ -50,6 +61,9 @@ impl Piece for u64 {
             out.push(char::from(b));
         }
     }
+    fn size_hint(&self) -> usize {
+        20
+    }
 }
 
 macro_rules! widen {
@@ -58,6 +72,9 @@ macro_rules! widen {
             fn push_to(&self, out: &mut String) {
                 (*self as u64).push_to(out);
             }
+            fn size_hint(&self) -> usize {
+                20
+            }
         }
     )*};
 }
@@ -65,7 +82,7 @@ widen!(u16, u32, usize);
 
 /// The one loop behind every `cat!`: a call per message instead of inlined appends at each site.
 pub fn join(pieces: &[&dyn Piece]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.size_hint()).sum());
     for p in pieces {
         p.push_to(&mut out);
     }

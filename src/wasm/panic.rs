@@ -9,6 +9,7 @@
 //! engine's own checks use `panic!` with a literal).
 
 use core::cell::UnsafeCell;
+#[cfg(not(any(test, feature = "std")))]
 use core::panic::PanicInfo;
 
 /// talc, not dlmalloc (what std uses on wasm32): smaller, and as fast per call (bench/RESULTS.md).
@@ -27,6 +28,7 @@ struct Note(UnsafeCell<([u8; CAP], usize)>);
 unsafe impl Sync for Note {}
 static NOTE: Note = Note(UnsafeCell::new(([0; CAP], 0)));
 
+#[cfg(not(any(test, feature = "std")))]
 #[panic_handler]
 fn on_panic(info: &PanicInfo) -> ! {
     // SAFETY: single-threaded (see `Note`); no reference to the buffer outlives this function.
@@ -61,11 +63,13 @@ pub(crate) fn take_note() -> Option<alloc::vec::Vec<u8>> {
     Some(note)
 }
 
+#[cfg(not(any(test, feature = "std")))]
 struct Writer<'a> {
     buf: &'a mut [u8; CAP],
     len: usize,
 }
 
+#[cfg(not(any(test, feature = "std")))]
 impl Writer<'_> {
     /// Whole characters only, so the note stays valid UTF-8 when it is cut at `CAP`.
     fn push(&mut self, s: &str) {

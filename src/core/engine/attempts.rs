@@ -121,10 +121,10 @@ impl Engine {
                         let from = call
                             .failed_routes
                             .last()
-                            .map(|i| self.routing.routes[*i].name.clone());
+                            .map(|i| self.routing.routes[*i].name.as_ref().to_owned());
                         let ev = Event::Fallback(FallbackEvent {
                             reason,
-                            route: self.routing.routes[p.route].name.clone(),
+                            route: self.routing.routes[p.route].name.as_ref().to_owned(),
                             from,
                             method: String::from(&*call.meta.method),
                             url: self.shown_url(&call.meta),
@@ -138,7 +138,7 @@ impl Engine {
         if hedge {
             self.hedges.sent += 1;
             if self.wants(const { bit("hedge") }) {
-                let name = |i: Option<usize>| i.map(|i| self.routing.routes[i].name.clone());
+                let name = |i: Option<usize>| i.map(|i| self.routing.routes[i].name.as_ref().to_owned());
                 let ev = Event::Hedge(HedgeEvent {
                     route: name(pick.map(|p| p.route)),
                     from: name(call.flights.first().and_then(|f| f.route)),

@@ -45,32 +45,15 @@ impl Engine {
         reason: GiveUpReason,
         now: f64,
     ) {
-        let n = call.attempts.len();
-        let keep_query = !self.cfg.redact.query;
-        let cause = call
-            .last_error
-            .as_deref()
-            .filter(|_| code != ErrorCode::Shed)
-            .map(|e| crate::core::redact::scrub_text(e, keep_query));
-        let message = cat!(
-            "ballast: ",
-            &*call.meta.method,
-            " ",
-            self.shown_url(&call.meta),
-            " failed after ",
-            n,
-            if n == 1 { " attempt (" } else { " attempts (" },
-            code.as_str(),
-            "; gave up: ",
-            reason.as_str(),
-            if cause.is_some() { "): " } else { ")" },
-            cause.unwrap_or_default(),
-        );
+        // The call ends here: what the failure reports moves out of it.
         let failed = Failed {
             code,
             reason,
-            message,
-            attempts: call.attempts.clone(),
+            attempts: core::mem::take(&mut call.attempts),
+            method: core::mem::take(&mut call.meta.method),
+            url: core::mem::take(&mut call.meta.url),
+            cause: call.last_error.take(),
+            show_query: !self.cfg.redact.query,
         };
         self.settle(id, call, Settlement::Failed(Box::new(failed)), now);
     }
@@ -82,7 +65,8 @@ impl Engine {
                 self.release_slot(None, now); // granted but never used: give it back
             }
         }
-        if call.remainder.is_some() && !call.attempts.is_empty() {
+        // An attempt was sent (`attempts` may have moved into a `Failed` by now).
+        if call.remainder.is_some() && call.next_id > 1 {
             let mut notices = Vec::new();
             self.routing
                 .task_finished(call.served_by_fallback, now, &mut notices);
