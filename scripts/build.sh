@@ -40,7 +40,9 @@ build() { # <cargo profile> <wasm-opt level> <out dir>
 build wasm -Oz pkg/gen
 # The fetch path carries no formatting machinery (src/lib.rs says why): one `to_string()` or
 # `format!` pulls in core::fmt::write. Checked in the linked module's names, before wasm-opt.
-if grep -q '4core3fmt5write' target/wasm32-unknown-unknown/wasm/ballast_fetch.wasm; then
+linked="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm/ballast_fetch.wasm"
+[ -f "$linked" ] || { echo "build.sh: $linked is missing (where did cargo put the fetch path?)" >&2; exit 1; }
+if grep -q '4core3fmt5write' "$linked"; then
   echo "build.sh: the fetch path links core::fmt::write (a to_string() or format! in src/core?)" >&2
   exit 1
 fi

@@ -25,7 +25,7 @@ pub mod core;
 pub mod sim;
 pub mod virtual_time;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "binding"))]
 mod wasm;
 
 /// What the std prelude gives and `no_std` does not, for every module of the crate. `format!` is

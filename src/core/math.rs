@@ -10,6 +10,23 @@
 //! buckets). Native builds use std's inherent methods, which take precedence over this trait's,
 //! so the trait is only ever called on wasm; the tests check it against std bit for bit.
 
+/// `e^x`, the same bits on every host: `libm` everywhere, never the platform's (glibc's `exp` and
+/// libm's may differ in the last bit, and one bit moves a seeded run's latencies, so the order of
+/// its events, so its whole series: the simulator promises the same series natively and in wasm).
+pub fn exp(x: f64) -> f64 {
+    libm::exp(x)
+}
+
+/// The natural logarithm, the same bits on every host (see `exp`).
+pub fn ln(x: f64) -> f64 {
+    libm::log(x)
+}
+
+/// `x^y`, the same bits on every host (see `exp`).
+pub fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 /// From 2^52 on, every `f64` is an integer.
 const INTEGRAL: f64 = 4_503_599_627_370_496.0;
 
@@ -21,8 +38,6 @@ pub trait F64Ext {
     fn trunc(self) -> f64;
     fn fract(self) -> f64;
     fn sqrt(self) -> f64;
-    fn exp(self) -> f64;
-    fn ln(self) -> f64;
     fn powi(self, n: i32) -> f64;
 }
 
@@ -65,12 +80,6 @@ impl F64Ext for f64 {
     }
     fn sqrt(self) -> f64 {
         libm::sqrt(self)
-    }
-    fn exp(self) -> f64 {
-        libm::exp(self)
-    }
-    fn ln(self) -> f64 {
-        libm::log(self)
     }
     /// Square-and-multiply, as `compiler_builtins`' `__powidf2` that std's `powi` compiled to.
     fn powi(self, n: i32) -> f64 {

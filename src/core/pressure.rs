@@ -21,6 +21,7 @@
 //! `pressure.critical` upwards, and only go back down below the threshold minus
 //! `pressure.hysteresis`, so the `"pressure"` event does not flap.
 
+use crate::core::math;
 use crate::core::sketch::{Sample, Sketch};
 use crate::core::sort;
 use crate::core::window::Window;
@@ -165,7 +166,7 @@ impl Pressure {
             tasks += s.tasks;
             retries += s.retries;
         }
-        let follow = 1.0 - (-dt / BASELINE_TAU_MS).exp();
+        let follow = 1.0 - math::exp(-dt / BASELINE_TAU_MS);
         let floor = |base: &mut Option<f64>, x: f64| -> f64 {
             let b = match *base {
                 Some(b) if x >= b => b + (x - b) * follow,

@@ -20,6 +20,7 @@
 //! whose status is not retryable (4xx included: the route answered); retryable statuses, network
 //! errors and timeouts are failures.
 
+use crate::core::math;
 use crate::core::sketch::{Sample, Sketch};
 use crate::core::window::Window;
 use crate::prelude::*;
@@ -149,7 +150,7 @@ impl Route {
         }
         self.latency.current(now).add_sample(latency);
         let x = latency.value().max(0.0);
-        let decay = (-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS).exp();
+        let decay = math::exp(-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS);
         self.last_sample = now;
         self.peak_ms = Some(match self.peak_ms {
             Some(p) if x < p => p * decay + x * (1.0 - decay),
@@ -281,7 +282,7 @@ impl Route {
 /// `long^0.8 * short^0.2`, as one `exp` of logs: the wasm then needs no `pow` from libm. A rate of
 /// 0 gives `ln` = -inf and 0, as the powers do.
 fn reliability(long: f64, short: f64) -> f64 {
-    (0.8 * long.ln() + 0.2 * short.ln()).exp()
+    math::exp(0.8 * math::ln(long) + 0.2 * math::ln(short))
 }
 
 #[cfg(test)]
@@ -293,7 +294,7 @@ mod tests {
         let rates: [f64; 8] = [0.0, 1e-9, 0.001, 0.1, 0.5, 0.9, 0.999, 1.0];
         for long in rates {
             for short in rates {
-                let want = long.powf(0.8) * short.powf(0.2);
+                let want = math::pow(long, 0.8) * math::pow(short, 0.2);
                 let got = reliability(long, short);
                 assert!(
                     (got - want).abs() <= 1e-14,

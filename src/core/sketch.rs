@@ -8,6 +8,7 @@
 //! sketch holds at most ~1,450 counters whatever it is fed. Sketches merge by adding counters,
 //! which is what makes sliding windows cheap.
 
+use crate::core::math;
 use crate::prelude::*;
 /// Relative accuracy of every quantile read back.
 pub const RELATIVE_ACCURACY: f64 = 0.01;
@@ -15,7 +16,7 @@ const MIN_VALUE: f64 = 1e-3;
 const MAX_VALUE: f64 = 1e9;
 
 fn ln_gamma() -> f64 {
-    ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
+    math::ln((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY))
 }
 
 /// A sample with its bucket worked out once. An attempt's duration goes into the metrics window's
@@ -57,7 +58,7 @@ pub struct Sketch {
 
 impl Sketch {
     fn index(x: f64) -> i32 {
-        (x.min(MAX_VALUE).ln() / ln_gamma()).ceil() as i32
+        (math::ln(x.min(MAX_VALUE)) / ln_gamma()).ceil() as i32
     }
 
     /// Records one sample; NaN and negative samples count as 0.
@@ -141,7 +142,7 @@ impl Sketch {
             return 0.0;
         }
         let mut seen = self.zero;
-        let g = ln_gamma().exp();
+        let g = math::exp(ln_gamma());
         for (i, c) in self.counts.iter().enumerate() {
             seen += c;
             if seen > rank {
@@ -167,7 +168,7 @@ mod tests {
     fn quantiles_are_within_relative_error_of_exact() {
         let mut rng = fastrand::Rng::with_seed(42);
         let mut xs: Vec<f64> = (0..100_000)
-            .map(|_| (rng.f64() * 12.0 - 4.0).exp())
+            .map(|_| math::exp(rng.f64() * 12.0 - 4.0))
             .collect();
         let mut s = Sketch::default();
         for x in &xs {
@@ -208,7 +209,7 @@ mod tests {
                 let x = if rng.u8(..) < 10 {
                     0.0
                 } else {
-                    (rng.f64() * 20.0 - 6.0).exp()
+                    math::exp(rng.f64() * 20.0 - 6.0)
                 };
                 sketches[rng.usize(..parts)].add(x);
                 all.add(x);

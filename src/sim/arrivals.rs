@@ -3,6 +3,7 @@
 //! Arrivals do not depend on the policy: both policies of one run see the same calls at the same
 //! instants, so the difference in what reaches the routes is the policy's alone.
 
+use crate::core::math;
 use crate::prelude::*;
 use crate::sim::scenario::Arrival;
 
@@ -96,7 +97,7 @@ fn poisson(
     let mut t = from;
     loop {
         // Exponential gap at the peak rate, in ms.
-        t += -((1.0 - rng.f64()).ln()) * 1000.0 / peak;
+        t += -math::ln(1.0 - rng.f64()) * 1000.0 / peak;
         if t >= to {
             return;
         }

@@ -11,6 +11,7 @@
 //! `ballast` is the defaults, with the scenario's routes. Any config may be given instead.
 
 pub mod arrivals;
+pub mod digest;
 pub mod origin;
 pub mod presets;
 pub mod scenario;
@@ -151,6 +152,8 @@ pub fn config_for(scenario: &Scenario, policy: &Policy) -> Config {
             c.retry.backoff.cap_ms = 0.0;
             c.budget.ratio = 10.0;
             c.budget.min_per_sec = 10_000.0;
+            // Popular wrappers retry on their own schedule: Retry-After is not read.
+            c.retry.max_retry_after_ms = 0.0;
             c.concurrency.limit = None;
             c.timeout.total_ms = None;
             c.routes = routes.into_iter().take(1).collect();
@@ -182,95 +185,200 @@ pub fn config_for(scenario: &Scenario, policy: &Policy) -> Config {
     c
 }
 
+/// How each of the config's routes behaves: the scenario's route of the same name, else the one
+/// in the same position (a user's config names its own origins; the scenario's first route is its
+/// primary). A config with more routes than the scenario models cannot be rehearsed on it.
+fn models_for(
+    scenario: &Scenario,
+    cfg: &Config,
+) -> Result<Vec<scenario::RouteModel>, ScenarioError> {
+    cfg.routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            scenario
+                .routes
+                .iter()
+                .find(|m| m.name == r.name)
+                .or_else(|| scenario.routes.get(i))
+                .cloned()
+                .ok_or_else(|| ScenarioError {
+                    path: cat!("policy.routes[", i, "]"),
+                    allowed: cat!(
+                        "a route the scenario models (it has ",
+                        scenario.routes.len(),
+                        "; name them as the scenario does, or match them by position)"
+                    ),
+                })
+        })
+        .collect()
+}
+
 /// Runs `scenario` under `options`: the per-second series, the timeline, the traced calls and
 /// the summary.
 pub fn simulate(scenario: &Scenario, options: &Options) -> Result<Output, ScenarioError> {
-    scenario.validate()?;
-    let duration = options
-        .duration_ms
-        .unwrap_or(scenario.duration_ms)
-        .clamp(1.0, scenario::MAX_DURATION_MS);
-    let cfg = config_for(scenario, &options.policy)
-        .validated()
-        .map_err(|e| ScenarioError {
-            path: cat!("policy.", e.path),
-            allowed: e.allowed,
-        })?;
-    let naive = options.policy == Policy::Naive;
-    let route_names: Vec<String> = cfg.routes.iter().map(|r| r.name.clone()).collect();
-    let models = cfg
-        .routes
-        .iter()
-        .filter_map(|r| scenario.routes.iter().find(|m| m.name == r.name).cloned())
-        .collect();
-    let mut engine = Engine::new(cfg, options.seed);
-    engine.set_listening(bit("eject") | bit("restore") | bit("pressure") | bit("fallback-default"));
-    let origin = Routes::new(models, &scenario.correlated, options.seed ^ 0x005e_ed0f_0a1b);
-    let collector = Rc::new(RefCell::new(Collector::new(
-        route_names,
-        !naive,
-        options.trace.clone(),
-    )));
-    let watch = collector.clone();
-    let mut ex = Executor::new(engine, origin)
-        .lean()
-        .watch(move |now, seen| watch.borrow_mut().seen(now, seen));
-    let mut arrivals_rng = fastrand::Rng::with_seed(options.seed);
-    let times = arrivals::times(&scenario.arrivals, duration, &mut arrivals_rng);
-    let primary_down = |t: f64| {
-        scenario.routes.first().is_some_and(|r| {
+    let mut run = Run::new(scenario, options)?;
+    while run.step() {}
+    Ok(run.finish())
+}
+
+/// A run in progress, one simulated second per `step`: what playback at N times real time paces,
+/// and what `simulate` runs to the end at once. Both give the same series for the same seed.
+pub struct Run {
+    scenario: Scenario,
+    options: Options,
+    duration: f64,
+    naive: bool,
+    ex: Executor<Routes>,
+    collector: Rc<RefCell<Collector>>,
+    /// When each call arrives; `next` is the first not yet made.
+    times: Vec<f64>,
+    next: usize,
+    /// The end of the next second to close (ms).
+    second: f64,
+}
+
+impl Run {
+    pub fn new(scenario: &Scenario, options: &Options) -> Result<Run, ScenarioError> {
+        scenario.validate()?;
+        let duration = options
+            .duration_ms
+            .unwrap_or(scenario.duration_ms)
+            .clamp(1.0, scenario::MAX_DURATION_MS);
+        let cfg = config_for(scenario, &options.policy)
+            .validated()
+            .map_err(|e| ScenarioError {
+                path: cat!("policy.", e.path),
+                allowed: e.allowed,
+            })?;
+        let naive = options.policy == Policy::Naive;
+        let route_names: Vec<String> = cfg.routes.iter().map(|r| r.name.clone()).collect();
+        let models = models_for(scenario, &cfg)?;
+        let mut engine = Engine::new(cfg, options.seed);
+        engine.set_listening(
+            bit("eject") | bit("restore") | bit("pressure") | bit("fallback-default"),
+        );
+        let origin = Routes::new(
+            models,
+            &scenario.correlated,
+            options.seed ^ 0x005e_ed0f_0a1b,
+        );
+        let collector = Rc::new(RefCell::new(Collector::new(
+            route_names,
+            !naive,
+            options.trace.clone(),
+        )));
+        let watch = collector.clone();
+        let ex = Executor::new(engine, origin)
+            .lean()
+            .watch(move |now, seen| watch.borrow_mut().seen(now, seen));
+        let mut arrivals_rng = fastrand::Rng::with_seed(options.seed);
+        let times = arrivals::times(&scenario.arrivals, duration, &mut arrivals_rng);
+        Ok(Run {
+            scenario: scenario.clone(),
+            options: options.clone(),
+            duration,
+            naive,
+            ex,
+            collector,
+            times,
+            next: 0,
+            second: 1000.0,
+        })
+    }
+
+    /// Simulates the next second and closes it (its point is `last_point`); false once the run
+    /// is over (nothing was simulated then).
+    pub fn step(&mut self) -> bool {
+        if self.second > self.duration {
+            return false;
+        }
+        let end = self.second;
+        while let Some(&t) = self.times.get(self.next).filter(|t| **t < end) {
+            self.ex.run_until(t);
+            self.collector.borrow_mut().began(self.next as u64, t);
+            self.ex.call_at(
+                t,
+                self.next as u64,
+                RequestMeta {
+                    method: "GET".into(),
+                    url: "/item".into(),
+                    has_idempotency_key: false,
+                    body: BodyKind::None,
+                },
+            );
+            self.next += 1;
+        }
+        self.ex.run_until(end);
+        let snap = self.ex.engine.snapshot(end);
+        let outage = self.primary_down(end - 500.0);
+        self.collector
+            .borrow_mut()
+            .second(end / 1000.0, &snap, outage);
+        self.second += 1000.0;
+        true
+    }
+
+    /// Whether the primary route is in an outage at `t`.
+    fn primary_down(&self, t: f64) -> bool {
+        self.scenario.routes.first().is_some_and(|r| {
             r.events
                 .iter()
                 .any(|e| matches!(e, RouteEvent::Outage { .. }) && e.covers(t))
         })
-    };
-    let mut second = 1000.0;
-    let close = |ex: &mut Executor<Routes>, upto: f64, second: &mut f64| {
-        while *second <= upto {
-            ex.run_until(*second);
-            let snap = ex.engine.snapshot(*second);
-            collector
-                .borrow_mut()
-                .second(*second / 1000.0, &snap, primary_down(*second - 500.0));
-            *second += 1000.0;
-        }
-    };
-    for (key, &t) in times.iter().enumerate() {
-        close(&mut ex, t, &mut second);
-        ex.run_until(t);
-        collector.borrow_mut().began(key as u64, t);
-        ex.call_at(
-            t,
-            key as u64,
-            RequestMeta {
-                method: "GET".into(),
-                url: "/item".into(),
-                has_idempotency_key: false,
-                body: BodyKind::None,
-            },
-        );
     }
-    close(&mut ex, duration, &mut second);
-    let snap = ex.engine.snapshot(duration);
-    let mut c = collector.borrow_mut();
-    let summary = summarize(
-        scenario,
-        options,
-        duration,
-        &c.points,
-        &c.events,
-        &c.totals,
-        &c.all_latency,
-        snap.budget.exhausted,
-        naive,
-    );
-    let tasks = c.tasks();
-    Ok(Output {
-        series: core::mem::take(&mut c.points),
-        events: core::mem::take(&mut c.events),
-        tasks,
-        summary,
-    })
+
+    /// The points so far, and the timeline events so far (both only grow).
+    pub fn progress(&self) -> (usize, usize) {
+        let c = self.collector.borrow();
+        (c.points.len(), c.events.len())
+    }
+
+    /// The points from `point` on and the timeline events from `event` on (for playback frames).
+    pub fn since(&self, point: usize, event: usize) -> (Vec<Point>, Vec<TimelineEvent>) {
+        let c = self.collector.borrow();
+        (
+            c.points.get(point..).map(<[_]>::to_vec).unwrap_or_default(),
+            c.events.get(event..).map(<[_]>::to_vec).unwrap_or_default(),
+        )
+    }
+
+    /// The engine's own counters now (the summary's are counted from what the executor did; the
+    /// tests check that the two agree).
+    pub fn snapshot(&self) -> crate::core::metrics::Snapshot {
+        self.ex.engine.snapshot(self.ex.now())
+    }
+
+    /// The run so far, summarized as a run that lasted this long (a playback that was stopped).
+    pub fn finish_so_far(mut self) -> Output {
+        self.duration = (self.second - 1000.0).max(1000.0).min(self.duration);
+        self.finish()
+    }
+
+    /// The whole run: runs what is left, then summarizes.
+    pub fn finish(mut self) -> Output {
+        while self.step() {}
+        let snap = self.ex.engine.snapshot(self.duration);
+        let mut c = self.collector.borrow_mut();
+        let summary = summarize(
+            &self.scenario,
+            &self.options,
+            self.duration,
+            &c.points,
+            &c.events,
+            &c.totals,
+            &c.all_latency,
+            snap.budget.exhausted,
+            self.naive,
+        );
+        let tasks = c.tasks();
+        Output {
+            series: core::mem::take(&mut c.points),
+            events: core::mem::take(&mut c.events),
+            tasks,
+            summary,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,6 +6,7 @@
 //! its trigger is gone.
 
 use crate::core::action::{Failure, Start};
+use crate::core::math;
 use crate::prelude::*;
 use crate::sim::scenario::{Correlated, RouteEvent, RouteModel};
 use crate::virtual_time::{Origin, Reply};
@@ -40,6 +41,9 @@ pub struct Routes {
     /// Per route, the log-normal's `sigma` (from median and p99).
     sigma: Vec<f64>,
     rng: fastrand::Rng,
+    /// Per route, a rate limit's bucket: tokens, and when it was last filled (full at the start
+    /// of a throttle: `f64::NEG_INFINITY`).
+    buckets: Vec<(f64, f64)>,
     /// Every request each route answered, for the summary.
     pub hits: Vec<u64>,
 }
@@ -64,7 +68,7 @@ impl Routes {
                 .map(|m| {
                     let ratio = m.latency.p99_ms / m.latency.median_ms.max(1e-9);
                     if ratio > 1.0 {
-                        ratio.ln() / Z99
+                        math::ln(ratio) / Z99
                     } else {
                         0.0
                     }
@@ -72,6 +76,7 @@ impl Routes {
                 .collect(),
             busy: (0..n).map(|_| BinaryHeap::new()).collect(),
             hits: vec![0; n],
+            buckets: vec![(0.0, f64::NEG_INFINITY); n],
             models,
             rng: fastrand::Rng::with_seed(seed),
         }
@@ -99,7 +104,7 @@ impl Routes {
     fn normal(&mut self) -> f64 {
         let u = 1.0 - self.rng.f64();
         let v = self.rng.f64();
-        (-2.0 * u.ln()).sqrt() * libm::cos(2.0 * core::f64::consts::PI * v)
+        (-2.0 * math::ln(u)).sqrt() * libm::cos(2.0 * core::f64::consts::PI * v)
     }
 }
 
@@ -109,12 +114,7 @@ impl Origin for Routes {
         self.hits[r] += 1;
         let in_service = self.in_service(r, now) as f64;
         // Every draw is made whatever the conditions, so a run's draws do not shift with them.
-        let (z, tail_draw, throttle_draw, error_draw) = (
-            self.normal(),
-            self.rng.f64(),
-            self.rng.f64(),
-            self.rng.f64(),
-        );
+        let (z, tail_draw, error_draw) = (self.normal(), self.rng.f64(), self.rng.f64());
         let m = &self.models[r];
         let mut error = m.error_rate;
         let mut factor = 1.0;
@@ -138,14 +138,19 @@ impl Origin for Routes {
                     factor *= latency_factor;
                 }
                 RouteEvent::Throttle {
-                    share,
+                    limit_per_sec,
                     retry_after_s,
                     ..
                 } => {
-                    if throttle_draw < share {
+                    let bucket = &mut self.buckets[r];
+                    let elapsed = (now - bucket.1).max(0.0);
+                    bucket.0 = (bucket.0 + elapsed * limit_per_sec / 1000.0).min(limit_per_sec);
+                    bucket.1 = now;
+                    if bucket.0 < 1.0 {
                         let ra = cat!(retry_after_s.ceil() as u64);
                         return (FAST_MS, Reply::RetryAfter(429, ra));
                     }
+                    bucket.0 -= 1.0;
                 }
                 RouteEvent::Drift {
                     start_ms,
@@ -163,7 +168,7 @@ impl Origin for Routes {
                 factor *= c.latency_factor;
             }
         }
-        let mut latency = m.latency.median_ms * (self.sigma[r] * z).exp();
+        let mut latency = m.latency.median_ms * math::exp(self.sigma[r] * z);
         if let Some(t) = &m.latency.tail {
             if tail_draw < t.p {
                 latency = t.ms;

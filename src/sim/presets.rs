@@ -145,7 +145,7 @@ pub fn brownout_tail() -> Scenario {
 pub fn throttle_storm() -> Scenario {
     let mut s = scenario(
         "throttle-storm",
-        "The origin throttles 60% of requests with 429 and Retry-After: 2 for 30 s.",
+        "The origin rate-limits to 50 requests/s for 30 s (429 with Retry-After: 2) while 80 calls/s arrive.",
         90_000.0,
     );
     s.arrivals = vec![poisson(80.0)];
@@ -153,7 +153,7 @@ pub fn throttle_storm() -> Scenario {
     p.events = vec![RouteEvent::Throttle {
         start_ms: 20_000.0,
         duration_ms: 30_000.0,
-        share: 0.6,
+        limit_per_sec: 50.0,
         retry_after_s: 2.0,
     }];
     s.routes = vec![p];

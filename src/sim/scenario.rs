@@ -197,11 +197,14 @@ pub enum RouteEvent {
         #[cfg_attr(feature = "serde", serde(default = "one"))]
         latency_factor: f64,
     },
-    /// Throttling: a `share` of requests answered 429 with `Retry-After: retry_after_s`.
+    /// Rate limiting, as APIs do it: a token bucket that admits `limit_per_sec` requests per
+    /// second (bursts up to a second's worth); the rest are answered 429 with
+    /// `Retry-After: retry_after_s`, and a refused request takes no token, so retrying at once
+    /// only meets another 429.
     Throttle {
         start_ms: f64,
         duration_ms: f64,
-        share: f64,
+        limit_per_sec: f64,
         retry_after_s: f64,
     },
     /// Latency drifting: multiplied by a factor that grows linearly to `to_factor`.
@@ -475,11 +478,17 @@ impl Scenario {
                         );
                     }
                     RouteEvent::Throttle {
-                        share,
+                        limit_per_sec,
                         retry_after_s,
                         ..
                     } => {
-                        ck.range(&|| at("share"), *share, 0.0, 1.0, p);
+                        ck.range(
+                            &|| at("limitPerSec"),
+                            *limit_per_sec,
+                            0.0,
+                            1e6,
+                            "requests per second in [0, 1000000]",
+                        );
                         ck.range(
                             &|| at("retryAfterS"),
                             *retry_after_s,

@@ -14,7 +14,7 @@ use crate::virtual_time::Seen;
 use alloc::collections::BTreeMap;
 
 #[cfg(feature = "serde")]
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One second.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -71,7 +71,7 @@ pub struct TimelineEvent {
 
 /// One call, for the per-task raster.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct TaskTrace {
     pub id: u64,
     /// Seconds since the start, when the call began.
@@ -82,7 +82,7 @@ pub struct TaskTrace {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct AttemptTrace {
     /// Ms after the call began.
     pub at: f64,

@@ -138,7 +138,8 @@ impl Engine {
         if hedge {
             self.hedges.sent += 1;
             if self.wants(const { bit("hedge") }) {
-                let name = |i: Option<usize>| i.map(|i| self.routing.routes[i].name.as_ref().to_owned());
+                let name =
+                    |i: Option<usize>| i.map(|i| self.routing.routes[i].name.as_ref().to_owned());
                 let ev = Event::Hedge(HedgeEvent {
                     route: name(pick.map(|p| p.route)),
                     from: name(call.flights.first().and_then(|f| f.route)),

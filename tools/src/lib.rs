@@ -1,0 +1,20 @@
+//! ballast's tools build: the simulator and `rehearse`, as a wasm module of their own
+//! (`ballast-fetch/sim` in the npm package), so an app that only wraps fetch never downloads them.
+//!
+//! The simulator itself is the engine crate's (`ballast_fetch::sim`, on the very engine users
+//! ship); this crate is its front door from plain data: scenarios, options and configs come in
+//! as JSON or JS values (`input`, with the path of every bad field), runs go out as plain data,
+//! and `rehearse` judges a config against scenarios next to the naive policy. Those parts are
+//! ordinary Rust, tested natively; `wasm` binds them to JS with serde-wasm-bindgen, paces
+//! playback with gloo-timers (`play`), draws the per-call raster into a canvas with web-sys
+//! (`raster`), and seeds with getrandom.
+
+pub mod input;
+pub mod rehearse;
+
+#[cfg(target_arch = "wasm32")]
+mod play;
+#[cfg(target_arch = "wasm32")]
+mod raster;
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -1,0 +1,143 @@
+//! The tools' exports to JS (`pkg/sim.js` wraps them as `ballast-fetch/sim`).
+//!
+//! serde-wasm-bindgen carries every value across: scenarios, options and configs in (read by
+//! `input`, so a bad field is named by its path), runs and reports out as plain objects
+//! (`json_compatible`: maps as objects, `None` as `null`, integers as numbers).
+
+use crate::input::{self, InputError, Plain};
+use crate::rehearse::{self, Thresholds};
+use ballast_fetch::sim::scenario::Scenario;
+use ballast_fetch::sim::{presets, simulate as run_simulation};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use wasm_bindgen::prelude::*;
+
+/// Plain data out.
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+}
+
+/// An `InputError` as a JS error: name `ScenarioError`, with `input`, `path` and `problem`, so a
+/// page or a CLI can point at the field.
+pub(crate) fn error(e: InputError) -> JsValue {
+    let err = js_sys::Error::new(&e.message());
+    err.set_name("ScenarioError");
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &JsValue::from_str(v));
+    };
+    set("input", e.input);
+    set("path", &e.path);
+    set("problem", &e.problem);
+    err.into()
+}
+
+/// A scenario: a preset's name, or a scenario object.
+pub(crate) fn scenario_from(v: JsValue) -> Result<Scenario, InputError> {
+    match v.as_string() {
+        Some(name) => input::preset(&name),
+        None => input::scenario(serde_wasm_bindgen::Deserializer::from(v)),
+    }
+}
+
+pub(crate) fn options_from(v: JsValue) -> Result<ballast_fetch::sim::Options, InputError> {
+    input::options(serde_wasm_bindgen::Deserializer::from(v))
+}
+
+/// Runs a scenario (a preset's name or a scenario object) to the end: `{ series, events, tasks,
+/// summary }`.
+#[wasm_bindgen]
+pub fn simulate(scenario: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let s = scenario_from(scenario).map_err(error)?;
+    let o = options_from(options).map_err(error)?;
+    let out = run_simulation(&s, &o).map_err(|e| {
+        error(InputError {
+            input: "options",
+            path: e.path,
+            problem: format!("allowed: {}", e.allowed),
+        })
+    })?;
+    to_js(&out)
+}
+
+/// Every preset, by name, in the order a page lists them.
+#[wasm_bindgen]
+pub fn presets() -> Result<JsValue, JsValue> {
+    struct Named(Vec<Scenario>);
+    impl Serialize for Named {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for sc in &self.0 {
+                m.serialize_entry(&sc.name, sc)?;
+            }
+            m.end()
+        }
+    }
+    to_js(&Named(presets::all()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RehearseOptions {
+    seed: Option<u64>,
+    max_amplification: Option<f64>,
+    min_success: Option<f64>,
+}
+
+/// A config against scenarios (names or objects), next to naive: `{ seed, thresholds, rows,
+/// breaches }`.
+#[wasm_bindgen]
+pub fn rehearse(
+    config: JsValue,
+    scenarios: Vec<JsValue>,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let Plain(cfg) = serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(
+        config,
+    ))
+    .map_err(|e| {
+        error(InputError {
+            input: "config",
+            path: e.path().to_string(),
+            problem: e.inner().to_string(),
+        })
+    })?;
+    let cfg = input::config(&cfg, "config", "").map_err(error)?;
+    let mut list = Vec::new();
+    for (i, s) in scenarios.into_iter().enumerate() {
+        list.push(scenario_from(s).map_err(|mut e| {
+            e.problem = format!("scenario {i}: {}", e.problem);
+            error(e)
+        })?);
+    }
+    if list.is_empty() {
+        list = presets::all();
+    }
+    let o: Option<RehearseOptions> = serde_path_to_error::deserialize(
+        serde_wasm_bindgen::Deserializer::from(options),
+    )
+    .map_err(|e| {
+        error(InputError {
+            input: "options",
+            path: e.path().to_string(),
+            problem: e.inner().to_string(),
+        })
+    })?;
+    let o = o.unwrap_or_default();
+    let d = Thresholds::default();
+    let t = Thresholds {
+        max_amplification: o.max_amplification.unwrap_or(d.max_amplification),
+        min_success: o.min_success.unwrap_or(d.min_success),
+    };
+    let report = rehearse::rehearse(&cfg, &list, o.seed.unwrap_or(1), t).map_err(error)?;
+    to_js(&report)
+}
+
+/// A seed from the platform's secure random source (getrandom: `crypto.getRandomValues`), for a
+/// page's "new seed": below 2^53, so it survives a round trip through a JS number.
+#[wasm_bindgen(js_name = randomSeed)]
+pub fn random_seed() -> Result<f64, JsValue> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    Ok((u64::from_le_bytes(b) >> 11) as f64)
+}
