@@ -23,6 +23,36 @@ cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 step "rust tests"
 cargo test --all-targets
 
+# The engine's tests compiled to wasm, with wasm-bindgen-test (Cargo.toml says how the no_std lib
+# links std there): those of every test file whose first lines make `#[test]` wasm-bindgen-test's;
+# the other test targets are built, and run none. Each file below must run some, so one that loses
+# those lines fails here instead of passing empty. --mode no-install: the wasm-bindgen-cli that
+# build.sh installed and Debian's chromedriver, or fail; wasm-pack downloads nothing.
+wasm_test() { # <where> <wasm-pack test args...>
+  local where=$1 log n f
+  shift
+  log=$(mktemp)
+  wasm-pack --log-level warn test --mode no-install "$@" 2>&1 | tee "$log"
+  for f in engine routes pressure_ramp; do
+    n=$(awk -v f="tests/$f.rs" '$1 == "Running" && $2 != "headless" { on = ($2 == f) }
+      on && /^test result:/ { print $4; exit }' "$log")
+    [ "${n:-0}" -gt 0 ] || { echo "test.sh: tests/$f.rs ran no tests in wasm ($where)" >&2; exit 1; }
+    echo "wasm ($where): tests/$f.rs: $n passed"
+  done
+  rm -f "$log"
+}
+step "rust tests in wasm: Node (wasm-pack test --node)"
+wasm_test Node --node
+
+step "rust tests in wasm: Chromium (wasm-pack test --headless --chrome)"
+# The tests are configured for Node (the default); WASM_BINDGEN_USE_BROWSER runs them in a page.
+# A test that blocks the page for more than 30 s trips chromedriver (WASM_BINDGEN_USE_DEDICATED_WORKER
+# runs them in a worker instead). WASM_BINDGEN_TEST_TIMEOUT bounds each test file (default 20 s).
+chromedriver=${CHROMEDRIVER:-$(command -v chromedriver || true)}
+[ -n "$chromedriver" ] || { echo "test.sh: no chromedriver (bash scripts/setup.sh --browser)" >&2; exit 1; }
+WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
+  wasm_test Chromium --headless --chrome --chromedriver "$chromedriver"
+
 step "typescript declarations"
 node_modules/.bin/tsc -p tests/types
 

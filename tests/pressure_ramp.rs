@@ -9,6 +9,9 @@
 //! at about t = 51 s). The client uses ballast's defaults (4 attempts, budget 0.2, full jitter),
 //! without a concurrency limit so the origin sees the full ramp.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 mod common;
 
 use ballast_fetch::core::config::BackoffKind;

@@ -3,6 +3,9 @@
 //! credentials and URL resolution. Each test runs calls through the virtual-time executor against
 //! routes that answer 200 or 503 as the test says; the engine owns every wait.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 mod common;
 
 use ballast_fetch::core::config::{HedgeConfig, RouteConfig};
