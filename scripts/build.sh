@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the wasm engine and its JS glue into pkg/gen/ (gitignored) with wasm-pack (scripts/setup.sh
-# installs it). Idempotent; installs the wasm32 target and the exact wasm-bindgen-cli that matches
-# Cargo.lock when missing: wasm-pack runs that one (`--mode no-install`: it downloads nothing).
+# installs it), and the tools module into pkg/gen/tools/ (`build.sh tools`: only that one).
+# Idempotent; installs the wasm32 target and the exact wasm-bindgen-cli that matches Cargo.lock
+# when missing: wasm-pack runs that one (`--mode no-install`: it downloads nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-all}
+case "$what" in all|tools) ;; *) echo "usage: build.sh [tools]" >&2; exit 2 ;; esac
 command -v wasm-pack >/dev/null || { echo "build.sh: wasm-pack is missing (bash scripts/setup.sh installs it)" >&2; exit 1; }
 
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -15,10 +18,6 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-# Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
-# gen/ballast_bg.wasm for browsers; `wasm-fast` (opt-level s, wasm-opt -O3) is
-# gen/ballast_fast_bg.wasm for Node, Deno and workerd. Both have the same exports and imports, so
-# they share one JS glue; the build fails if wasm-bindgen generates different glue for them.
 # binaryen from npm (Debian's wasm-opt 108 mangles the externref table wasm-bindgen emits).
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
 # wasm-opt's flags are in scripts/wasm-opt.flags (bench/size.mjs builds its named copy with the
@@ -27,6 +26,11 @@ fi
 # around into the first 1 KB (Rust's stack grows down from 1 MB toward 0 and traps below it, and
 # data sits above it, so none does). Together 0.4 KB less gzip.
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
+if [ "$what" = all ]; then
+# Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
+# gen/ballast_bg.wasm for browsers; `wasm-fast` (opt-level s, wasm-opt -O3) is
+# gen/ballast_fast_bg.wasm for Node, Deno and workerd. Both have the same exports and imports, so
+# they share one JS glue; the build fails if wasm-bindgen generates different glue for them.
 rm -rf pkg/gen pkg/gen-fast
 # wasm-pack: `cargo build --lib --profile <p>` then wasm-bindgen with Cargo.toml's
 # [package.metadata.wasm-pack.profile.custom] settings (--omit-default-module-path; its wasm-opt
@@ -55,7 +59,7 @@ fi
 mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm
 rm -rf pkg/gen-fast
 # Only what pkg/package.json ships ("files"): nothing else wasm-pack may write lands beside it.
-unexpected=$(cd pkg/gen && find . -mindepth 1 -maxdepth 1 ! -name ballast.js ! -name ballast_bg.wasm ! -name ballast_fast_bg.wasm ! -name snippets)
+unexpected=$(cd pkg/gen && find . -mindepth 1 -maxdepth 1 ! -name ballast.js ! -name ballast_bg.wasm ! -name ballast_fast_bg.wasm ! -name snippets ! -name tools)
 if [ -n "$unexpected" ]; then
   echo "build.sh: unexpected files in pkg/gen: $unexpected" >&2
   exit 1
@@ -66,6 +70,24 @@ for w in ballast_bg ballast_fast_bg; do
   raw=$(wc -c < "pkg/gen/$w.wasm"); gz=$(gzip -9 -c "pkg/gen/$w.wasm" | wc -c)
   echo "built pkg/gen/$w.wasm: ${raw} bytes (${gz} gzip)"
 done
+fi
+
+# The tools build (tools/: the simulator, rehearse; `ballast-fetch/sim`): a module of its own, so
+# the fetch path never carries it. Profile `tools` (opt-level 3) and wasm-opt -O3: speed over bytes.
+rm -rf pkg/gen-tools
+wasm-pack --log-level warn build tools --mode no-install --target web --profile tools \
+  --out-dir ../pkg/gen-tools --out-name ballast_tools --no-typescript --no-pack --no-gitignore
+node_modules/.bin/wasm-opt -O3 "${wasm_opt_flags[@]}" pkg/gen-tools/ballast_tools_bg.wasm -o pkg/gen-tools/ballast_tools_bg.wasm
+unexpected=$(cd pkg/gen-tools && find . -mindepth 1 -maxdepth 1 ! -name ballast_tools.js ! -name ballast_tools_bg.wasm)
+if [ -n "$unexpected" ]; then
+  echo "build.sh: unexpected files in pkg/gen-tools: $unexpected" >&2
+  exit 1
+fi
+node scripts/glue-factory.mjs pkg/gen-tools/ballast_tools.js
+rm -rf pkg/gen/tools && mkdir -p pkg/gen/tools && mv pkg/gen-tools/* pkg/gen/tools/ && rm -rf pkg/gen-tools
+raw=$(wc -c < pkg/gen/tools/ballast_tools_bg.wasm); gz=$(gzip -9 -c pkg/gen/tools/ballast_tools_bg.wasm | wc -c)
+echo "built pkg/gen/tools/ballast_tools_bg.wasm: ${raw} bytes (${gz} gzip)"
+
 # The npm package page shows the README; the licences go with every copy. Copied, not committed
 # twice (pkg/.gitignore-d by the root .gitignore).
 cp README.md LICENSE-MIT LICENSE-APACHE pkg/

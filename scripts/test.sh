@@ -17,11 +17,12 @@ bash scripts/setup.sh --browser
 
 step "cargo fmt / clippy"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p ballast-tools --lib --target wasm32-unknown-unknown -- -D warnings
 
-step "rust tests"
-cargo test --all-targets
+step "rust tests (the engine, the simulator, the tools)"
+cargo test --workspace --all-targets
 
 # The engine's tests compiled to wasm, with wasm-bindgen-test (Cargo.toml says how the no_std lib
 # links std there): those of every test file whose first lines make `#[test]` wasm-bindgen-test's;

@@ -65,7 +65,16 @@ fn path_error<E: fmt::Display>(
         input,
         // serde_path_to_error says "." for the root.
         path: if path == "." { String::new() } else { path },
-        problem: e.inner().to_string(),
+        problem: problem_of(e.inner()),
+    }
+}
+
+/// A deserializer's message (serde-wasm-bindgen's read as a JS error's `toString`: "Error: ...").
+pub fn problem_of(e: &impl fmt::Display) -> String {
+    let s = e.to_string();
+    match s.strip_prefix("Error: ") {
+        Some(rest) => rest.to_owned(),
+        None => s,
     }
 }
 

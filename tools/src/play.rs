@@ -60,7 +60,7 @@ pub async fn play(
     loop {
         if signal.as_ref().is_some_and(|s| s.aborted()) {
             // What ran so far: the output of a run as long as this one got.
-            return to_js(&run.finish_so_far());
+            return to_js(&crate::wasm::Run::of(&run.finish_so_far()));
         }
         let mut more = true;
         for _ in 0..per_frame {
@@ -83,5 +83,5 @@ pub async fn play(
         }
         TimeoutFuture::new(wait_ms as u32).await;
     }
-    to_js(&run.finish())
+    to_js(&crate::wasm::Run::of(&run.finish()))
 }

@@ -11,6 +11,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::Clamped;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+/// A call's life between and after its attempts.
+const LIFE: [u8; 4] = [200, 200, 200, 255];
+
 /// RGBA by outcome. Colour-blind-safe (Okabe-Ito): success blue, error statuses orange, network
 /// errors vermillion, timeouts purple, aborted (a lost hedge, a caller's abort) grey.
 fn colour(outcome: Option<&str>) -> [u8; 4] {
@@ -53,22 +56,33 @@ pub fn draw_raster(
         (((s - from_s) / (to_s - from_s)) * f64::from(w)).clamp(0.0, f64::from(w - 1)) as u32
     };
     let mut ticks = 0;
+    let mut fill = |y0: u32, y1: u32, x0: u32, x1: u32, c: [u8; 4]| {
+        for y in y0..y1.max(y0 + 1).min(h) {
+            for x in x0..=x1.min(w - 1) {
+                let o = ((y * w + x) * 4) as usize;
+                buf[o..o + 4].copy_from_slice(&c);
+            }
+        }
+    };
     for (i, t) in tasks.iter().enumerate() {
         let y0 = ((i as f64 / rows) * f64::from(h)) as u32;
         let y1 = ((((i + 1) as f64) / rows) * f64::from(h))
             .ceil()
             .min(f64::from(h)) as u32;
+        // The call's life, from its start to its last attempt's end, faintly; its attempts over it.
+        let end = t
+            .attempts
+            .iter()
+            .map(|a| t.t + (a.at + a.ms.unwrap_or(f64::INFINITY)) / 1000.0)
+            .fold(t.t, f64::max)
+            .min(to_s);
+        fill(y0, y1, px(t.t), px(end), LIFE);
         for a in &t.attempts {
             let start = t.t + a.at / 1000.0;
             let end = a.ms.map_or(to_s, |ms| start + ms / 1000.0);
-            let (x0, x1) = (px(start), px(end).max(px(start)));
-            let c = colour(a.outcome.as_deref());
-            for y in y0..y1.max(y0 + 1).min(h) {
-                for x in x0..=x1 {
-                    let o = ((y * w + x) * 4) as usize;
-                    buf[o..o + 4].copy_from_slice(&c);
-                }
-            }
+            // At least two pixels wide: a 50 ms attempt in a minute-long window stays visible.
+            let (x0, x1) = (px(start), px(end).max(px(start) + 1));
+            fill(y0, y1, x0, x1, colour(a.outcome.as_deref()));
             ticks += 1;
         }
     }

@@ -91,7 +91,7 @@ pub fn rehearse(
                     "scenario"
                 },
                 path: e.path.strip_prefix("policy.").unwrap_or(&e.path).to_owned(),
-                problem: format!("in scenario {} ({:?}): allowed: {}", i, s.name, e.allowed),
+                problem: format!("in scenario {i} ({:?}): allowed: {}", s.name, e.allowed),
             })
         };
         let mine = run(Policy::Config(Box::new(config.clone())))?;

@@ -32,20 +32,52 @@ pub(crate) fn error(e: InputError) -> JsValue {
     err.into()
 }
 
+/// A JS value as JSON data, every own key of every object included. serde-wasm-bindgen reads a
+/// struct by looking up the fields it knows, so an unknown key (a typo) would pass unseen if the
+/// types were read straight from the JS value; read as JSON data first, they are checked.
+pub(crate) fn json(v: JsValue, input: &'static str) -> Result<serde_json::Value, InputError> {
+    if v.is_undefined() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_wasm_bindgen::from_value(v).map_err(|e| InputError {
+        input,
+        path: String::new(),
+        problem: input::problem_of(&e),
+    })
+}
+
 /// A scenario: a preset's name, or a scenario object.
 pub(crate) fn scenario_from(v: JsValue) -> Result<Scenario, InputError> {
     match v.as_string() {
         Some(name) => input::preset(&name),
-        None => input::scenario(serde_wasm_bindgen::Deserializer::from(v)),
+        None => input::scenario(json(v, "scenario")?),
     }
 }
 
 pub(crate) fn options_from(v: JsValue) -> Result<ballast_fetch::sim::Options, InputError> {
-    input::options(serde_wasm_bindgen::Deserializer::from(v))
+    input::options(json(v, "options")?)
+}
+
+/// A run as JS gets it: the output, and its fingerprint as 16 hex digits (`sim::digest`: the
+/// tests compare it with the native run's).
+#[derive(Serialize)]
+pub(crate) struct Run<'a> {
+    #[serde(flatten)]
+    pub out: &'a ballast_fetch::sim::Output,
+    pub digest: String,
+}
+
+impl<'a> Run<'a> {
+    pub fn of(out: &'a ballast_fetch::sim::Output) -> Self {
+        Run {
+            out,
+            digest: format!("{:016x}", out.digest()),
+        }
+    }
 }
 
 /// Runs a scenario (a preset's name or a scenario object) to the end: `{ series, events, tasks,
-/// summary }`.
+/// summary, digest }`.
 #[wasm_bindgen]
 pub fn simulate(scenario: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let s = scenario_from(scenario).map_err(error)?;
@@ -57,7 +89,7 @@ pub fn simulate(scenario: JsValue, options: JsValue) -> Result<JsValue, JsValue>
             problem: format!("allowed: {}", e.allowed),
         })
     })?;
-    to_js(&out)
+    to_js(&Run::of(&out))
 }
 
 /// Every preset, by name, in the order a page lists them.
@@ -92,35 +124,36 @@ pub fn rehearse(
     scenarios: Vec<JsValue>,
     options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let Plain(cfg) = serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(
-        config,
-    ))
-    .map_err(|e| {
-        error(InputError {
-            input: "config",
-            path: e.path().to_string(),
-            problem: e.inner().to_string(),
-        })
-    })?;
+    let Plain(cfg) = serde_path_to_error::deserialize(json(config, "config").map_err(error)?)
+        .map_err(|e| {
+            error(InputError {
+                input: "config",
+                path: e.path().to_string(),
+                problem: input::problem_of(e.inner()),
+            })
+        })?;
     let cfg = input::config(&cfg, "config", "").map_err(error)?;
     let mut list = Vec::new();
     for (i, s) in scenarios.into_iter().enumerate() {
-        list.push(scenario_from(s).map_err(|mut e| {
-            e.problem = format!("scenario {i}: {}", e.problem);
-            error(e)
+        // `index` says which of the scenarios the bad field is in.
+        list.push(scenario_from(s).map_err(|e| {
+            let err = error(e);
+            let _ =
+                js_sys::Reflect::set(&err, &JsValue::from_str("index"), &JsValue::from(i as u32));
+            err
         })?);
     }
     if list.is_empty() {
         list = presets::all();
     }
     let o: Option<RehearseOptions> = serde_path_to_error::deserialize(
-        serde_wasm_bindgen::Deserializer::from(options),
+        json(options, "options").map_err(error)?,
     )
     .map_err(|e| {
         error(InputError {
             input: "options",
             path: e.path().to_string(),
-            problem: e.inner().to_string(),
+            problem: input::problem_of(e.inner()),
         })
     })?;
     let o = o.unwrap_or_default();
