@@ -89,17 +89,13 @@ class Call {
     /** Errors of attempts that failed without a response, by attempt; the last is the cause. */
     this.errors = null;
     this.lastError = undefined;
-    this.onAbort = null;
     /** Still inside `call()`: a settlement then waits for the current job to end (`later`). */
     this.beginning = true;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
       this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
     });
-    if (d.signal !== null) {
-      this.onAbort = () => ex.step(() => ex.client.abort(task, ex.clock.now()));
-      d.signal.addEventListener("abort", this.onAbort);
-    }
+    if (d.signal !== null) ex.watch(this);
   }
 
   failed(attempt, err) {
@@ -109,7 +105,7 @@ class Call {
 
   /** The call is over (settled, or lost to a fault): nothing of it is left behind. */
   close() {
-    if (this.onAbort !== null) this.d.signal.removeEventListener("abort", this.onAbort);
+    if (this.d.signal !== null) this.ex.unwatch(this);
     for (const c of this.flights.values()) if (c !== null) c.abort();
     this.flights.clear();
     this.ex.calls.delete(this.task);
@@ -135,6 +131,12 @@ export class Executor {
     this.totalMs = totalMs;
     this.timed = !Number.isNaN(attemptMs) || !Number.isNaN(totalMs) || hedging === 1;
     this.calls = new Map();
+    /**
+     * Caller signals -> the calls in progress under each. One abort listener per signal, however
+     * many calls share it: a listener per call made Node warn of a leak (MaxListenersExceeded)
+     * from 11 concurrent calls on one signal, where 11 raw fetch calls print nothing.
+     */
+    this.watched = new Map();
     this.timer = null;
     this.timerAt = Infinity;
     this.timerRef = false;
@@ -144,6 +146,29 @@ export class Executor {
       this.timerAt = Infinity;
       this.step(() => this.client.timeout(this.clock.now()));
     };
+  }
+
+  /** Aborts `call` when its caller's signal aborts (`close` stops it). */
+  watch(call) {
+    const signal = call.d.signal;
+    let calls = this.watched.get(signal);
+    if (calls === undefined) {
+      calls = new Set();
+      calls.onAbort = () => {
+        for (const c of [...calls]) this.step(() => this.client.abort(c.task, this.clock.now()));
+      };
+      signal.addEventListener("abort", calls.onAbort);
+      this.watched.set(signal, calls);
+    }
+    calls.add(call);
+  }
+
+  unwatch(call) {
+    const signal = call.d.signal;
+    const calls = this.watched.get(signal);
+    if (calls === undefined || !calls.delete(call) || calls.size > 0) return;
+    signal.removeEventListener("abort", calls.onAbort);
+    this.watched.delete(signal);
   }
 
   /** The wrapped fetch. */

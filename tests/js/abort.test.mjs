@@ -184,3 +184,30 @@ test("after the call settles, the caller's abort still reaches the body, with an
     assert.equal(err, reason, `timeout ${JSON.stringify(timeout)}`);
   }
 });
+
+test("calls sharing one caller signal add one abort listener, not one each: no leak warning, all aborted", async () => {
+  const { getEventListeners } = await import("node:events");
+  const f = createFetch();
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on("warning", onWarning);
+  try {
+    const ac = new AbortController();
+    // 20 calls in flight at once on one signal; raw fetch prints no warning for this either.
+    const calls = Array.from({ length: 20 }, () => rejection(f(u(`/slow?ms=5000`), { signal: ac.signal })));
+    await sleep(50);
+    assert.equal(getEventListeners(ac.signal, "abort").length, 1, "one listener for the 20 calls");
+    ac.abort();
+    const errors = await Promise.all(calls);
+    for (const e of errors) assert.equal(e.name, "AbortError");
+    assert.equal(getEventListeners(ac.signal, "abort").length, 0, "removed once no call uses it");
+    // Calls that settle normally give theirs back too.
+    const ac2 = new AbortController();
+    await Promise.all(Array.from({ length: 12 }, () => f(u(`/ok`), { signal: ac2.signal }).then((r) => r.text())));
+    assert.equal(getEventListeners(ac2.signal, "abort").length, 0);
+    await settle();
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off("warning", onWarning);
+  }
+});
