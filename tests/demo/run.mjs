@@ -8,9 +8,16 @@
 //   - every chart drew (its canvas has coloured pixels and its data has points), the fallback
 //     timeline lists fallbacks with their reasons and the ejection, the raster shows calls;
 //   - every control has a label and keyboard focus is visible; nothing overflows at phone width;
-//   - the Simulation switch shows its placeholder; no page errors; no request left 127.0.0.1.
-// It waits on counts (points, events), never on durations, and prints the page's load time and the
-// paths of two full-page screenshots (1280x800 and 390x844) saved in tests/demo/screenshots/.
+//   - Simulation mode, switched to from the keyboard, loads the simulator only then; on metastable
+//     and primary-outage every view draws both runs (the raster by the simulator's drawRaster), the
+//     timeline lists reasons (primary-outage: fallbacks), naive amplifies more than ballast, and on
+//     metastable naive does not recover while ballast does; sliders and a new seed rerun; Play
+//     draws frames and Stop stops them; back in live mode the wrapper keeps calling;
+//   - no page errors; no request left 127.0.0.1.
+// It waits on counts (points, events, reruns), not on durations, and prints the page's load time,
+// the simulated summaries as the page shows them, how long a rerun took, and the paths of the
+// full-page screenshots (1280x800 and 390x844; live, and Simulation per preset) saved in
+// tests/demo/screenshots/.
 //
 //   node tests/demo/run.mjs
 
@@ -69,7 +76,9 @@ try {
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
   });
+  const requested = [];
   page.on("request", (r) => {
+    requested.push(r.url());
     if (!r.url().startsWith(url) && !r.url().startsWith("data:")) offsite.push(r.url());
   });
 
@@ -81,6 +90,25 @@ try {
     return { ready: window.ballastDemo.readyAt, domContentLoaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd };
   });
   const runs = () => page.evaluate(() => window.ballastDemo.live.runs());
+  // Per view: its points, the coloured pixels of each of its canvases, the marks of its SVG.
+  const viewsDrawn = () =>
+    page.evaluate(() => {
+      const coloured = (c) => {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] < 160) continue;
+          if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+        }
+        return n;
+      };
+      return [...document.querySelectorAll("[data-view]")].map((v) => ({
+        view: v.dataset.view,
+        points: v.dataset.points === undefined ? null : Number(v.dataset.points),
+        canvases: [...v.querySelectorAll("canvas")].map(coloured),
+        marks: v.querySelectorAll("svg .mark").length,
+      }));
+    });
   const points = (policy) =>
     page.evaluate((p) => window.ballastDemo.live.runs().find((r) => r.policy === p).points.length, policy);
 
@@ -178,24 +206,7 @@ try {
 
   // ---- every view drew ------------------------------------------------------------------------
   await page.waitForFunction(() => document.querySelector('[data-view="routes"]').dataset.points > 0, null, WAIT);
-  const drawn = await page.evaluate(() => {
-    const coloured = (c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        if (d[i + 3] < 160) continue;
-        if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
-      }
-      return n;
-    };
-    return [...document.querySelectorAll("[data-view]")].map((v) => ({
-      view: v.dataset.view,
-      points: v.dataset.points === undefined ? null : Number(v.dataset.points),
-      canvases: [...v.querySelectorAll("canvas")].map(coloured),
-      marks: v.querySelectorAll("svg .mark").length,
-    }));
-  });
-  const views = Object.fromEntries(drawn.map((v) => [v.view, v]));
+  const views = Object.fromEntries((await viewsDrawn()).map((v) => [v.view, v]));
   for (const name of ["density", "amplification", "latency", "routes", "pressure"]) {
     const v = views[name];
     assert.ok(v, `view ${name} present`);
@@ -214,13 +225,126 @@ try {
   assert.ok(listed.some((e) => e.type === "eject"), "the timeline lists the primary's ejection");
   const restored = listed.some((e) => e.type === "restore");
 
-  // ---- the simulator's place -------------------------------------------------------------------
-  await page.check('input[name="mode"][value="simulation"]');
-  assert.ok(await page.isVisible("#sim-controls"), "Simulation mode shows its panel");
-  assert.match(await page.textContent("#sim-controls"), /coming soon/i);
+  // ---- Simulation mode, from the keyboard -----------------------------------------------------
+  assert.ok(!requested.some((u) => /ballast_tools|\/sim-/.test(u)), "the simulator is not fetched before its mode opens");
+  await page.focus('input[name="mode"][value="live"]');
+  await page.keyboard.press("ArrowRight"); // the radio group's next option: Simulation
+  assert.equal(await page.evaluate(() => document.body.dataset.mode), "simulation", "Simulation mode from the keyboard");
+  assert.ok(await page.isVisible("#sim-controls"), "Simulation mode shows its controls");
   assert.equal(await page.evaluate(() => window.ballastDemo.live.running), false, "live mode pauses in Simulation mode");
-  await page.check('input[name="mode"][value="live"]');
-  assert.equal(await page.evaluate(() => window.ballastDemo.live.running), true, "and resumes after it");
+  await page.waitForFunction(() => window.ballastDemo.sim.reruns > 0, null, WAIT);
+  assert.ok(requested.some((u) => /ballast_tools/.test(u)), "the simulator's wasm is fetched when the mode opens");
+  const presets = await page.$$eval("#sim-scenario option", (os) => os.map((o) => o.value));
+  for (const name of ["burst", "primary-outage", "brownout-tail", "throttle-storm", "slow-drift", "overload-ramp", "metastable"]) {
+    assert.ok(presets.includes(name), `the scenario picker lists ${name}`);
+  }
+  const sim = () => page.evaluate(() => structuredClone(window.ballastDemo.sim));
+  const cell = (policy, k) => page.textContent(`#sim-summary td[data-policy="${policy}"][data-k="${k}"]`);
+  const shown = {};
+  const simShots = [];
+
+  for (const name of ["metastable", "primary-outage"]) {
+    const before = (await sim()).reruns;
+    await page.selectOption("#sim-scenario", name);
+    await page.waitForFunction(([n, r]) => window.ballastDemo.sim.reruns > r && window.ballastDemo.sim.last.scenario === n, [name, before], WAIT);
+    const desc = await page.textContent("#sim-desc");
+    assert.ok(desc.length > 20, `${name}: its description shows (${desc})`);
+    const seconds = (await sim()).last.summaries.ballast.durationMs / 1000;
+    const v = Object.fromEntries((await viewsDrawn()).map((x) => [x.view, x]));
+    for (const view of ["density", "amplification", "latency", "routes", "pressure"]) {
+      assert.equal(v[view].points, seconds, `${name}: ${view} shows every simulated second`);
+      assert.ok(v[view].canvases.length >= 1 && v[view].canvases.every((n) => n > 30), `${name}: ${view} drew (${v[view].canvases})`);
+    }
+    assert.equal(v.raster.canvases.length, 2, `${name}: a raster per wrapper`);
+    assert.ok(v.raster.canvases.every((n) => n > 100), `${name}: the simulator drew both rasters (${v.raster.canvases})`);
+    assert.ok(v.timeline.marks > 0, `${name}: the timeline drew events (${v.timeline.marks} marks)`);
+    const items = await page.$$eval(".timeline-list li", (lis) => lis.map((li) => ({ type: li.dataset.type, reason: li.dataset.reason, text: li.textContent })));
+    assert.ok(items.length > 0 && items.every((e) => e.reason && e.text.includes(e.reason)), `${name}: the timeline lists events with their reasons`);
+    const simFallbacks = items.filter((e) => e.type === "fallback");
+    if (name === "primary-outage") {
+      assert.ok(simFallbacks.length > 0, "primary-outage: the timeline lists fallbacks");
+      for (const f of simFallbacks) assert.ok(FALLBACK_REASONS.includes(f.reason), `primary-outage: a fallback with its reason: ${f.text}`);
+    }
+    const amp = { naive: Number(await cell("naive", "amplification")), ballast: Number(await cell("ballast", "amplification")) };
+    assert.ok(amp.naive > amp.ballast, `${name}: naive amplifies more than ballast (${amp.naive} vs ${amp.ballast})`);
+    if (name === "metastable") {
+      assert.equal(await cell("naive", "recovered"), "not recovered", "metastable: naive does not recover");
+      assert.equal(await cell("ballast", "recovered"), "recovered", "metastable: ballast recovers");
+    }
+    shown[name] = await page.$$eval("#sim-summary tbody tr", (trs) =>
+      trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())),
+    );
+
+    // Screenshots: laptop, then phone (nothing may overflow there).
+    const laptopShot = path.join(SHOTS, `sim-${name}-laptop-1280x800.png`);
+    await page.screenshot({ path: laptopShot, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => document.querySelector(".timeline-svg").getBoundingClientRect().right <= 391, null, WAIT);
+    const simPhone = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      widest: Math.max(...[...document.querySelectorAll("canvas, svg.timeline-svg, #sim-summary")].filter((c) => c.offsetParent).map((c) => c.getBoundingClientRect().right)),
+    }));
+    assert.ok(simPhone.scrollWidth <= 391, `${name}: nothing overflows at 390 px (scrollWidth ${simPhone.scrollWidth})`);
+    assert.ok(simPhone.widest <= 391, `${name}: charts and summary fit at 390 px (right edge ${simPhone.widest})`);
+    const phoneShot = path.join(SHOTS, `sim-${name}-phone-390x844.png`);
+    await page.screenshot({ path: phoneShot, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    simShots.push(laptopShot, phoneShot);
+  }
+
+  // ---- sliders rerun (primary-outage is shown) ---------------------------------------------------
+  const s0 = await sim();
+  await page.focus("#sim-err");
+  for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight"); // the primary's error rate 0.2% -> 0.7%
+  await page.waitForFunction(() => window.ballastDemo.sim.last.knobs.errorRate === 0.007, null, WAIT);
+  const s1 = await sim();
+  assert.notEqual(s1.last.digests.naive, s0.last.digests.naive, "the error-rate slider changed naive's run");
+  assert.notEqual(s1.last.digests.ballast, s0.last.digests.ballast, "and ballast's");
+  assert.ok(s1.last.summaries.naive.retries > s0.last.summaries.naive.retries, "naive retries more on a flakier primary");
+  assert.match(await page.textContent('output[for="sim-err"]'), /^0\.7%$/, "the slider reads 0.7%");
+  // How long a rerun takes, as the page sees it: from the key press to the run drawn.
+  await page.$eval("#sim-ratio", (el) => el.addEventListener("keydown", () => (window.keyAt = performance.now()), { once: true }));
+  await page.focus("#sim-ratio");
+  await page.keyboard.press("ArrowRight"); // ballast's budget ratio 0.2 -> 0.25: a config
+  await page.waitForFunction((d) => window.ballastDemo.sim.last.digests.ballast !== d, s1.last.digests.ballast, WAIT);
+  const s2 = await sim();
+  const moved = Math.round(s2.last.doneAt - (await page.evaluate(() => window.keyAt)));
+  assert.deepEqual(s2.last.policy, { budget: { ratio: 0.25 }, retry: { maxAttempts: 4 }, concurrency: { limit: 64 } }, "a moved knob runs ballast as a config");
+  assert.equal(s2.last.digests.naive, s1.last.digests.naive, "a ballast knob leaves naive's run alone");
+  await page.click("#sim-reset");
+  await page.waitForFunction((d) => window.ballastDemo.sim.last.digests.ballast === d, s0.last.digests.ballast, WAIT);
+  await page.focus("#sim-new-seed");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((d) => window.ballastDemo.sim.last.digests.ballast !== d, s0.last.digests.ballast, WAIT);
+  const seeded = await sim();
+  assert.notEqual(seeded.last.seed, 1, `a new seed (${seeded.last.seed})`);
+  assert.equal(await page.inputValue("#sim-seed"), String(seeded.last.seed), "the seed input shows it");
+
+  // ---- play a few frames, then stop ------------------------------------------------------------
+  await page.selectOption("#sim-speed", "60");
+  await page.focus("#sim-play");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => window.ballastDemo.sim.playing && window.ballastDemo.sim.frames >= 10 && document.querySelector('[data-view="density"]').dataset.points >= 3, null, WAIT);
+  const playing = await page.evaluate(() => ({ points: Number(document.querySelector('[data-view="density"]').dataset.points), progress: document.querySelector("#sim-progress").value }));
+  assert.ok(playing.points < 150 && playing.progress > 0, `playback draws the run as it goes (${playing.points} s drawn)`);
+  await page.focus("#sim-stop");
+  await page.keyboard.press("Enter");
+  const stopped = await sim();
+  assert.equal(stopped.playing, false, "Stop stops the playback");
+  assert.match(await page.textContent("#sim-status"), /Stopped at \d+ s/);
+  await page.waitForTimeout(300);
+  assert.equal((await sim()).frames, stopped.frames, "no frame after Stop");
+
+  // ---- back to live mode, from the keyboard: it resumes and keeps calling -----------------------
+  const snap2 = await page.evaluate(() => window.ballastDemo.live.snapshot());
+  await page.focus('input[name="mode"][value="simulation"]');
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.evaluate(() => window.ballastDemo.live.running), true, "live mode resumes after Simulation mode");
+  const resumed = await points("ballast");
+  await page.waitForFunction((n) => window.ballastDemo.live.runs()[1].points.length >= n + 2, resumed, WAIT);
+  const snap3 = await page.evaluate(() => window.ballastDemo.live.snapshot());
+  assert.ok(snap3.tasks > snap2.tasks, `back in live mode the wrapper keeps calling (${snap2.tasks} -> ${snap3.tasks} tasks)`);
+  assert.equal(await page.evaluate(() => document.querySelectorAll(".raster-axis:not([hidden])").length), 0, "live mode draws its own raster again");
 
   assert.deepEqual(errors, [], "no page errors");
   assert.deepEqual(offsite, [], "no request left the demo server");
@@ -231,7 +355,14 @@ try {
       `${Object.entries(sb.fallbacksByReason).map(([r, n]) => `${r} ${n}`).join(", ")}); ` +
       `snapshot tasks ${snap0.tasks} -> ${snap1.tasks}; timeline: ${fallbacks.length} fallback groups, eject listed, restore ${restored ? "listed" : "not yet"}`,
   );
-  console.log(`demo: screenshots\n  ${laptop}\n  ${phone}`);
+  const table = (rows) => rows.map(([k, n, b]) => `    ${k.padEnd(34)} ${n.padEnd(18)} ${b}`).join("\n");
+  for (const [name, rows] of Object.entries(shown)) console.log(`demo: simulation, ${name} (seed 1), as the page shows it:\n${table(rows)}`);
+  console.log(
+    `demo: simulation rerun (primary-outage, budget ratio slider): ${moved} ms from the key press to the changed run ` +
+      `(in the page: ${Math.round(s2.last.simulateMs)} ms simulating both, ${Math.round(s2.last.renderMs)} ms drawing); ` +
+      `5 presses of the error-rate slider made ${s1.reruns - s0.reruns} reruns; playback: ${stopped.frames} frames before Stop`,
+  );
+  console.log(`demo: screenshots\n  ${[laptop, phone, ...simShots].join("\n  ")}`);
 } finally {
   await browser.close();
   cleanup();

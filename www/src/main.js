@@ -1,10 +1,10 @@
 // The demo page: wires the controls to live mode (src/live.js) and live mode's runs to the views
-// (src/views/), and holds the "Live" / "Simulation" switch. Data flows one way:
-//   producer (live.js now, the simulator later) -> Runs (src/series.js) -> views.render(model)
+// (src/views/), and holds the "Live" / "Simulation" switch (src/simulation.js). Data flows one way:
+//   producer (live.js or the simulator) -> Runs (src/series.js) -> views.render(model)
 import "./style.css";
 import { createLive, DEFAULTS } from "./live.js";
 import { createViews } from "./views/index.js";
-import { mountSimulation } from "./simulation.js";
+import { createSimulation } from "./simulation.js";
 import { summarize } from "./series.js";
 
 const $ = (s) => document.querySelector(s);
@@ -23,7 +23,8 @@ const live = createLive({
     showStatus();
   },
   onActivity() {
-    if (mode === "live") views.invalidateRaster(model);
+    // A raster frame still pending when the mode changes must not draw live calls over the simulator's.
+    if (mode === "live") views.invalidateRaster(() => (mode === "live" ? model() : null));
   },
   onOutage: () => showStatus(),
 });
@@ -74,8 +75,9 @@ for (const input of document.querySelectorAll("#live-controls [data-param]")) {
 $("#live-controls").addEventListener("submit", (e) => e.preventDefault());
 // On a phone the settings fold away under the buttons, so the charts come first.
 const narrow = window.matchMedia("(max-width: 999px)");
-$(".settings").open = !narrow.matches;
-narrow.addEventListener("change", () => ($(".settings").open = !narrow.matches));
+const fold = () => document.querySelectorAll(".settings").forEach((d) => (d.open = !narrow.matches));
+fold();
+narrow.addEventListener("change", fold);
 
 $("#outage").addEventListener("click", () => {
   if (live.outageActive()) live.stopOutage();
@@ -116,6 +118,13 @@ function showSnapshot() {
 $("#snapshot-panel details").addEventListener("toggle", showSnapshot);
 
 // ---- Live / Simulation -----------------------------------------------------------------------
+const simulation = createSimulation($("#sim-controls"), {
+  summary: $(".sim-summary"),
+  render: (m) => {
+    if (mode === "simulation") views.render(m);
+  },
+});
+
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => {
     if (!radio.checked) return;
@@ -124,15 +133,14 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
     $("#live-controls").hidden = sim;
     $("#sim-controls").hidden = !sim;
     for (const el of document.querySelectorAll(".live-only")) el.hidden = sim;
+    for (const el of document.querySelectorAll(".sim-only")) el.hidden = !sim;
     document.body.dataset.mode = mode;
     if (sim) {
       resumeLive = live.running;
       live.pause();
-      mountSimulation($("#sim-controls"), (runs) => {
-        const now = Math.max(0, ...runs.map((r) => r.points.at(-1)?.t ?? 0));
-        views.render({ runs, now });
-      });
+      simulation.open();
     } else {
+      simulation.close();
       if (resumeLive) live.start();
       views.render(model());
     }
@@ -147,4 +155,4 @@ showStatus();
 document.body.dataset.mode = mode;
 document.documentElement.dataset.ready = "1";
 // For the console and tests/demo/run.mjs.
-window.ballastDemo = { live, views, summarize, readyAt: performance.now() };
+window.ballastDemo = { live, views, summarize, sim: simulation.info, readyAt: performance.now() };

@@ -1,7 +1,7 @@
 // The demo's one data format. Every view (src/views/) renders from it and from nothing else, so
 // whatever can produce it can drive the page: live mode (src/live.js) builds it from a real client's
-// snapshot() and events once a second; the simulator (src/simulation.js, to come) will build it from
-// `simulate(scenario, { policy, seed, durationMs })`.
+// snapshot() and events once a second; Simulation mode (src/simulation.js) takes it as it is from
+// ballast-fetch/sim's `simulate(scenario, { policy, seed, trace })` and `play()` frames.
 //
 // A RUN is what one client policy did under one load, second by second:
 //
@@ -51,6 +51,8 @@
 //     route?: string,    the route it concerns (the fallback served, the route ejected / restored)
 //     from?: string,     fallback: the route the call failed on before, if any
 //     detail?: string,   free text for the timeline ("ejected for 5 s", "share 0.51", ...)
+//     n?: number,        fallback: how many fallbacks it stands for (default 1; the simulator
+//                        reports each second's at once)
 //   }
 //
 // A TASK is one call, for the per-task raster (each call a row, each attempt a tick):

@@ -54,3 +54,24 @@ export const LANE_COLORS = {
   outage: "#d55e00",
   config: "#555555",
 };
+
+/** The simulator's raster (ballast-fetch/sim drawRaster draws with these, in Rust). */
+export const SIM_RASTER_COLORS = {
+  ok: "rgb(0, 114, 178)",
+  status: "rgb(230, 159, 0)",
+  network: "rgb(213, 94, 0)",
+  timeout: "rgb(204, 121, 167)",
+  aborted: "rgb(150, 150, 150)",
+  running: "rgb(86, 180, 233)",
+  life: "rgb(200, 200, 200)",
+};
+
+export const SIM_RASTER_LABELS = {
+  ok: "answered 2xx",
+  status: "5xx / 429 status",
+  network: "network error",
+  timeout: "attempt timed out",
+  aborted: "cancelled",
+  running: "still in flight at the end",
+  life: "waiting: queued, backing off (a shed call is a dot)",
+};

@@ -3,14 +3,19 @@
 //   views.render({ runs: [naiveRun, ballastRun], now });   // once a second
 //   views.invalidateRaster(() => model);                    // per event; drawn once per frame
 // `now` is seconds on the runs' clock (the raster draws attempts still running up to it).
+// Optional in the model: `x: [from, to]`, the seconds shown (default: the newest 120);
+// `drawTasks(canvas, run)`, the producer drawing the raster itself (views/raster.js), with its
+// legend `legend: { colors, labels }`.
 import { makeChart, fromZero } from "./chart.js";
 import { createTimeline } from "./timeline.js";
 import { createRaster, rasterLegend } from "./raster.js";
-import { COLORS, ROUTE_COLORS, ROUTE_STATE_COLORS, PRESSURE_STATE_COLORS } from "./colors.js";
+import { COLORS, OUTCOME_COLORS, OUTCOME_LABELS, ROUTE_COLORS, ROUTE_STATE_COLORS, PRESSURE_STATE_COLORS } from "./colors.js";
 import { outageSpans, summarize } from "../series.js";
 
 const WINDOW_S = 120; // seconds shown
 const RECENT_S = 10; // seconds summarised in the readouts
+
+const LIVE_LEGEND = { colors: OUTCOME_COLORS, labels: OUTCOME_LABELS };
 
 const fmt = (v, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits));
 const ms = (v) => (v === null || v === undefined ? "–" : `${Math.round(v)} ms`);
@@ -92,7 +97,14 @@ export function createViews(root = document) {
   let routeNames = null;
   const timeline = createTimeline(q("timeline"));
   const raster = createRaster(q("raster"));
-  rasterLegend(q("raster").querySelector(".legend"));
+  const legendBox = q("raster").querySelector(".legend");
+  let legendNow = null;
+  const legend = (l = LIVE_LEGEND) => {
+    if (legendNow === l) return;
+    legendNow = l;
+    rasterLegend(legendBox, l.colors, l.labels);
+  };
+  legend();
 
   function routesChart(names) {
     const key = names.join("|");
@@ -107,12 +119,12 @@ export function createViews(root = document) {
     return charts.routes;
   }
 
-  function render({ runs, now }) {
+  function render({ runs, now, x: shown, drawTasks, legend: rasterKey }) {
     const byPolicy = Object.fromEntries(runs.map((r) => [r.policy, r]));
     const naive = byPolicy.naive ?? { points: [], events: [], tasks: [], meta: { routes: [] } };
     const ballast = byPolicy.ballast ?? { points: [], events: [], tasks: [], meta: { routes: [], warn: 0.5, critical: 0.8 } };
     const tEnd = Math.max(0, ...runs.map((r) => r.points.at(-1)?.t ?? 0));
-    const from = tEnd - WINDOW_S;
+    const from = shown ? shown[0] : tEnd - WINDOW_S;
     const { xs, cols } = align([naive, ballast], from);
     const N = cols.get(naive);
     const B = cols.get(ballast);
@@ -121,7 +133,7 @@ export function createViews(root = document) {
     const rn = summarize(naive, tEnd - RECENT_S);
     const rb = summarize(ballast, tEnd - RECENT_S);
     const last = B.filter(Boolean).at(-1) ?? null;
-    const x = [Math.max(0, from), Math.max(tEnd, 10)];
+    const x = shown ?? [Math.max(0, from), Math.max(tEnd, 10)];
 
     charts.density.update([xs, col(N, (p) => p.retryDensity), col(B, (p) => p.retryDensity), col(B, (p) => p.budget)], { spans, x });
     say("density", `Last ${RECENT_S} s: naive ${fmt(rn.retriesPerCall)} retries per call, ballast ${fmt(rb.retriesPerCall)}` +
@@ -170,7 +182,8 @@ export function createViews(root = document) {
       : "No pressure data yet.");
 
     timeline.render({ runs: [naive, ballast].filter((r) => r.policy), from: x[0], to: x[1] });
-    raster.render({ runs: [naive, ballast].filter((r) => r.policy), now });
+    legend(drawTasks ? rasterKey : undefined);
+    raster.render({ runs: [naive, ballast].filter((r) => r.policy), now, drawTasks });
 
     for (const [id, pts] of [["density", xs.length], ["amplification", xs.length], ["latency", xs.length], ["routes", names.length ? xs.length : 0], ["pressure", xs.length]]) {
       q(id).dataset.points = String(pts);

@@ -13,14 +13,23 @@ function colorOf(a, fallbackRoutes) {
   return OUTCOME_COLORS[a.outcome] ?? OUTCOME_COLORS.aborted;
 }
 
-/** The legend, once, as HTML. */
-export function rasterLegend(container) {
+// A canvas's pixel size: its CSS size times the device pixel ratio.
+function fit(c, cssW, cssH) {
+  const dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(cssW * dpr) || c.height !== Math.round(cssH * dpr)) {
+    c.width = Math.round(cssW * dpr);
+    c.height = Math.round(cssH * dpr);
+  }
+}
+
+/** The legend as HTML: `labels` { key: text } with `colors` { key: css colour }. */
+export function rasterLegend(container, colors = OUTCOME_COLORS, labels = OUTCOME_LABELS) {
   container.replaceChildren(
-    ...Object.entries(OUTCOME_LABELS).map(([k, label]) => {
+    ...Object.entries(labels).map(([k, label]) => {
       const li = document.createElement("li");
       const sw = document.createElement("span");
       sw.className = "swatch";
-      sw.style.background = OUTCOME_COLORS[k];
+      sw.style.background = colors[k];
       li.append(sw, label);
       return li;
     }),
@@ -33,14 +42,27 @@ export function createRaster(figure) {
     panes.set(pane.dataset.policy, {
       canvas: pane.querySelector("canvas"),
       readout: pane.querySelector(".raster-readout"),
+      axis: pane.querySelector(".raster-axis") ?? document.createElement("div"),
     });
   }
   let pending = false;
   let latest = null;
 
-  /** Draws now. model: { runs: Run[], now: seconds on the runs' clock }. */
+  /**
+   * Draws now. model: { runs: Run[], now: seconds on the runs' clock, drawTasks? }. With
+   * `drawTasks(canvas, run) -> { calls, attempts, text, axis?: [fromS, toS] }` the panes are drawn
+   * by it instead (Simulation mode: the simulator's own raster), at the canvas's pixel size.
+   */
   function render(model) {
     const { runs, now } = model;
+    for (const pane of panes.values()) pane.axis.hidden = !model.drawTasks;
+    if (model.drawTasks) {
+      for (const run of runs) {
+        const pane = panes.get(run.policy);
+        if (pane) drawWith(model.drawTasks, run, pane);
+      }
+      return;
+    }
     // Rows that fit, per pane.
     const views = [];
     let maxEnd = 0;
@@ -64,13 +86,28 @@ export function createRaster(figure) {
     for (const v of views) draw(v, span, now);
   }
 
+  function drawWith(drawTasks, run, pane) {
+    fit(pane.canvas, Math.max(120, Math.floor(pane.canvas.clientWidth || 300)), Math.max(60, Math.floor(pane.canvas.clientHeight || 240)));
+    const { calls, attempts, text, axis } = drawTasks(pane.canvas, run);
+    pane.canvas.dataset.calls = String(calls);
+    pane.canvas.dataset.attempts = String(attempts);
+    pane.canvas.setAttribute("aria-label", `${run.label}: ${text}`);
+    if (pane.readout && pane.readout.textContent !== text) pane.readout.textContent = text;
+    if (axis) {
+      const [a, b] = axis;
+      const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+        const s = document.createElement("span");
+        s.textContent = `${Math.round((a + f * (b - a)) * 10) / 10} s`;
+        return s;
+      });
+      pane.axis.replaceChildren(...ticks);
+    }
+  }
+
   function draw({ run, pane, cssW, cssH, axisH, tasks }, span, now) {
     const dpr = window.devicePixelRatio || 1;
     const c = pane.canvas;
-    if (c.width !== Math.round(cssW * dpr) || c.height !== Math.round(cssH * dpr)) {
-      c.width = Math.round(cssW * dpr);
-      c.height = Math.round(cssH * dpr);
-    }
+    fit(c, cssW, cssH);
     const ctx = c.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
@@ -120,14 +157,15 @@ export function createRaster(figure) {
     if (pane.readout && pane.readout.textContent !== text) pane.readout.textContent = text;
   }
 
-  /** Draws on the next animation frame (many events in one frame make one drawing). */
+  /** Draws on the next animation frame (many events in one frame make one drawing); a null model draws nothing. */
   function invalidate(getModel) {
     latest = getModel;
     if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      render(latest());
+      const model = latest();
+      if (model) render(model);
     });
   }
 

@@ -44,11 +44,10 @@ function mergedEvents(runs) {
 function describe(e) {
   switch (e.type) {
     case "fallback":
-      return { what: "fallback", why: e.reason, where: `→ ${e.route}${e.from ? ` (failed on ${e.from})` : ""}` };
+      return { what: "fallback", why: e.reason, where: [e.route && `→ ${e.route}`, e.from && `(failed on ${e.from})`, e.detail].filter(Boolean).join(" ") };
     case "eject":
-      return { what: "eject", why: e.reason, where: `${e.route}${e.detail ? `, ${e.detail}` : ""}` };
     case "restore":
-      return { what: "restore", why: e.reason, where: `${e.route}${e.detail ? `, ${e.detail}` : ""}` };
+      return { what: e.type, why: e.reason, where: [e.route, e.detail].filter(Boolean).join(", ") };
     case "fallback-default":
       return { what: "fallback-default", why: e.reason, where: e.detail ?? "" };
     case "pressure":
@@ -85,7 +84,7 @@ export function createTimeline(figure) {
     svg.replaceChildren(title);
 
     // Lane labels first, to size the label column to the longest ("fallback: " left out when narrow).
-    const counts = LANES.map((lane) => events.filter((e) => e.t >= from && e.t <= to && lane.match(e)).length);
+    const counts = LANES.map((lane) => events.reduce((n, e) => n + (e.t >= from && e.t <= to && lane.match(e) ? e.n ?? 1 : 0), 0));
     const labels = LANES.map((lane, i) => {
       const text = `${narrow ? lane.label.replace("fallback: ", "") : lane.label} (${counts[i]})`;
       const node = el("text", { y: i * LANE_H + LANE_H - 5, "text-anchor": "end", class: counts[i] ? "lane-label" : "lane-label empty" }, text);
@@ -151,9 +150,9 @@ export function createTimeline(figure) {
       const key = `${e.policy ?? ""}|${e.type}|${e.reason}|${e.route}|${e.from}`;
       const last = groups[groups.length - 1];
       if (last && last.key === key && e.type === "fallback") {
-        last.n++;
+        last.n += e.n ?? 1;
         last.t0 = e.t;
-      } else groups.push({ key, e, n: 1, t0: e.t, t1: e.t });
+      } else groups.push({ key, e, n: e.n ?? 1, t0: e.t, t1: e.t });
     }
     const key = groups.map((g) => `${g.key}${g.n}${g.t0}`).join();
     if (key === lastKey) return;
@@ -173,7 +172,7 @@ export function createTimeline(figure) {
         li.dataset.reason = g.e.reason ?? "";
         const time = document.createElement("span");
         time.className = "when";
-        time.textContent = g.n > 1 ? `${fmtT(g.t0)}–${fmtT(g.t1)}` : fmtT(g.t1);
+        time.textContent = g.t0 < g.t1 ? `${fmtT(g.t0)}–${fmtT(g.t1)}` : fmtT(g.t1);
         const what = document.createElement("b");
         what.textContent = `${g.e.policy ? `${g.e.policy} ` : ""}${d.what}`;
         what.style.borderColor = LANE_COLORS[g.e.type === "fallback" ? g.e.reason : g.e.type] ?? "#555";
