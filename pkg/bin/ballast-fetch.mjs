@@ -100,8 +100,13 @@ async function rehearseCommand(args) {
       json: { type: "boolean" },
       "max-amplification": { type: "string" },
       "min-success": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
   if (positionals.length !== 1) throw new InputError(`rehearse takes one config file (got ${positionals.length})\n${USAGE}`);
   const [configFile] = positionals;
   const options = {
@@ -134,7 +139,11 @@ async function rehearseCommand(args) {
 }
 
 async function presetsCommand(args) {
-  const { values } = parseArgs({ args, options: { json: { type: "boolean" } } });
+  const { values } = parseArgs({ args, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
   const { presets } = await import("../sim-node.js");
   if (values.json) process.stdout.write(JSON.stringify(presets, null, 2) + "\n");
   else for (const [name, s] of Object.entries(presets)) process.stdout.write(`${name.padEnd(16)} ${s.description}\n`);

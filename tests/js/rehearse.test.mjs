@@ -130,7 +130,9 @@ test("presets and help", () => {
   assert.equal(p.code, 0);
   assert.match(p.out, /^metastable +.*retry storm|^metastable/m);
   assert.equal(Object.keys(JSON.parse(run("presets", "--json").out)).length, 7);
-  const h = run("--help");
-  assert.equal(h.code, 0);
-  assert.match(h.out, /usage:\n  ballast-fetch rehearse <config\.json>/);
+  for (const args of [["--help"], ["rehearse", "--help"], ["presets", "-h"]]) {
+    const h = run(...args);
+    assert.equal(h.code, 0, args.join(" "));
+    assert.match(h.out, /usage:\n  ballast-fetch rehearse <config\.json>/);
+  }
 });
