@@ -59,7 +59,7 @@ fi
 mv pkg/gen-fast/ballast_bg.wasm pkg/gen/ballast_fast_bg.wasm
 rm -rf pkg/gen-fast
 # Only what pkg/package.json ships ("files"): nothing else wasm-pack may write lands beside it.
-unexpected=$(cd pkg/gen && find . -mindepth 1 -maxdepth 1 ! -name ballast.js ! -name ballast_bg.wasm ! -name ballast_fast_bg.wasm ! -name snippets ! -name tools)
+unexpected=$(cd pkg/gen && find . -mindepth 1 -maxdepth 1 ! -name ballast.js ! -name ballast_bg.wasm ! -name ballast_fast_bg.wasm ! -name tools)
 if [ -n "$unexpected" ]; then
   echo "build.sh: unexpected files in pkg/gen: $unexpected" >&2
   exit 1

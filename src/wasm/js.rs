@@ -1,17 +1,18 @@
-//! Bindings to the JS side: the helpers in `glue.js` and the hooks object the npm entry passes in.
+//! Bindings to the JS side: the random seed, and the hooks object the npm entry passes in.
 
 use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/src/wasm/glue.js")]
-extern "C" {
-    /// A seed for the jitter RNG when the config sets none.
-    #[wasm_bindgen(js_name = randomSeed)]
-    fn random_seed_js() -> f64;
-}
-
+/// A seed for the jitter RNG when the config sets none: from the platform's secure source
+/// (getrandom: `crypto.getRandomValues`), taken on a client's first call, never at module scope
+/// (Workers refuse random values there). If the source fails, a fixed seed: jitter still spreads
+/// retries over time, only not differently per client.
 pub fn random_seed() -> u64 {
-    random_seed_js() as u64
+    let mut b = [0u8; 8];
+    match getrandom::fill(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => 0x9e37_79b9_7f4a_7c15,
+    }
 }
 
 #[wasm_bindgen]

@@ -239,3 +239,43 @@ test("defaults: a 503 that never clears gets 4 attempts (3 retries from the rese
   assert.equal(origin.hits(key), 4);
   assert.equal(f.snapshot().retries, 3);
 });
+
+test("without a seed, each client seeds its jitter from crypto.getRandomValues on its first call, not before", async () => {
+  const real = globalThis.crypto.getRandomValues;
+  let draws = 0;
+  globalThis.crypto.getRandomValues = function (a) {
+    draws += 1;
+    return real.call(this, a);
+  };
+  try {
+    const policy = { retry: { maxAttempts: 2, backoff: { kind: "full", baseMs: 1000, capMs: 1000 } }, timeout: { totalMs: null } };
+    const a = createFetch(policy);
+    const b = createFetch(policy);
+    assert.equal(draws, 0, "nothing drawn when the client is created (Workers refuse it at module scope)");
+    const delays = [];
+    for (const f of [a, b]) {
+      f.on("retry", (e) => delays.push(e.delayMs));
+      const ac = new AbortController();
+      f.on("retry", () => ac.abort());
+      await f(u(`/seq?key=${uniqueKey("seed")}&codes=503,200`), { signal: ac.signal }).catch(() => {});
+    }
+    assert.equal(draws, 2, "one draw per client, on its first call");
+    assert.equal(delays.length, 2);
+    assert.notEqual(delays[0], delays[1], "two clients, two seeds, two jitters");
+    // A configured seed draws nothing and gives the same jitter every time.
+    const seeded = [];
+    for (let i = 0; i < 2; i++) {
+      const f = createFetch({ ...policy, seed: 42 });
+      const ac = new AbortController();
+      f.on("retry", (e) => {
+        seeded.push(e.delayMs);
+        ac.abort();
+      });
+      await f(u(`/seq?key=${uniqueKey("seed")}&codes=503,200`), { signal: ac.signal }).catch(() => {});
+    }
+    assert.equal(draws, 2);
+    assert.equal(seeded[0], seeded[1]);
+  } finally {
+    globalThis.crypto.getRandomValues = real;
+  }
+});
