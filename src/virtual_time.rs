@@ -75,10 +75,28 @@ enum Ev {
     },
 }
 
+/// A heap entry: when (`at`, as `order_key`), in which order among equals, and which of
+/// `Executor::evs` happens. The event itself stays in its slot, so sifting the heap moves a few
+/// words, not a request, and compares integers.
 struct Queued {
-    at: f64,
+    at: u64,
     order: u64,
-    ev: Ev,
+    ev: u32,
+}
+
+/// `x` as an integer that orders as `f64::total_cmp` orders floats.
+pub(crate) fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// The float `order_key` was made from.
+pub(crate) fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 impl PartialEq for Queued {
@@ -94,8 +112,7 @@ impl PartialOrd for Queued {
 }
 impl Ord for Queued {
     fn cmp(&self, o: &Self) -> Ordering {
-        o.at.total_cmp(&self.at)
-            .then_with(|| o.order.cmp(&self.order))
+        o.at.cmp(&self.at).then_with(|| o.order.cmp(&self.order))
     }
 }
 
@@ -135,12 +152,17 @@ pub struct Executor<O: Origin> {
     pub origin: O,
     now: f64,
     queue: BinaryHeap<Queued>,
+    /// What the queue's entries name, by slot; `free_evs` lists the empty slots.
+    evs: Vec<Option<Ev>>,
+    free_evs: Vec<u32>,
     seq: u64,
     /// Draws the order of simultaneous events; `None`: the order they were scheduled in.
     shuffle: Option<fastrand::Rng>,
     /// Calls by the caller's key (unless `lean`), and the calls in progress by key.
     pub calls: BTreeMap<u64, CallRecord>,
     by_key: BTreeMap<u64, TaskId>,
+    /// `by_key` is kept (from the first `abort_at` on: only an abort looks a call up by key).
+    by_key_kept: bool,
     /// The calls in progress by their id's slot (`TaskId::slot`); a slot's lists are kept for
     /// the next call in it.
     live: Vec<Live>,
@@ -153,6 +175,8 @@ pub struct Executor<O: Origin> {
     pub events: Vec<(f64, Event)>,
     /// Called after every step with the executor's view (invariant checks).
     check: Option<Check>,
+    /// What the current step did (kept for `check`).
+    step: Step,
 }
 
 /// What one step did, for invariant checks.
@@ -175,16 +199,20 @@ impl<O: Origin> Executor<O> {
             origin,
             now: 0.0,
             queue: BinaryHeap::new(),
+            evs: Vec::new(),
+            free_evs: Vec::new(),
             seq: 0,
             shuffle: None,
             calls: BTreeMap::new(),
             by_key: BTreeMap::new(),
+            by_key_kept: false,
             live: Vec::new(),
             in_flight: 0,
             record: true,
             watch: None,
             events: Vec::new(),
             check: None,
+            step: Step::default(),
         }
     }
 
@@ -223,7 +251,28 @@ impl<O: Origin> Executor<O> {
             Some(rng) => rng.u64(..),
             None => self.seq,
         };
-        self.queue.push(Queued { at, order, ev });
+        let slot = match self.free_evs.pop() {
+            Some(i) => {
+                self.evs[i as usize] = Some(ev);
+                i
+            }
+            None => {
+                self.evs.push(Some(ev));
+                (self.evs.len() - 1) as u32
+            }
+        };
+        self.queue.push(Queued {
+            at: order_key(at),
+            order,
+            ev: slot,
+        });
+    }
+
+    /// Takes the earliest queued event out of the queue.
+    fn pop(&mut self) -> Option<Ev> {
+        let q = self.queue.pop()?;
+        self.free_evs.push(q.ev);
+        self.evs[q.ev as usize].take()
     }
 
     /// The caller makes a call at `at` (the key names it in `calls`).
@@ -231,8 +280,31 @@ impl<O: Origin> Executor<O> {
         self.push(at.max(self.now), Ev::Call { key, meta });
     }
 
+    /// The caller makes a call now, before anything else due now happens: what `call_at(now)`
+    /// does when nothing else is due at `now` (after `run_until(now)`), without queueing it.
+    /// Simultaneous events drawn in a shuffled order (`shuffle`) queue it as `call_at` does.
+    pub fn call_now(&mut self, key: u64, meta: RequestMeta) {
+        if self.shuffle.is_some() {
+            self.call_at(self.now, key, meta);
+            return;
+        }
+        self.seq += 1; // as `push` counts it, so later events keep their order
+        self.begin_step();
+        self.input(Ev::Call { key, meta });
+        self.after();
+    }
+
     /// The caller aborts call `key` at `at`.
     pub fn abort_at(&mut self, at: f64, key: u64) {
+        if !self.by_key_kept {
+            // From now on calls are found by key: the ones in progress are listed now.
+            self.by_key_kept = true;
+            for l in &self.live {
+                if let Some(task) = l.task {
+                    self.by_key.insert(l.key, task);
+                }
+            }
+        }
         self.push(at.max(self.now), Ev::Abort { key });
     }
 
@@ -253,7 +325,7 @@ impl<O: Origin> Executor<O> {
     pub fn run_until(&mut self, end: f64) {
         loop {
             let timer = self.engine.poll_timeout();
-            let event = self.queue.peek().map(|q| q.at);
+            let event = self.queue.peek().map(|q| from_order_key(q.at));
             let next = match (timer, event) {
                 (Some(t), Some(e)) => t.min(e),
                 (Some(t), None) => t,
@@ -272,33 +344,46 @@ impl<O: Origin> Executor<O> {
                 (Some(t), _) => t == next,
                 _ => false,
             };
-            let mut step = Step {
-                now: self.now,
-                ..Step::default()
-            };
-            // What a step did is kept only for a check.
-            let keep = self.check.is_some();
+            self.begin_step();
             if timer_first {
                 self.engine.handle_timeout(self.now);
-            } else if let Some(q) = self.queue.pop() {
-                self.input(q.ev, &mut step);
+            } else if let Some(ev) = self.pop() {
+                self.input(ev);
             }
-            self.drain(&mut step, keep);
-            step.in_flight = self.in_flight;
-            if let Some(check) = &mut self.check {
-                check(&self.engine, &step);
-            }
+            self.after();
         }
         if end.is_finite() {
             self.now = self.now.max(end);
         }
     }
 
-    fn input(&mut self, ev: Ev, step: &mut Step) {
+    /// Completes a step: carries out what the engine decided, then the check.
+    /// Starts a step: `step` records it (only for a check, which sees it after the step).
+    fn begin_step(&mut self) {
+        if self.check.is_some() {
+            self.step = Step {
+                now: self.now,
+                ..Step::default()
+            };
+        }
+    }
+
+    /// Completes a step: carries out what the engine decided, then the check.
+    fn after(&mut self) {
+        // What a step did is kept only for a check.
+        let keep = self.check.is_some();
+        self.drain(keep);
+        if let Some(check) = &mut self.check {
+            self.step.in_flight = self.in_flight;
+            check(&self.engine, &self.step);
+        }
+    }
+
+    fn input(&mut self, ev: Ev) {
         let now = self.now;
         match ev {
             Ev::Call { key, meta } => {
-                let url = self.record.then(|| meta.url.clone());
+                let url = self.record.then(|| meta.url.to_string());
                 let task = self.engine.begin(meta, now);
                 let slot = task.slot();
                 if self.live.len() <= slot {
@@ -309,7 +394,9 @@ impl<O: Origin> Executor<O> {
                 l.task = Some(task);
                 l.key = key;
                 l.began = now;
-                self.by_key.insert(key, task);
+                if self.by_key_kept {
+                    self.by_key.insert(key, task);
+                }
                 if let Some(url) = url {
                     self.calls.insert(
                         key,
@@ -331,7 +418,7 @@ impl<O: Origin> Executor<O> {
                 if self.take_flight(task, attempt).is_none() {
                     return; // aborted meanwhile: the executor drops what it answers
                 }
-                step.answered = Some((task, attempt));
+                self.step.answered = Some((task, attempt));
                 if let Some(w) = &mut self.watch {
                     let status = match &reply {
                         Reply::Status(s) | Reply::RetryAfter(s, _) => Some(*s),
@@ -363,7 +450,7 @@ impl<O: Origin> Executor<O> {
     }
 
     /// Carries out the engine's actions and collects its events (`keep`: into `step` too).
-    fn drain(&mut self, step: &mut Step, keep: bool) {
+    fn drain(&mut self, keep: bool) {
         let now = self.now;
         while let Some(action) = self.engine.poll_action() {
             match action {
@@ -391,7 +478,7 @@ impl<O: Origin> Executor<O> {
                         c.starts.push((now, start.clone()));
                     }
                     if keep {
-                        step.started.push(start.clone());
+                        self.step.started.push(start.clone());
                     }
                     if let Some(l) = self.live_mut(start.task) {
                         l.flights.push(start);
@@ -410,7 +497,7 @@ impl<O: Origin> Executor<O> {
                         w(now, Seen::Aborted(task, attempt, reason));
                     }
                     if keep {
-                        step.aborted.push((task, attempt));
+                        self.step.aborted.push((task, attempt));
                     }
                 }
                 Action::Settle { task, settlement } => {
@@ -436,7 +523,7 @@ impl<O: Origin> Executor<O> {
                         }
                     }
                     if keep {
-                        step.settled.push((task, settlement));
+                        self.step.settled.push((task, settlement));
                     }
                 }
             }

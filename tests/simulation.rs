@@ -285,7 +285,7 @@ fn meta(rng: &mut fastrand::Rng, cfg: &Config, i: usize) -> RequestMeta {
     };
     RequestMeta {
         method: method.to_string().into(),
-        url,
+        url: url.into(),
         has_idempotency_key: key,
         body,
     }
@@ -1131,7 +1131,7 @@ fn schedule_summary(seed: u64) -> Summary {
                 (
                     c.at,
                     c.meta.method.to_string(),
-                    c.meta.url,
+                    c.meta.url.into_owned(),
                     c.meta.body,
                     c.meta.has_idempotency_key,
                     c.abort_at,

@@ -273,16 +273,28 @@ fn a_config_with_its_own_routes_is_matched_to_the_scenarios_by_name_or_position(
 #[test]
 #[ignore]
 fn speed() {
-    for name in ["overload-ramp", "primary-outage", "metastable"] {
+    // SPEED_PRESETS=a,b and SPEED_RUNS=N narrow it (for a profiler).
+    let only = std::env::var("SPEED_PRESETS").ok();
+    let runs: usize = std::env::var("SPEED_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    for s in presets::all() {
+        let name = s.name.clone();
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == name))
+        {
+            continue;
+        }
         for policy in [Policy::Naive, Policy::Ballast] {
-            let s = presets::by_name(name).unwrap();
             let o = Options {
                 policy: policy.clone(),
                 ..Options::default()
             };
             let mut secs = f64::INFINITY;
             let mut out = None;
-            for _ in 0..7 {
+            for _ in 0..runs {
                 let t0 = std::time::Instant::now();
                 out = Some(simulate(&s, &o).unwrap());
                 secs = secs.min(t0.elapsed().as_secs_f64());

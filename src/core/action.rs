@@ -35,7 +35,8 @@ pub struct Start {
     pub task: TaskId,
     /// 1 for the first attempt; hedges and retries count on.
     pub attempt: u32,
-    /// Where to send it, when routing chose a route (`None`: the caller's input as it is).
+    /// Where to send it, when routing chose a route (`None`: the caller's input as it is, or the
+    /// executor turned URLs off: `Engine::set_urls`).
     pub url: Option<String>,
     /// The route's index in the config, when routed.
     pub route: Option<usize>,
@@ -105,11 +106,34 @@ pub struct Failed {
     pub attempts: Vec<AttemptRecord>,
     /// The call's method and URL as the caller gave them.
     pub method: Cow<'static, str>,
-    pub url: String,
-    /// What the last attempt that failed without a response failed with, as the host said it.
-    pub cause: Option<String>,
+    pub url: Cow<'static, str>,
+    /// What the last attempt that failed without a response failed with.
+    pub cause: Option<Cause>,
     /// Query values are shown (`redact.query: false`).
     pub show_query: bool,
+}
+
+/// What an attempt failed with, when it got no response. Kept as facts: its text is made only
+/// when a failed call's message is (`Failed::message`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// The error the host reported, as it said it.
+    Host(String),
+    /// `timeout.attemptMs` (this many ms) ran out.
+    AttemptTimeout(f64),
+}
+
+impl Cause {
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cause::Host(s) => Cow::Borrowed(s),
+            Cause::AttemptTimeout(ms) => Cow::Owned(cat!(
+                "TimeoutError: ballast: timeout.attemptMs (",
+                crate::core::print::fmt_num(*ms),
+                " ms) elapsed"
+            )),
+        }
+    }
 }
 
 impl Failed {
@@ -119,9 +143,9 @@ impl Failed {
         let n = self.attempts.len();
         let cause = self
             .cause
-            .as_deref()
+            .as_ref()
             .filter(|_| self.code != ErrorCode::Shed)
-            .map(|e| redact::scrub_text(e, self.show_query));
+            .map(|e| redact::scrub_text(&e.text(), self.show_query));
         cat!(
             "ballast: ",
             &*self.method,

@@ -13,6 +13,7 @@
 
 #[cfg(target_arch = "wasm32")]
 use crate::core::math::F64Ext;
+use crate::core::window::{generation_of, next_at};
 const SLOTS: usize = 10;
 const UNIT: i64 = 1000;
 
@@ -23,6 +24,8 @@ pub struct RetryBudget {
     deposits: [i64; SLOTS],
     /// Generation (time / slot length) of the current slot.
     generation: i64,
+    /// Below this instant the generation is still `generation` (`window::next_at`).
+    until: f64,
     slot_ms: f64,
     deposit: i64,
     withdraw: i64,
@@ -44,6 +47,7 @@ impl RetryBudget {
             slots: [0; SLOTS],
             deposits: [0; SLOTS],
             generation: 0,
+            until: next_at(0, ttl_ms / SLOTS as f64),
             slot_ms: ttl_ms / SLOTS as f64,
             deposit,
             withdraw,
@@ -54,7 +58,10 @@ impl RetryBudget {
 
     /// Clears slots whose deposits have outlived the window. Time going backwards is ignored.
     fn expire(&mut self, now_ms: f64) {
-        let generation = (now_ms.max(0.0) / self.slot_ms).floor() as i64;
+        if now_ms < self.until {
+            return; // still the current slot's time (or earlier)
+        }
+        let generation = generation_of(now_ms, self.slot_ms);
         let behind = generation - self.generation;
         if behind <= 0 {
             return;
@@ -66,6 +73,7 @@ impl RetryBudget {
             self.deposits[idx] = 0;
         }
         self.generation = generation;
+        self.until = next_at(generation, self.slot_ms);
     }
 
     fn current(&mut self) -> &mut i64 {

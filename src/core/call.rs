@@ -6,9 +6,11 @@
 //! engine (`engine.rs`) moves it between them; the timers it sets are checked against the phase
 //! when they come up (`timers.rs`).
 
+use crate::core::action::Cause;
 use crate::core::policy::{GiveUpReason, RequestMeta};
-use crate::core::routing::FallbackReason;
+use crate::core::routing::{FallbackReason, Remainder};
 use crate::prelude::*;
+use alloc::borrow::Cow;
 
 /// How an attempt ended. The strings are part of the JS contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +82,9 @@ pub struct Call {
     pub attempts: Vec<AttemptRecord>,
     pub next_id: u32,
     pub flights: Vec<Flight>,
-    /// Path and query to append to a route's URL; `None` when the call is not routed.
-    pub remainder: Option<String>,
+    /// Path and query to append to a route's URL (in `meta.url`); `None` when the call is not
+    /// routed.
+    pub remainder: Option<Remainder>,
     /// The origin the caller addressed, when the call named one (an absolute URL); `None` for a
     /// path, whose addressed origin is the first configured route's. Credentials go there, and
     /// elsewhere only to routes that say `forwardCredentials`.
@@ -93,35 +96,20 @@ pub struct Call {
     pub hedge_at: Option<f64>,
     pub hedge_after_ms: f64,
     /// What the last attempt that failed without a response failed with, for the message.
-    pub last_error: Option<String>,
-}
-
-/// A finished call's lists, kept with their capacity for the next call: without them every call
-/// allocated and freed its `attempts` and `flights`.
-#[derive(Default)]
-pub struct Lists {
-    pub attempts: Vec<AttemptRecord>,
-    pub flights: Vec<Flight>,
-    pub failed_routes: Vec<usize>,
+    pub last_error: Option<Cause>,
 }
 
 impl Call {
-    /// Takes back the lists of a call that is over, emptied.
-    pub fn into_lists(self) -> Lists {
-        let Call {
-            mut attempts,
-            mut flights,
-            mut failed_routes,
-            ..
-        } = self;
-        attempts.clear();
-        flights.clear();
-        failed_routes.clear();
-        Lists {
-            attempts,
-            flights,
-            failed_routes,
-        }
+    /// Empties a call that is over, for the next call to reuse its box and its lists' capacity
+    /// (without them every call allocated and freed its `attempts` and `flights`).
+    pub fn recycle(&mut self) {
+        self.attempts.clear();
+        self.flights.clear();
+        self.failed_routes.clear();
+        self.meta.url = Cow::Borrowed("");
+        self.remainder = None;
+        self.addressed = None;
+        self.last_error = None;
     }
 
     pub fn flight(&self, id: u32) -> Option<&Flight> {

@@ -10,11 +10,21 @@ use crate::core::counts::Counts;
 use crate::core::pressure::PressureSnapshot;
 use crate::core::routing::{FallbackSnapshot, RouteSnapshot, SwitchSnapshot};
 use crate::core::sketch::{Sample, Sketch};
-use crate::core::window::Window;
+use crate::core::window::{Reset, Window};
 use crate::prelude::*;
 
 /// The recent window that every windowed figure covers.
 pub const WINDOW_MS: f64 = 60_000.0;
+
+impl Reset for Slot {
+    fn reset(&mut self) {
+        self.tasks = 0;
+        self.retries = 0;
+        self.latency.reset();
+        self.attempt_latency.reset();
+        self.queue_wait.reset();
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 struct Slot {
@@ -57,9 +67,9 @@ impl Metrics {
         self.window.current(now).tasks += 1;
     }
 
-    pub fn task_finished(&mut self, latency_ms: f64, now: f64) {
+    pub fn task_finished(&mut self, latency_ms: Sample, now: f64) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        self.window.current(now).latency.add(latency_ms);
+        self.window.current(now).latency.add_sample(latency_ms);
     }
 
     pub fn attempt_started(&mut self) {
@@ -99,6 +109,21 @@ impl Metrics {
             })
             .sum::<usize>()
             + (self.giveups.len() + self.shed.len()) * 32
+    }
+
+    /// Calls shed, lifetime (`snapshot().shed.total`).
+    pub fn shed_total(&self) -> u64 {
+        self.shed.values().sum()
+    }
+
+    /// Queue wait over the recent window: how many waited, and the p99 (`snapshot().queue_wait`'s
+    /// `count` and `p99`), without merging the other sketches.
+    pub fn queue_wait_p99(&self, now: f64) -> (u64, f64) {
+        let mut qw = Sketch::default();
+        for s in self.window.live(now) {
+            qw.merge(&s.queue_wait);
+        }
+        (qw.count(), round3(qw.quantile(0.99)))
     }
 
     pub fn snapshot(&self, now: f64, x: Extra) -> Snapshot {
@@ -152,9 +177,13 @@ pub struct Quantiles {
     pub count: u64,
 }
 
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 impl Quantiles {
     fn of(s: &Sketch) -> Self {
-        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        let r = round3;
         Quantiles {
             p50: r(s.quantile(0.50)),
             p95: r(s.quantile(0.95)),

@@ -30,7 +30,7 @@ pub mod url;
 pub mod value;
 pub mod window;
 
-pub use action::{AbortReason, Action, ErrorCode, Failed, Failure, Settlement, Start};
+pub use action::{AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start};
 pub use call::{AttemptOutcome, AttemptRecord};
 pub use config::{Config, ConfigError};
 pub use engine::Engine;

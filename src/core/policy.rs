@@ -6,7 +6,6 @@
 //! an empty or partial body, so a task with a stream body gets exactly one attempt and says why.
 
 use crate::core::config::RetryConfig;
-use crate::prelude::*;
 use alloc::borrow::Cow;
 
 /// How the request body can be sent again.
@@ -25,7 +24,8 @@ pub struct RequestMeta {
     /// Upper-case method. Borrowed for `GET`, the common case, which the executor passes as
     /// nothing, so a call copies no method string into the engine.
     pub method: Cow<'static, str>,
-    pub url: String,
+    /// Borrowed when the executor's URL is a literal (the simulator's), else the caller's.
+    pub url: Cow<'static, str>,
     pub has_idempotency_key: bool,
     pub body: BodyKind,
 }

@@ -24,12 +24,21 @@
 use crate::core::math;
 use crate::core::sketch::{Sample, Sketch};
 use crate::core::sort;
-use crate::core::window::Window;
+use crate::core::window::{Reset, Window};
 use crate::prelude::*;
 
 const SHORT_MS: f64 = 6_000.0;
 const EVAL_EVERY_MS: f64 = 1_000.0;
 const BASELINE_TAU_MS: f64 = 300_000.0;
+
+impl Reset for Slot {
+    fn reset(&mut self) {
+        self.tasks = 0;
+        self.retries = 0;
+        self.latency.reset();
+        self.queue_wait.reset();
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 struct Slot {

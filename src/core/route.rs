@@ -22,8 +22,9 @@
 
 use crate::core::math;
 use crate::core::sketch::{Sample, Sketch};
-use crate::core::window::Window;
+use crate::core::window::{Reset, Window};
 use crate::prelude::*;
+use core::cell::Cell;
 
 const LONG_MS: f64 = 600_000.0;
 const SHORT_MS: f64 = 10_000.0;
@@ -35,6 +36,8 @@ struct Counts {
     ok: u64,
     failed: u64,
 }
+
+impl Reset for Counts {}
 
 impl Counts {
     fn total(&self) -> u64 {
@@ -73,6 +76,8 @@ pub struct Route {
     /// Counts since the last success-rate evaluation (Envoy's interval).
     interval: Counts,
     latency: Window<Sketch>,
+    /// The last `reliability` worked out, by the bits of its two rates.
+    reliability: Cell<Option<((u64, u64), f64)>>,
     peak_ms: Option<f64>,
     mean_ms: Option<f64>,
     var_ms2: f64,
@@ -111,6 +116,7 @@ impl Route {
             short: Window::new(SHORT_MS),
             interval: Counts::default(),
             latency: Window::new(LATENCY_WINDOW_MS),
+            reliability: Cell::new(None),
             peak_ms: None,
             mean_ms: None,
             var_ms2: 0.0,
@@ -150,10 +156,14 @@ impl Route {
         }
         self.latency.current(now).add_sample(latency);
         let x = latency.value().max(0.0);
-        let decay = math::exp(-(now - self.last_sample).max(0.0) / PEAK_DECAY_MS);
+        // Only a sample below the peak decays it (the `exp` is worked out for that case only).
+        let since = now - self.last_sample;
         self.last_sample = now;
         self.peak_ms = Some(match self.peak_ms {
-            Some(p) if x < p => p * decay + x * (1.0 - decay),
+            Some(p) if x < p => {
+                let decay = math::exp(-since.max(0.0) / PEAK_DECAY_MS);
+                p * decay + x * (1.0 - decay)
+            }
             _ => x,
         });
         match self.mean_ms {
@@ -177,10 +187,14 @@ impl Route {
     }
 
     fn sum(w: &Window<Counts>, now: f64) -> Counts {
-        w.live(now).fold(Counts::default(), |a, c| Counts {
+        let add = |a: Counts, c: &Counts| Counts {
             ok: a.ok + c.ok,
             failed: a.failed + c.failed,
-        })
+        };
+        match w.all_live(now) {
+            Some(all) => all.iter().fold(Counts::default(), add),
+            None => w.live(now).fold(Counts::default(), add),
+        }
     }
 
     /// Long-window success rate (what the snapshot reports as `successRate`).
@@ -197,7 +211,17 @@ impl Route {
     pub fn score(&self, now: f64) -> f64 {
         let long = Self::sr(Self::sum(&self.long, now));
         let short = Self::sr(Self::sum(&self.short, now));
-        let reliability = reliability(long, short);
+        // Picks score every candidate: a route whose rates have not moved since is not worked
+        // out again (its `exp` and `ln`s are most of a pick).
+        let key = (long.to_bits(), short.to_bits());
+        let reliability = match self.reliability.get() {
+            Some((k, r)) if k == key => r,
+            _ => {
+                let r = reliability(long, short);
+                self.reliability.set(Some((key, r)));
+                r
+            }
+        };
         let mean = self.mean_ms.unwrap_or(0.0);
         let cv = if mean > 0.0 {
             self.var_ms2.sqrt() / mean
@@ -280,9 +304,11 @@ impl Route {
 }
 
 /// `long^0.8 * short^0.2`, as one `exp` of logs: the wasm then needs no `pow` from libm. A rate of
-/// 0 gives `ln` = -inf and 0, as the powers do.
+/// 0 gives `ln` = -inf and 0, as the powers do. A rate of 1 (no failure in the window, the common
+/// case) has `ln` exactly 0, so it is not computed (the tests check the bits are the same).
 fn reliability(long: f64, short: f64) -> f64 {
-    math::exp(0.8 * math::ln(long) + 0.2 * math::ln(short))
+    let ln = |x: f64| if x == 1.0 { 0.0 } else { math::ln(x) };
+    math::exp(0.8 * ln(long) + 0.2 * ln(short))
 }
 
 #[cfg(test)]
@@ -304,6 +330,19 @@ mod tests {
         }
         assert_eq!(reliability(1.0, 1.0), 1.0);
         assert_eq!(reliability(0.0, 1.0), 0.0);
+        // The shortcut for a rate of 1 gives the very bits of the logs it skips.
+        assert_eq!(math::ln(1.0).to_bits(), 0.0f64.to_bits());
+        for other in rates {
+            let full = |l: f64, s: f64| math::exp(0.8 * math::ln(l) + 0.2 * math::ln(s));
+            assert_eq!(
+                reliability(1.0, other).to_bits(),
+                full(1.0, other).to_bits()
+            );
+            assert_eq!(
+                reliability(other, 1.0).to_bits(),
+                full(other, 1.0).to_bits()
+            );
+        }
     }
 
     fn route() -> Route {

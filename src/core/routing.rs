@@ -28,7 +28,7 @@ use crate::core::route::{Route, State};
 use crate::core::sketch::Sample;
 use crate::core::sort;
 use crate::core::url::origin_of;
-use crate::core::window::Window;
+use crate::core::window::{Reset, Window};
 use crate::prelude::*;
 use fastrand::Rng;
 
@@ -124,6 +124,25 @@ pub enum Notice {
     FallbackDefault(FallbackDefaultEvent),
 }
 
+/// Where a call's path and query (what follows a route's URL) are in the URL it was called
+/// with: `url[from..]`, after a `/` when `slash` (a relative path without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remainder {
+    pub from: usize,
+    pub slash: bool,
+}
+
+impl Remainder {
+    /// The remainder of `url` (the URL it was found in) in two parts: `"/"` or `""`, and the rest.
+    pub fn parts(self, url: &str) -> (&'static str, &str) {
+        // `get`, not indexing: no panic path (its message formats a `char` with `Debug`).
+        (
+            if self.slash { "/" } else { "" },
+            url.get(self.from..).unwrap_or_default(),
+        )
+    }
+}
+
 /// The route an attempt goes to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pick {
@@ -132,6 +151,8 @@ pub struct Pick {
     /// Set when a fallback route serves, with the reason.
     pub fallback: Option<FallbackReason>,
 }
+
+impl Reset for TaskCounts {}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct TaskCounts {
@@ -188,6 +209,8 @@ pub struct Routing {
     fallback_window: Window<TaskCounts>,
     fallback_since: Option<f64>,
     fallback_is_default: bool,
+    /// A buffer for the candidates of a pick (`p2c_among`).
+    scratch: Vec<usize>,
 }
 
 fn round3(x: f64) -> f64 {
@@ -225,6 +248,7 @@ impl Routing {
             fallback_window: Window::new(FALLBACK_WINDOW_MS),
             fallback_since: None,
             fallback_is_default: false,
+            scratch: Vec::new(),
         }
     }
 
@@ -235,19 +259,29 @@ impl Routing {
     /// The part of `url` after a route's URL (path and query), if `url` is a path or addresses a
     /// route; `None` for other absolute URLs (they pass through, never rerouted).
     pub fn remainder(&self, url: &str) -> Option<String> {
+        self.remainder_of(url).map(|r| {
+            let (slash, rest) = r.parts(url);
+            cat!(slash, rest)
+        })
+    }
+
+    /// `remainder`, as where it is in `url` (a call keeps its URL, so it copies nothing).
+    pub fn remainder_of(&self, url: &str) -> Option<Remainder> {
         if self.routes.is_empty() {
             return None;
         }
-        let is_absolute = url.split_once(':').is_some_and(|(s, _)| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        // A scheme before the first `:` (by hand: `split_once` brings a searcher for one byte).
+        let b = url.as_bytes();
+        let is_absolute = b.iter().position(|c| *c == b':').is_some_and(|i| {
+            i > 0
+                && b[..i]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
         });
         if !is_absolute {
-            return Some(if url.starts_with('/') {
-                url.to_string()
-            } else {
-                cat!("/", url)
+            return Some(Remainder {
+                from: 0,
+                slash: !url.starts_with('/'),
             });
         }
         self.routes
@@ -262,8 +296,9 @@ impl Routing {
                     )
             })
             .max_by_key(|r| r.url.len())
-            .and_then(|r| url.get(r.url.len()..))
-            .map(str::to_string)
+            .map(|r| r.url.len())
+            .filter(|n| url.is_char_boundary(*n))
+            .map(|from| Remainder { from, slash: false })
     }
 
     /// A task that may be routed started: it earns the table a share of a switch.
@@ -279,6 +314,12 @@ impl Routing {
 
     /// P2C among `candidates`, weighted.
     fn p2c(&mut self, candidates: &[usize], now: f64, rng: &mut Rng) -> Option<usize> {
+        if let [only] = candidates {
+            // What the draws below come to with one candidate: it, after two draws.
+            rng.f64();
+            rng.f64();
+            return Some(*only);
+        }
         let weighted = |rng: &mut Rng, routes: &[Route], skip: Option<usize>| {
             let total: f64 = candidates
                 .iter()
@@ -317,8 +358,25 @@ impl Routing {
         })
     }
 
-    fn healthy(&self, fallback: bool, exclude: &[usize]) -> Vec<usize> {
-        self.healthy_iter(fallback, exclude).collect()
+    /// P2C among the routes of a kind (`fallback`), healthy ones only unless `any`, but those in
+    /// `exclude`, listed in a buffer the table keeps (this runs for every attempt).
+    fn p2c_among(
+        &mut self,
+        fallback: bool,
+        any: bool,
+        exclude: &[usize],
+        now: f64,
+        rng: &mut Rng,
+    ) -> Option<usize> {
+        let mut list = core::mem::take(&mut self.scratch);
+        list.clear();
+        list.extend((0..self.routes.len()).filter(|i| {
+            let r = &self.routes[*i];
+            r.fallback == fallback && (any || r.healthy()) && !exclude.contains(i)
+        }));
+        let pick = self.p2c(&list, now, rng);
+        self.scratch = list;
+        pick
     }
 
     /// A probing route waiting for its next probe, if any (primaries first, then by position).
@@ -332,8 +390,7 @@ impl Routing {
     }
 
     fn fallback_pick(&mut self, reason: FallbackReason, now: f64, rng: &mut Rng) -> Option<Pick> {
-        let fb = self.healthy(true, &[]);
-        let route = self.p2c(&fb, now, rng)?;
+        let route = self.p2c_among(true, false, &[], now, rng)?;
         self.fallback_total += 1;
         self.fallback_by_reason.add(reason.as_str());
         Some(Pick {
@@ -359,8 +416,7 @@ impl Routing {
                 fallback: None,
             };
         }
-        let primaries = self.healthy(false, &[]);
-        if let Some(route) = self.p2c(&primaries, now, rng) {
+        if let Some(route) = self.p2c_among(false, false, &[], now, rng) {
             return Pick {
                 route,
                 probe: false,
@@ -373,11 +429,8 @@ impl Routing {
 
     /// Every route is out: ignore ejection rather than fail (Envoy's panic mode).
     fn panic_pick(&mut self, now: f64, rng: &mut Rng) -> Pick {
-        let all: Vec<usize> = (0..self.routes.len())
-            .filter(|i| !self.routes[*i].fallback)
-            .collect();
         Pick {
-            route: self.p2c(&all, now, rng).unwrap_or(0),
+            route: self.p2c_among(false, true, &[], now, rng).unwrap_or(0),
             probe: false,
             fallback: None,
         }
@@ -401,10 +454,7 @@ impl Routing {
             // Every fallback was ejected while the retry waited for a concurrency slot. The
             // primaries are still ruled out (no budget token, or a wait past the deadline): a
             // fallback serves all the same, ejection ignored as in `panic_pick`.
-            let all: Vec<usize> = (0..self.routes.len())
-                .filter(|i| self.routes[*i].fallback)
-                .collect();
-            if let Some(route) = self.p2c(&all, now, rng) {
+            if let Some(route) = self.p2c_among(true, true, &[], now, rng) {
                 self.fallback_total += 1;
                 self.fallback_by_reason.add(reason.as_str());
                 return Pick {
@@ -414,11 +464,13 @@ impl Routing {
                 };
             }
         }
-        let others = self.healthy(false, failed);
-        if !others.is_empty() {
+        let first = self.healthy_iter(false, failed).next();
+        if let Some(first) = first {
             if self.switch_budget.withdraw(now) {
                 self.switches += 1;
-                let route = self.p2c(&others, now, rng).unwrap_or(others[0]);
+                let route = self
+                    .p2c_among(false, false, failed, now, rng)
+                    .unwrap_or(first);
                 return Pick {
                     route,
                     probe: false,
@@ -427,8 +479,7 @@ impl Routing {
             }
             self.switches_denied += 1;
         } else {
-            let primaries = self.healthy(false, &[]);
-            let reason = if primaries.is_empty() {
+            let reason = if self.healthy_iter(false, &[]).next().is_none() {
                 FallbackReason::PrimaryEjected
             } else {
                 FallbackReason::AllPrimariesFailed
@@ -462,8 +513,8 @@ impl Routing {
     pub fn pick_hedge(&mut self, current: usize, now: f64, rng: &mut Rng) -> usize {
         self.refresh(now);
         let fallback = self.routes[current].fallback;
-        let others = self.healthy(fallback, &[current]);
-        self.p2c(&others, now, rng).unwrap_or(current)
+        self.p2c_among(fallback, false, &[current], now, rng)
+            .unwrap_or(current)
     }
 
     pub fn attempt_started(&mut self, route: usize, probe: bool) {
@@ -551,15 +602,15 @@ impl Routing {
     /// Every `intervalMs`: eject healthy routes whose success rate over the interval is below
     /// `minSuccessRate`, or (with three or more eligible routes) below mean - k x stdev.
     fn success_rate_check(&mut self, now: f64, out: &mut Vec<Notice>) {
-        let e = self.cfg.ejection.clone();
         match self.last_interval {
             None => {
                 self.last_interval = Some(now);
                 return;
             }
-            Some(t) if now - t < e.interval_ms => return,
+            Some(t) if now - t < self.cfg.ejection.interval_ms => return,
             _ => self.last_interval = Some(now),
         }
+        let e = self.cfg.ejection.clone();
         let rates: Vec<(usize, f64)> = (0..self.routes.len())
             .filter_map(|i| {
                 let (ok, total) = self.routes[i].take_interval();
@@ -616,9 +667,23 @@ impl Routing {
     }
 
     fn window_counts(&self, now: f64) -> (u64, u64) {
-        self.fallback_window
-            .live(now)
-            .fold((0, 0), |a, c| (a.0 + c.tasks, a.1 + c.fallback))
+        let add = |a: (u64, u64), c: &TaskCounts| (a.0 + c.tasks, a.1 + c.fallback);
+        match self.fallback_window.all_live(now) {
+            Some(all) => all.iter().fold((0, 0), add),
+            None => self.fallback_window.live(now).fold((0, 0), add),
+        }
+    }
+
+    /// Each route's name, state and score at `now`, as `route_snapshots` has them.
+    pub fn route_gauges(&self, now: f64) -> impl Iterator<Item = (&str, &'static str, f64)> {
+        self.routes
+            .iter()
+            .map(move |r| (&*r.name, r.state_at(now).as_str(), round3(r.score(now))))
+    }
+
+    /// Fallback uses by reason, lifetime (`fallback_snapshot().by_reason`).
+    pub fn fallback_by_reason(&self) -> &Counts {
+        &self.fallback_by_reason
     }
 
     pub fn route_snapshots(&self, now: f64) -> Vec<RouteSnapshot> {

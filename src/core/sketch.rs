@@ -56,9 +56,23 @@ pub struct Sketch {
     max: f64,
 }
 
+impl crate::core::window::Reset for Sketch {
+    /// Empty as a new sketch (equal to one), keeping its counters' allocation.
+    fn reset(&mut self) {
+        self.counts.clear();
+        self.offset = 0;
+        self.zero = 0;
+        self.count = 0;
+        self.max = 0.0;
+    }
+}
+
 impl Sketch {
+    /// `x` is not NaN (`Sample::from` sets NaN aside), so a comparison caps it as `min` would
+    /// (`min` is a call in wasm).
     fn index(x: f64) -> i32 {
-        (math::ln(x.min(MAX_VALUE)) / ln_gamma()).ceil() as i32
+        let x = if x > MAX_VALUE { MAX_VALUE } else { x };
+        (math::ln(x) / ln_gamma()).ceil() as i32
     }
 
     /// Records one sample; NaN and negative samples count as 0.
@@ -99,6 +113,14 @@ impl Sketch {
     }
 
     fn bump(&mut self, idx: i32, by: u64) {
+        // Most samples land in a bucket the counters already cover.
+        if let Some(c) = usize::try_from(idx - self.offset)
+            .ok()
+            .and_then(|i| self.counts.get_mut(i))
+        {
+            *c += by;
+            return;
+        }
         self.cover(idx, idx);
         self.counts[(idx - self.offset) as usize] += by;
     }

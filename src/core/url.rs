@@ -6,7 +6,10 @@ use crate::prelude::*;
 pub fn origin_of(url: &str) -> Option<String> {
     // By hand rather than `split_once("://")`: a `&str` pattern brings the two-way string
     // searcher into the wasm for this one three-byte needle.
-    let at = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    let at = url
+        .as_bytes()
+        .windows(3)
+        .position(|w| w[0] == b':' && w[1] == b'/' && w[2] == b'/')?;
     // `get`, not indexing: no panic path (whose message formats a `char` with `Debug`).
     let (scheme, rest) = (url.get(..at)?, url.get(at + 3..)?);
     let scheme = scheme.to_ascii_lowercase();

@@ -9,8 +9,12 @@ use crate::prelude::*;
 use crate::sim::series::{Point, TaskTrace, TimelineEvent};
 use crate::sim::{Output, Summary};
 
+/// Integers up to this are exact in a JS number (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE: u64 = (1 << 53) - 1;
+
 /// FNV-1a, 64 bits: small, and good enough to tell runs apart (not a defence against forgery).
-struct Fnv(u64);
+/// `1` says whether every number it was given is plain (`Output::is_plain`).
+struct Fnv(u64, bool);
 
 impl Fnv {
     fn bytes(&mut self, b: &[u8]) {
@@ -20,10 +24,12 @@ impl Fnv {
         }
     }
     fn u64(&mut self, v: u64) {
+        self.1 &= v <= MAX_SAFE;
         self.bytes(&v.to_le_bytes());
     }
     fn f64(&mut self, v: f64) {
-        self.u64(v.to_bits());
+        self.1 &= v.is_finite();
+        self.bytes(&v.to_bits().to_le_bytes());
     }
     fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
@@ -59,7 +65,18 @@ impl Fnv {
 impl Output {
     /// The run's fingerprint (`sim::digest`).
     pub fn digest(&self) -> u64 {
-        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        self.walk().0
+    }
+
+    /// Whether every number in the output is finite and every integer exact in a JS number: then
+    /// JSON text carries it to JS as a direct conversion would (the tools' wasm sends such an
+    /// output as JSON, which JS parses at once instead of building it value by value).
+    pub fn is_plain(&self) -> bool {
+        self.walk().1
+    }
+
+    fn walk(&self) -> (u64, bool) {
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325, true);
         h.u64(self.series.len() as u64);
         for p in &self.series {
             point(&mut h, p);
@@ -73,7 +90,7 @@ impl Output {
             task(&mut h, t);
         }
         summary(&mut h, &self.summary);
-        h.0
+        (h.0, h.1)
     }
 }
 
@@ -98,6 +115,7 @@ fn point(h: &mut Fnv, p: &Point) {
     for v in [p.in_flight, p.queued] {
         h.opt_f64(v.map(f64::from));
     }
+    h.1 &= p.budget.is_none_or(|b| b <= MAX_SAFE);
     h.opt_f64(p.budget.map(|b| b as f64));
     h.opt_str(p.pressure_state.as_deref());
     match &p.routes {

@@ -258,6 +258,8 @@ impl Run {
         engine.set_listening(
             bit("eject") | bit("restore") | bit("pressure") | bit("fallback-default"),
         );
+        // The routes are models: an attempt goes to `Start::route`, no URL is needed.
+        engine.set_urls(false);
         let origin = Routes::new(
             models,
             &scenario.correlated,
@@ -297,8 +299,7 @@ impl Run {
         while let Some(&t) = self.times.get(self.next).filter(|t| **t < end) {
             self.ex.run_until(t);
             self.collector.borrow_mut().began(self.next as u64, t);
-            self.ex.call_at(
-                t,
+            self.ex.call_now(
                 self.next as u64,
                 RequestMeta {
                     method: "GET".into(),
@@ -310,11 +311,10 @@ impl Run {
             self.next += 1;
         }
         self.ex.run_until(end);
-        let snap = self.ex.engine.snapshot(end);
         let outage = self.primary_down(end - 500.0);
         self.collector
             .borrow_mut()
-            .second(end / 1000.0, &snap, outage);
+            .second(end / 1000.0, &self.ex.engine.gauges(end), outage);
         self.second += 1000.0;
         true
     }

@@ -9,28 +9,19 @@ use crate::core::action::{Failure, Start};
 use crate::core::math;
 use crate::prelude::*;
 use crate::sim::scenario::{Correlated, RouteEvent, RouteModel};
-use crate::virtual_time::{Origin, Reply};
+use crate::virtual_time::{from_order_key, order_key, Origin, Reply};
 use alloc::collections::BinaryHeap;
-use core::cmp::{Ordering, Reverse};
+use core::cmp::Reverse;
 
 /// z of the 99th percentile of the standard normal.
 const Z99: f64 = 2.326_347_874;
 /// How long a refused or throttled request takes to be answered.
 const FAST_MS: f64 = 1.0;
 
-#[derive(Clone, Copy, PartialEq)]
-struct Done(f64);
-impl Eq for Done {}
-impl PartialOrd for Done {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Done {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.0.total_cmp(&o.0)
-    }
-}
+/// When a request in service is done, as an integer ordered as the instants are
+/// (`virtual_time::order_key`): the heap compares integers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Done(u64);
 
 pub struct Routes {
     models: Vec<RouteModel>,
@@ -85,7 +76,10 @@ impl Routes {
     /// Requests route `r` is serving at `now`.
     pub fn in_service(&mut self, r: usize, now: f64) -> usize {
         let heap = &mut self.busy[r];
-        while heap.peek().is_some_and(|Reverse(d)| d.0 <= now) {
+        while heap
+            .peek()
+            .is_some_and(|Reverse(d)| from_order_key(d.0) <= now)
+        {
             heap.pop();
         }
         heap.len()
@@ -182,7 +176,7 @@ impl Origin for Routes {
             }
         }
         let latency = latency.max(0.0);
-        self.busy[r].push(Reverse(Done(now + latency)));
+        self.busy[r].push(Reverse(Done(order_key(now + latency))));
         let reply = if error_draw < error {
             Reply::Status(503)
         } else {

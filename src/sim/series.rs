@@ -4,11 +4,12 @@
 //! Counters count what happened during a second (from what the executor carried out); gauges are
 //! read at its end from the engine's snapshot, which only reads.
 
-use crate::core::action::{AbortReason, Settlement, Start};
+use crate::core::action::{AbortReason, Settlement};
+use crate::core::engine::Gauges;
 use crate::core::events::Event;
-use crate::core::metrics::Snapshot;
-use crate::core::sketch::Sketch;
+use crate::core::sketch::{Sample, Sketch};
 use crate::core::tasks::TaskId;
+use crate::core::window::Reset;
 use crate::prelude::*;
 use crate::virtual_time::Seen;
 use alloc::collections::BTreeMap;
@@ -105,6 +106,8 @@ pub struct Trace {
 /// Collects a run as it happens (the executor's watch) and at each second's end.
 pub struct Collector {
     route_names: Vec<String>,
+    /// Attempts per route during the current second (`Point::by_route` when it closes).
+    by_route: Vec<u64>,
     /// Gauges are only meaningful for a policy with budgets, routes and pressure.
     gauges: bool,
     cur: Point,
@@ -137,6 +140,7 @@ pub struct Totals {
 impl Collector {
     pub fn new(route_names: Vec<String>, gauges: bool, trace: Option<Trace>) -> Self {
         Collector {
+            by_route: vec![0; route_names.len()],
             route_names,
             gauges,
             cur: Point::default(),
@@ -173,18 +177,14 @@ impl Collector {
         }
     }
 
-    fn route_name(&self, start: &Start) -> Option<String> {
-        start.route.and_then(|r| self.route_names.get(r).cloned())
-    }
-
     /// What the executor carried out.
     pub fn seen(&mut self, now: f64, seen: Seen<'_>) {
         match seen {
             Seen::Started(key, start) => {
                 self.cur.attempts += 1;
                 self.totals.attempts += 1;
-                if let Some(name) = self.route_name(start) {
-                    *self.cur.by_route.entry(name).or_default() += 1;
+                if let Some(n) = start.route.and_then(|r| self.by_route.get_mut(r)) {
+                    *n += 1;
                 }
                 if start.attempt > 1 && !start.hedge {
                     self.cur.retries += 1;
@@ -247,8 +247,9 @@ impl Collector {
                     self.totals.failures += 1;
                 }
                 if !shed {
-                    self.latency.add(now - began);
-                    self.all_latency.add(now - began);
+                    let sample = Sample::from(now - began);
+                    self.latency.add_sample(sample);
+                    self.all_latency.add_sample(sample);
                 }
                 if let Some(t) = self.traced.get_mut(&key) {
                     t.result = Some(
@@ -331,9 +332,15 @@ impl Collector {
         self.events.push(out);
     }
 
-    /// Closes second `t` (in seconds) with the engine's snapshot at its end.
-    pub fn second(&mut self, t: f64, snap: &Snapshot, outage: bool) {
+    /// Closes second `t` (in seconds) with the engine's gauges at its end.
+    pub fn second(&mut self, t: f64, snap: &Gauges<'_>, outage: bool) {
         let mut p = core::mem::take(&mut self.cur);
+        for (r, n) in self.by_route.iter_mut().enumerate() {
+            if *n > 0 {
+                *p.by_route.entry(self.route_names[r].clone()).or_default() += *n;
+                *n = 0;
+            }
+        }
         p.t = t;
         p.outage = outage;
         p.retry_density = if p.offered > 0 {
@@ -345,11 +352,11 @@ impl Collector {
             p.latency_p50 = Some(round(self.latency.quantile(0.5)));
             p.latency_p99 = Some(round(self.latency.quantile(0.99)));
         }
-        self.latency = Sketch::default();
-        p.shed = snap.shed.total - self.last_shed;
-        self.last_shed = snap.shed.total;
+        self.latency.reset();
+        p.shed = snap.shed - self.last_shed;
+        self.last_shed = snap.shed;
         self.totals.shed += p.shed;
-        for (reason, n) in snap.fallback.by_reason.iter() {
+        for (reason, n) in snap.fallbacks.iter() {
             let before = self.last_fallbacks.get(reason).copied().unwrap_or(0);
             if n > before {
                 p.fallbacks.insert(reason.into(), n - before);
@@ -365,19 +372,19 @@ impl Collector {
             self.last_fallbacks.insert(reason.into(), n);
         }
         if self.gauges {
-            p.queue_wait_p99 = (snap.queue_wait.count > 0).then_some(snap.queue_wait.p99);
+            p.queue_wait_p99 = (snap.queue_wait_count > 0).then_some(snap.queue_wait_p99);
             p.in_flight = Some(snap.in_flight);
             p.queued = Some(snap.queued);
-            p.budget = Some(snap.budget.balance);
+            p.budget = Some(snap.budget);
             p.pressure = Some(snap.pressure.level);
             p.pressure_state = Some(snap.pressure.state.as_str().into());
             p.routes = Some(
                 snap.routes
                     .iter()
-                    .map(|r| RoutePoint {
-                        name: r.name.clone(),
-                        state: r.state.into(),
-                        score: r.score,
+                    .map(|&(name, state, score)| RoutePoint {
+                        name: name.into(),
+                        state: state.into(),
+                        score,
                     })
                     .collect(),
             );

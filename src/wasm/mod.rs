@@ -157,7 +157,7 @@ impl Client {
         }
         let meta = RequestMeta {
             method: method.map_or(Cow::Borrowed("GET"), Cow::Owned),
-            url,
+            url: Cow::Owned(url),
             has_idempotency_key: flags & 1 != 0,
             body: match (flags >> 1) & 3 {
                 0 => BodyKind::None,

@@ -9,7 +9,7 @@ use ballast_fetch::virtual_time::{Executor, Reply};
 pub fn request(method: &str, url: &str) -> RequestMeta {
     RequestMeta {
         method: method.to_string().into(),
-        url: url.into(),
+        url: url.to_string().into(),
         has_idempotency_key: false,
         body: BodyKind::None,
     }

@@ -18,6 +18,16 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
 }
 
+/// Plain data out as JSON text that JS parses: one crossing and `JSON.parse` where `to_js` makes
+/// one or more per value (a run's output has thousands). Only for data whose numbers are all
+/// finite and, when integers, exact in a JS number (`Output::is_plain`): JSON has no NaN or
+/// Infinity, and `to_js` refuses larger integers; then both give the same objects.
+pub(crate) fn to_js_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    let text =
+        serde_json::to_string(v).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    js_sys::JSON::parse(&text)
+}
+
 /// An `InputError` as a JS error: name `ScenarioError`, with `input`, `path` and `problem`, so a
 /// page or a CLI can point at the field.
 pub(crate) fn error(e: InputError) -> JsValue {
@@ -89,7 +99,11 @@ pub fn simulate(scenario: JsValue, options: JsValue) -> Result<JsValue, JsValue>
             problem: format!("allowed: {}", e.allowed),
         })
     })?;
-    to_js(&Run::of(&out))
+    if out.is_plain() {
+        to_js_json(&Run::of(&out))
+    } else {
+        to_js(&Run::of(&out))
+    }
 }
 
 /// Every preset, by name, in the order a page lists them.

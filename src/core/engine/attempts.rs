@@ -101,15 +101,21 @@ impl Engine {
             strip_credentials: false,
             hedge,
         };
-        if let (Some(p), Some(rem)) = (pick, &call.remainder) {
+        if let (Some(p), Some(rem)) = (pick, call.remainder) {
             let r = &self.routing.routes[p.route];
-            start.url = Some(cat!(r.url, rem));
+            if self.urls {
+                let (slash, rest) = rem.parts(&call.meta.url);
+                start.url = Some(cat!(r.url, slash, rest));
+            }
             start.route = Some(p.route);
             let addressed = match &call.addressed {
                 Some(origin) => origin,
                 None => &self.routing.routes[0].origin,
             };
-            start.strip_credentials = *addressed != r.origin && !r.forward_credentials;
+            // The same string when the route is the first one: equal without comparing.
+            start.strip_credentials = !core::ptr::eq(addressed, &r.origin)
+                && *addressed != r.origin
+                && !r.forward_credentials;
             if start.strip_credentials {
                 self.routing.routes[p.route].credentials_stripped += 1;
             }
@@ -258,6 +264,7 @@ impl Engine {
         let f = call.flights.remove(pos);
         let duration_ms = (now - f.start).max(0.0);
         let sample = Sample::from(duration_ms);
+        self.last_sample = Some(sample);
         if f.holding {
             self.release_slot(verdict.map(|_| duration_ms), now);
         }

@@ -25,12 +25,15 @@
 //! The call's life is in three parts: `attempts.rs` (slots, routes, sending and ending attempts),
 //! `decide.rs` (what happens after an attempt that failed) and `settle.rs` (how a call ends).
 
-use crate::core::action::{AbortReason, Action, ErrorCode, Failed, Failure, Settlement, Start};
+use crate::core::action::{
+    AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start,
+};
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
 use crate::core::budget::RetryBudget;
-use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Lists, Phase};
+use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Phase};
 use crate::core::config::{Config, DepositOn, LimitSetting};
+use crate::core::counts::Counts;
 use crate::core::events::{
     bit, AttemptEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryCause, RetryEvent,
     ShedEvent,
@@ -38,8 +41,7 @@ use crate::core::events::{
 use crate::core::limiter::{Admit, Limiter, ShedReason};
 use crate::core::metrics::{BudgetSnapshot, Extra, HedgeSnapshot, Metrics, Snapshot};
 use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
-use crate::core::pressure::{Inputs, Pressure};
-use crate::core::print::fmt_num;
+use crate::core::pressure::{Inputs, Pressure, PressureSnapshot};
 use crate::core::retry_after;
 use crate::core::routing::{FallbackReason, Notice, Pick, Routing};
 use crate::core::sketch::Sample;
@@ -56,7 +58,8 @@ use alloc::collections::VecDeque;
 use decide::Ended;
 use fastrand::Rng;
 
-/// At most this many spare lists are kept, so the heap held for them is bounded whatever the peak
+/// At most this many finished calls are kept for reuse, so the heap held for them is bounded
+/// whatever the peak
 /// concurrency was.
 const MAX_SPARE: usize = 256;
 /// How often the pressure signal is evaluated while calls are in progress.
@@ -74,15 +77,23 @@ pub struct Engine {
     routing: Routing,
     hedge_budget: Option<RetryBudget>,
     hedges: HedgeSnapshot,
-    calls: Slab<Call>,
+    /// Boxed: a call is taken out of the slab and put back around every input (`with_call`),
+    /// which then moves a pointer, not the call.
+    calls: Slab<Box<Call>>,
     timers: Timers,
     /// The pressure timer is set.
     pressure_timer: bool,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
     listening: u32,
-    /// Emptied lists of finished calls, reused by `begin`.
-    spare: Vec<Lists>,
+    /// Attempts carry their URL (`set_urls`).
+    urls: bool,
+    /// Finished calls, emptied (`Call::recycle`): `begin` reuses their boxes and lists.
+    #[allow(clippy::vec_box)] // the boxes are what is reused: the slab holds boxes
+    spare: Vec<Box<Call>>,
+    /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
+    /// the same number, whose bucket is then not worked out again.
+    last_sample: Option<Sample>,
 }
 
 impl Engine {
@@ -115,7 +126,9 @@ impl Engine {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             listening: 0,
+            urls: true,
             spare: Vec::new(),
+            last_sample: None,
             cfg,
         }
     }
@@ -131,6 +144,13 @@ impl Engine {
     /// Which event kinds to queue (bit i = `events::KINDS[i]`); others are never built.
     pub fn set_listening(&mut self, mask: u32) {
         self.listening = mask;
+    }
+
+    /// Whether a routed attempt's `Start` carries its URL (on by default). An executor that sends
+    /// nothing anywhere (the simulator, whose origins are models of routes) turns it off: the
+    /// route index says where an attempt goes, and no URL is built for it. Nothing else changes.
+    pub fn set_urls(&mut self, on: bool) {
+        self.urls = on;
     }
 
     /// Calls in progress.
@@ -175,11 +195,19 @@ impl Engine {
         }
         self.metrics.task_started(now);
         self.pressure.task(now);
-        let remainder = self.routing.remainder(&meta.url);
+        let remainder = self.routing.remainder_of(&meta.url);
         if remainder.is_some() {
             self.routing.task_started(now);
         }
-        let lists = self.spare.pop().unwrap_or_default();
+        let mut spare = self.spare.pop();
+        let (attempts, flights, failed_routes) = match &mut spare {
+            Some(c) => (
+                core::mem::take(&mut c.attempts),
+                core::mem::take(&mut c.flights),
+                core::mem::take(&mut c.failed_routes),
+            ),
+            None => Default::default(),
+        };
         let call = Call {
             eligible: eligibility(&self.cfg.retry, &meta),
             addressed: if remainder.is_some() {
@@ -192,16 +220,23 @@ impl Engine {
             deadline_ms: self.cfg.timeout.total_ms.map(|t| now + t),
             phase: Phase::Attempts,
             prev_delay_ms: 0.0,
-            attempts: lists.attempts,
+            attempts,
             next_id: 1,
-            flights: lists.flights,
+            flights,
             remainder,
-            failed_routes: lists.failed_routes,
+            failed_routes,
             forced_fallback: None,
             served_by_fallback: false,
             hedge_at: None,
             hedge_after_ms: 0.0,
             last_error: None,
+        };
+        let call = match spare {
+            Some(mut b) => {
+                *b = call;
+                b
+            }
+            None => Box::new(call),
         };
         let deadline = call.deadline_ms;
         let id = self.calls.insert(call);
@@ -253,7 +288,7 @@ impl Engine {
     ) {
         self.with_call(task, now, |e, id, call| {
             if call.flight(attempt).is_some() {
-                call.last_error = Some(detail.to_string());
+                call.last_error = Some(Cause::Host(detail.to_string()));
             }
             e.attempt_ended(id, call, attempt, Ended::Failed(failure), now)
         });
@@ -286,11 +321,8 @@ impl Engine {
                 }),
                 Timer::AttemptTimeout(id, attempt) => self.with_call(id, now, |e, id, call| {
                     e.abort_flight(id, attempt, AbortReason::AttemptTimeout);
-                    let ms = fmt_num(e.cfg.timeout.attempt_ms.unwrap_or(0.0));
-                    call.last_error = Some(cat!(
-                        "TimeoutError: ballast: timeout.attemptMs (",
-                        ms,
-                        " ms) elapsed"
+                    call.last_error = Some(Cause::AttemptTimeout(
+                        e.cfg.timeout.attempt_ms.unwrap_or(0.0),
                     ));
                     e.attempt_ended(id, call, attempt, Ended::Timeout, now)
                 }),
@@ -323,7 +355,8 @@ impl Engine {
         } else {
             self.calls.release(id);
             if self.spare.len() < MAX_SPARE {
-                self.spare.push(call.into_lists());
+                call.recycle();
+                self.spare.push(call);
             }
         }
         self.grants(now);
@@ -357,6 +390,9 @@ impl Engine {
     }
 
     fn notices(&mut self, notices: Vec<Notice>) {
+        if notices.is_empty() {
+            return;
+        }
         for n in notices {
             let ev = match n {
                 Notice::Eject(e) => Event::Eject(e),
@@ -421,6 +457,24 @@ impl Engine {
         self.metrics.snapshot(now, extra)
     }
 
+    /// What a view that samples the engine often reads (the simulator's series, every second):
+    /// figures of `snapshot(now)`, equal to its own, without the cost of the rest of it (the
+    /// latency windows merged, each route's latency quantiles). Reads only.
+    pub fn gauges(&self, now: f64) -> Gauges<'_> {
+        let (queue_wait_count, queue_wait_p99) = self.metrics.queue_wait_p99(now);
+        Gauges {
+            shed: self.metrics.shed_total(),
+            fallbacks: self.routing.fallback_by_reason(),
+            queue_wait_count,
+            queue_wait_p99,
+            in_flight: self.limiter.in_flight(),
+            queued: self.limiter.queued() as u32,
+            budget: self.budget.balance(now),
+            pressure: self.pressure.snapshot(),
+            routes: self.routing.route_gauges(now).collect(),
+        }
+    }
+
     /// The attempts call `id` has made so far (for tests).
     pub fn attempts_of(&self, id: TaskId) -> Option<&[AttemptRecord]> {
         self.calls.get(id).map(|c| c.attempts.as_slice())
@@ -431,10 +485,29 @@ impl Engine {
         self.metrics.footprint(now)
             + self.limiter.footprint()
             + self.calls.footprint()
+            + (self.calls.len() + self.spare.len()) * core::mem::size_of::<Call>()
             + self.timers.footprint()
             + self.actions.capacity() * core::mem::size_of::<Action>()
             + self.events.capacity() * core::mem::size_of::<Event>()
     }
+}
+
+/// Figures of a snapshot (`Engine::gauges`), named as there.
+pub struct Gauges<'a> {
+    /// `shed.total`.
+    pub shed: u64,
+    /// `fallback.by_reason`.
+    pub fallbacks: &'a Counts,
+    /// `queue_wait.count` and `queue_wait.p99`.
+    pub queue_wait_count: u64,
+    pub queue_wait_p99: f64,
+    pub in_flight: u32,
+    pub queued: u32,
+    /// `budget.balance`.
+    pub budget: u64,
+    pub pressure: &'a PressureSnapshot,
+    /// `routes[i]`'s `name`, `state` and `score`.
+    pub routes: Vec<(&'a str, &'static str, f64)>,
 }
 
 impl ShedReason {

@@ -72,8 +72,13 @@ impl Engine {
                 .task_finished(call.served_by_fallback, now, &mut notices);
             self.notices(notices);
         }
-        self.metrics
-            .task_finished((now - call.start_ms).max(0.0), now);
+        // A call of one attempt lasted as long as it: its sample is the attempt's, worked out once.
+        let latency = (now - call.start_ms).max(0.0);
+        let sample = match self.last_sample {
+            Some(s) if s.value().to_bits() == latency.to_bits() => s,
+            _ => Sample::from(latency),
+        };
+        self.metrics.task_finished(sample, now);
         self.actions.push_back(Action::Settle {
             task: id,
             settlement,
