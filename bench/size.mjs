@@ -26,8 +26,10 @@ const PKG = path.join(REPO, "pkg");
 const wasm = readFileSync(path.join(PKG, "gen/ballast_bg.wasm"));
 const wasmFast = readFileSync(path.join(PKG, "gen/ballast_fast_bg.wasm"));
 const glue = readFileSync(path.join(PKG, "gen/ballast.js"));
+// JS snippets wasm-bindgen emits for the wasm's own imports (none today: the build has none).
 const snippetFiles = [];
 (function walk(dir) {
+  if (!existsSync(dir)) return;
   for (const f of readdirSync(dir)) {
     const p = path.join(dir, f);
     if (statSync(p).isDirectory()) walk(p);
@@ -35,10 +37,12 @@ const snippetFiles = [];
   }
 })(path.join(PKG, "gen/snippets"));
 // The hand-written JS a browser loads with createFetch: every module of the package but the
-// other runtimes' entries and the export helpers (kept out of a createFetch bundle).
+// other runtimes' entries, the export helpers and the tools entries (ballast-fetch/sim and
+// ballast-fetch/drift: their own subpaths, never in a createFetch bundle).
 const NOT_BROWSER = new Set(["node.js", "deno.js", "workerd.js", "export.js"]);
+const TOOLS = /^(sim|drift|tools)[-.]/;
 const handJsFiles = JSON.parse(readFileSync(path.join(PKG, "package.json"), "utf8"))
-  .files.filter((f) => f.endsWith(".js") && !f.startsWith("gen/") && !NOT_BROWSER.has(f));
+  .files.filter((f) => f.endsWith(".js") && !f.startsWith("gen/") && !f.startsWith("bin/") && !NOT_BROWSER.has(f) && !TOOLS.test(f));
 const handJs = Buffer.concat([
   ...handJsFiles.map((f) => readFileSync(path.join(PKG, f))),
   ...snippetFiles.map((f) => readFileSync(f)),
