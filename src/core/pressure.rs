@@ -27,6 +27,9 @@ use crate::core::sort;
 use crate::core::window::{Reset, Window};
 use crate::prelude::*;
 
+/// The samples (latencies, or tasks for the retry density) a window needs before it is compared
+/// with a baseline or moves one.
+const MIN_SAMPLES: u64 = 20;
 const SHORT_MS: f64 = 6_000.0;
 const EVAL_EVERY_MS: f64 = 1_000.0;
 const BASELINE_TAU_MS: f64 = 300_000.0;
@@ -190,7 +193,9 @@ impl Pressure {
             retry_density: 0.0,
             budget_drain: ramp(inp.budget_drain, 0.5, 1.0),
         };
-        if lat.count() > 0 {
+        // A baseline from a handful of samples is noise (one fast first call would make every
+        // ordinary call after it look like a tail): latency and density count from MIN_SAMPLES on.
+        if lat.count() >= MIN_SAMPLES {
             let base = floor(&mut self.base_latency, lat.quantile(0.5).max(0.01));
             c.tail_latency = ramp(lat.quantile(0.95) / base, 2.0, 8.0);
             if qw.count() > 0 {
@@ -198,7 +203,7 @@ impl Pressure {
             }
         }
         c.queue_wait = c.queue_wait.max(inp.queue_fill.clamp(0.0, 1.0));
-        if tasks > 0 {
+        if tasks >= MIN_SAMPLES {
             let density = retries as f64 / tasks as f64;
             let base = floor(&mut self.base_density, density);
             c.retry_density = ramp(density - base, 0.0, inp.budget_ratio.max(0.01));
@@ -323,6 +328,28 @@ mod tests {
             (events[1].previous, events[1].state),
             (State::Warn, State::Critical)
         );
+    }
+
+    #[test]
+    fn a_fast_first_call_sets_no_baseline() {
+        // One 2 ms call in the first second, then ordinary 60 ms traffic with a 200 ms tail:
+        // compared with a baseline of that one call, every tail would read as 100x.
+        let mut p = Pressure::new(0.5, 0.8, 0.1);
+        let mut now = 0.0;
+        p.attempt(2.0.into(), now);
+        now += 1_000.0;
+        assert_eq!(p.evaluate(now, inputs()), None);
+        assert_eq!(p.snapshot().components.tail_latency, 0.0);
+        let mut events = vec![];
+        for _ in 0..30 {
+            for i in 0..50 {
+                p.attempt(if i % 20 == 0 { 200.0 } else { 60.0 }.into(), now);
+            }
+            now += 1_000.0;
+            events.extend(p.evaluate(now, inputs()));
+        }
+        assert_eq!(events, vec![], "{:?}", p.snapshot());
+        assert_eq!(p.snapshot().state, State::Ok);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! native test (`virtual_time`). A run is reproducible bit for bit from its seed.
 //!
 //! Policies: `naive` is what popular wrappers do (3 tries per call without backoff, no budget, no
-//! routing, no shedding): the engine with its protections turned off, on the first route only.
+//! routing, no shedding): the engine with its protections turned off and no routes, every attempt
+//! sent to the scenario's first route, as a wrapper around one base URL sends them.
 //! `ballast` is the defaults, with the scenario's routes. Any config may be given instead.
 
 pub mod arrivals;
@@ -156,9 +157,8 @@ pub fn config_for(scenario: &Scenario, policy: &Policy) -> Config {
             c.retry.max_retry_after_ms = 0.0;
             c.concurrency.limit = None;
             c.timeout.total_ms = None;
-            c.routes = routes.into_iter().take(1).collect();
-            c.routing.ejection.consecutive_failures = 1000.0;
-            c.routing.ejection.min_success_rate = 0.0;
+            // No routes: no ranking, ejection or fallback (the scenario's first route serves
+            // every attempt, `models_for`).
             c
         }
         Policy::Ballast => Config {
@@ -192,6 +192,10 @@ fn models_for(
     scenario: &Scenario,
     cfg: &Config,
 ) -> Result<Vec<scenario::RouteModel>, ScenarioError> {
+    if cfg.routes.is_empty() {
+        // A client without routes (`naive`) calls one origin: the scenario's primary.
+        return Ok(scenario.routes.iter().take(1).cloned().collect());
+    }
     cfg.routes
         .iter()
         .enumerate()
@@ -252,8 +256,8 @@ impl Run {
                 allowed: e.allowed,
             })?;
         let naive = options.policy == Policy::Naive;
-        let route_names: Vec<String> = cfg.routes.iter().map(|r| r.name.clone()).collect();
         let models = models_for(scenario, &cfg)?;
+        let route_names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
         let mut engine = Engine::new(cfg, options.seed);
         engine.set_listening(
             bit("eject") | bit("restore") | bit("pressure") | bit("fallback-default"),

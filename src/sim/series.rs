@@ -183,7 +183,9 @@ impl Collector {
             Seen::Started(key, start) => {
                 self.cur.attempts += 1;
                 self.totals.attempts += 1;
-                if let Some(n) = start.route.and_then(|r| self.by_route.get_mut(r)) {
+                // A client without routes sends every attempt to the first (as `Routes` serves it).
+                let r = start.route.unwrap_or(0);
+                if let Some(n) = self.by_route.get_mut(r) {
                     *n += 1;
                 }
                 if start.attempt > 1 && !start.hedge {
@@ -192,7 +194,7 @@ impl Collector {
                 }
                 if let Some(t) = self.traced.get_mut(&key) {
                     let began = t.t * 1000.0;
-                    let route = start.route.and_then(|r| self.route_names.get(r).cloned());
+                    let route = self.route_names.get(r).cloned();
                     t.attempts.push(AttemptTrace {
                         at: now - began,
                         ms: None,
