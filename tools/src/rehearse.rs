@@ -142,9 +142,12 @@ mod tests {
             "{row:?}"
         );
 
-        // Blind retries on the primary alone: five tries, no backoff, no budget to speak of.
+        // Blind retries on the primary alone: five tries, no backoff, no budget to speak of (a
+        // config without routes is given the scenario's, so the primary is named).
         let mut blind = ballast_fetch::sim::config_for(&scenarios[0], &Policy::Naive);
         blind.retry.max_attempts = 5;
+        blind.routes = ballast_fetch::sim::config_for(&scenarios[0], &Policy::Ballast).routes;
+        blind.routes.truncate(1);
         let bad = rehearse(&blind, &scenarios, 1, Thresholds::default()).unwrap();
         assert!(
             bad.breaches.iter().any(|b| b.metric == "amplification"),
