@@ -1,8 +1,5 @@
-// ballast-fetch/sim for Node and Bun: the tools module is read from the package folder at import.
-import { readFileSync } from "node:fs";
-import { bindSim } from "./sim-api.js";
+// ballast-fetch/sim for Node and Bun (tools-node.js loads the module).
+import { tools } from "./tools-node.js";
 
-export { ScenarioError } from "./sim-api.js";
-
-const sim = bindSim(new WebAssembly.Module(readFileSync(new URL("./gen/tools/ballast_tools_bg.wasm", import.meta.url))));
-export const { presets, simulate, rehearse, play, drawRaster, randomSeed } = sim;
+export { ScenarioError } from "./tools-api.js";
+export const { presets, simulate, rehearse, play, drawRaster, randomSeed } = tools.sim;

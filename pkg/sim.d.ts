@@ -218,12 +218,17 @@ export function rehearse(
   options?: RehearseOptions,
 ): RehearseReport;
 
-/** Draws a run's `tasks` into a canvas (each call a row, each attempt a tick coloured by outcome). */
+/** Draws a run's `tasks` into a canvas: each call a row, each attempt a tick coloured by outcome. */
 export function drawRaster(
   canvas: HTMLCanvasElement,
   tasks: TaskTrace[],
   window?: { fromS?: number; toS?: number },
-): { rows: number; ticks: number };
+): {
+  rows: number;
+  ticks: number;
+  /** The colours it used, as CSS: each outcome, `running`, `shed` (a dot) and `waiting` (a call's life). */
+  legend: Record<"ok" | "status" | "network" | "timeout" | "aborted" | "running" | "shed" | "waiting", string>;
+};
 
 /** A seed from the platform's secure random source (below 2^53). */
 export function randomSeed(): number;

@@ -77,6 +77,8 @@ test("in Chromium: same series as native for every preset, a drawn raster, paced
   );
   assert.equal(r.presets.length, 7);
   assert.ok(r.drawn.rows > 100 && r.drawn.ticks >= r.drawn.rows, JSON.stringify(r.drawn));
+  assert.equal(r.drawn.legend.ok, "#0072b2");
+  assert.deepEqual(Object.keys(r.drawn.legend).sort(), ["aborted", "network", "ok", "running", "shed", "status", "timeout", "waiting"]);
   assert.ok(r.painted > 1000, `${r.painted} pixels painted`);
   assert.ok(r.colours.length >= 2, `outcomes in several colours: ${r.colours}`);
   assert.equal(r.playedSeconds, 6);

@@ -1,5 +1,6 @@
-//! ballast's tools build: the simulator and `rehearse`, as a wasm module of their own
-//! (`ballast-fetch/sim` in the npm package), so an app that only wraps fetch never downloads them.
+//! ballast's tools build: the simulator, `rehearse`, and the drift tools (fingerprint, diff,
+//! lint), as a wasm module of their own (`ballast-fetch/sim` and `ballast-fetch/drift` in the npm
+//! package), so an app that only wraps fetch never downloads them.
 //!
 //! The simulator itself is the engine crate's (`ballast_fetch::sim`, on the very engine users
 //! ship); this crate is its front door from plain data: scenarios, options and configs come in
@@ -9,9 +10,13 @@
 //! playback with gloo-timers (`play`), draws the per-call raster into a canvas with web-sys
 //! (`raster`), and seeds with getrandom.
 
+pub mod diff;
 pub mod input;
+pub mod lint;
 pub mod rehearse;
 
+#[cfg(target_arch = "wasm32")]
+mod drift;
 #[cfg(target_arch = "wasm32")]
 mod play;
 #[cfg(target_arch = "wasm32")]

@@ -15,20 +15,28 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 const LIFE: [u8; 4] = [200, 200, 200, 255];
 
 /// RGBA by outcome. Colour-blind-safe (Okabe-Ito): success blue, error statuses orange, network
-/// errors vermillion, timeouts purple, aborted (a lost hedge, a caller's abort) grey.
+/// errors vermillion, timeouts purple, aborted (a lost hedge, a caller's abort) grey, still running
+/// at the end of the run sky blue; a shed call (refused before any attempt) is a black dot.
+const COLOURS: [(&str, [u8; 4]); 7] = [
+    ("ok", [0, 114, 178, 255]),
+    ("status", [230, 159, 0, 255]),
+    ("network", [213, 94, 0, 255]),
+    ("timeout", [204, 121, 167, 255]),
+    ("aborted", [150, 150, 150, 255]),
+    ("running", [86, 180, 233, 255]),
+    ("shed", [0, 0, 0, 255]),
+];
+
 fn colour(outcome: Option<&str>) -> [u8; 4] {
-    match outcome {
-        Some("ok") => [0, 114, 178, 255],
-        Some("status") => [230, 159, 0, 255],
-        Some("network") => [213, 94, 0, 255],
-        Some("timeout") => [204, 121, 167, 255],
-        Some("aborted") => [150, 150, 150, 255],
-        _ => [86, 180, 233, 255], // still running at the end of the run
-    }
+    let key = outcome.unwrap_or("running");
+    COLOURS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(COLOURS[5].1, |(_, c)| *c)
 }
 
 /// Draws `tasks` (a run's `tasks`) over `[from_s, to_s]` (seconds) into `canvas`, at its pixel
-/// size. Returns `{ rows, ticks }`: how many calls and attempts it drew.
+/// size. Returns `{ rows, ticks, legend }`: how many calls and attempts it drew, and the colours.
 #[wasm_bindgen(js_name = drawRaster)]
 pub fn draw_raster(
     canvas: &HtmlCanvasElement,
@@ -40,7 +48,11 @@ pub fn draw_raster(
         .map_err(|e| JsValue::from(js_sys::Error::new(&format!("drawRaster: tasks: {e}"))))?;
     let (w, h) = (canvas.width(), canvas.height());
     if w == 0 || h == 0 || to_s.partial_cmp(&from_s) != Some(core::cmp::Ordering::Greater) {
-        return to_js(&Drawn { rows: 0, ticks: 0 });
+        return to_js(&Drawn {
+            rows: 0,
+            ticks: 0,
+            legend: legend(),
+        });
     }
     let ctx: CanvasRenderingContext2d = canvas
         .get_context("2d")?
@@ -76,6 +88,10 @@ pub fn draw_raster(
             .map(|a| t.t + (a.at + a.ms.unwrap_or(f64::INFINITY)) / 1000.0)
             .fold(t.t, f64::max)
             .min(to_s);
+        if t.attempts.is_empty() && t.result.as_deref() == Some("shed") {
+            fill(y0, y1, px(t.t), px(t.t) + 1, colour(Some("shed")));
+            continue;
+        }
         fill(y0, y1, px(t.t), px(end), LIFE);
         for a in &t.attempts {
             let start = t.t + a.at / 1000.0;
@@ -91,6 +107,7 @@ pub fn draw_raster(
     to_js(&Drawn {
         rows: tasks.len(),
         ticks,
+        legend: legend(),
     })
 }
 
@@ -98,4 +115,14 @@ pub fn draw_raster(
 struct Drawn {
     rows: usize,
     ticks: usize,
+    /// Each outcome's colour as CSS (`#rrggbb`), and the call's life (`waiting`), for a legend.
+    legend: std::collections::BTreeMap<&'static str, String>,
+}
+
+fn legend() -> std::collections::BTreeMap<&'static str, String> {
+    let css = |c: [u8; 4]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+    let mut m: std::collections::BTreeMap<_, _> =
+        COLOURS.iter().map(|(k, c)| (*k, css(*c))).collect();
+    m.insert("waiting", css(LIFE));
+    m
 }

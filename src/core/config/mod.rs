@@ -14,9 +14,11 @@ use crate::core::value::Value;
 use crate::prelude::*;
 use core::fmt;
 
+pub mod canonical;
 mod check;
 mod read;
 
+pub use canonical::{canonical, fingerprint};
 pub use check::{Checks, MAX_MS};
 pub use read::{join, read};
 
@@ -74,6 +76,21 @@ pub enum BackoffKind {
     Decorrelated,
 }
 
+/// The names of the backoff kinds, as configs write them.
+pub const BACKOFF_KINDS: [(&str, BackoffKind); 4] = [
+    ("exponential", BackoffKind::Exponential),
+    ("full", BackoffKind::Full),
+    ("equal", BackoffKind::Equal),
+    ("decorrelated", BackoffKind::Decorrelated),
+];
+
+pub fn backoff_name(k: BackoffKind) -> &'static str {
+    BACKOFF_KINDS
+        .iter()
+        .find(|(_, v)| *v == k)
+        .map_or("", |(n, _)| n)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackoffConfig {
     pub kind: BackoffKind,
@@ -125,6 +142,17 @@ pub enum DepositOn {
     /// Only calls that succeed deposit (gRPC retry throttling's spirit): the budget grows with
     /// what the origin can serve, so a full outage costs only the reserve.
     Success,
+}
+
+/// The names of `budget.depositOn`'s values, as configs write them.
+pub const DEPOSIT_ON: [(&str, DepositOn); 2] =
+    [("success", DepositOn::Success), ("task", DepositOn::Task)];
+
+pub fn deposit_name(d: DepositOn) -> &'static str {
+    DEPOSIT_ON
+        .iter()
+        .find(|(_, v)| *v == d)
+        .map_or("", |(n, _)| n)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -227,13 +227,7 @@ fn fields(config: &Value) -> R<Config> {
         let cr = &mut c.retry;
         r.int("maxAttempts", &mut cr.max_attempts);
         if let Some(b) = r.obj("backoff") {
-            let kinds = [
-                ("exponential", BackoffKind::Exponential),
-                ("full", BackoffKind::Full),
-                ("equal", BackoffKind::Equal),
-                ("decorrelated", BackoffKind::Decorrelated),
-            ];
-            b.choice("kind", &kinds, &mut cr.backoff.kind);
+            b.choice("kind", &BACKOFF_KINDS, &mut cr.backoff.kind);
             b.num("baseMs", &mut cr.backoff.base_ms);
             b.num("capMs", &mut cr.backoff.cap_ms);
         }
@@ -247,8 +241,7 @@ fn fields(config: &Value) -> R<Config> {
         r.num("maxRetryAfterMs", &mut cr.max_retry_after_ms);
     }
     if let Some(b) = root.obj("budget") {
-        let on = [("success", DepositOn::Success), ("task", DepositOn::Task)];
-        b.choice("depositOn", &on, &mut c.budget.deposit_on);
+        b.choice("depositOn", &DEPOSIT_ON, &mut c.budget.deposit_on);
         b.num("ratio", &mut c.budget.ratio);
         b.num("minPerSec", &mut c.budget.min_per_sec);
         b.num("ttlMs", &mut c.budget.ttl_ms);

@@ -1,9 +1,10 @@
-// ballast-fetch/sim: the simulator, rehearse, playback and the per-call raster, from the tools
-// wasm build (tools/ in the repository; its own module, so an app that only wraps fetch never
-// downloads it). The runtime entries (sim.js, sim-node.js) load the module; this file wraps its
-// exports: inputs are checked in Rust (a bad field is a ScenarioError naming its path), and a
-// fault in the module (a trap: a bug in ballast) starts a fresh instance and is reported as an
-// Error that says so, instead of leaving a broken instance behind.
+// The tools wasm build (tools/ in the repository; its own module, so an app that only wraps fetch
+// never downloads it) behind two entries: ballast-fetch/sim (the simulator, rehearse, playback,
+// the per-call raster) and ballast-fetch/drift (fingerprint, diff, lint). tools.js and
+// tools-node.js load the module once per runtime; this file wraps its exports: inputs are checked
+// in Rust (a bad field is a ScenarioError naming its path), and a fault in the module (a trap: a
+// bug in ballast) starts a fresh instance and is reported as an Error that says so, instead of
+// leaving a broken instance behind.
 import { instantiate } from "./gen/tools/ballast_tools.js";
 
 /** Bad input to the simulator or rehearse: `input` (scenario, options, config) and `path`. */
@@ -19,7 +20,7 @@ export class ScenarioError extends Error {
   }
 }
 
-export function bindSim(module) {
+export function bindTools(module) {
   let tools = instantiate(module);
   const guard = (name, fn) => (...args) => {
     try {
@@ -71,5 +72,30 @@ export function bindSim(module) {
   /** A seed from the platform's secure random source (below 2^53). */
   const randomSeed = guard("randomSeed", () => tools.randomSeed());
 
-  return { presets, simulate, rehearse, play, drawRaster, randomSeed };
+  // A config as an app passes it to createFetch may carry its `transport` (code, not
+  // configuration: no part of the fingerprint, the diff or the lint): read without it.
+  const data = (config) => {
+    if (config === null || typeof config !== "object" || !Object.hasOwn(config, "transport")) return config;
+    const { transport: _, ...rest } = config;
+    return rest;
+  };
+
+  /** The config's fingerprint (12 hex digits): what snapshot().config.fingerprint reports. */
+  const fingerprint = guard("fingerprint", (config) => tools.fingerprint(data(config)));
+
+  /** The config as it behaves: `{ fingerprint, fields: [[path, value], ...] }`, defaults filled in. */
+  const effectiveConfig = guard("effectiveConfig", (config) => tools.effectiveConfig(data(config)));
+
+  /** Every field that differs: `[{ path, a, b, consequence }]`; `names` label the two in the consequences. */
+  const diffConfig = guard("diffConfig", (a, b, { names = [] } = {}) => tools.diffConfig(data(a), data(b), names[0], names[1]));
+
+  /** Findings, most severe first: `[{ rule, severity, path, message, fix, help }]`. */
+  const lintConfig = guard("lintConfig", (config, options) => tools.lintConfig(data(config), options ?? null));
+
+  const lintRules = Object.freeze(tools.lintRules());
+
+  return {
+    sim: { presets, simulate, rehearse, play, drawRaster, randomSeed },
+    drift: { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules },
+  };
 }
