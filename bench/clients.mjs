@@ -70,7 +70,7 @@ export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = f
   // itself (ballast gives an attempt one when a timeout or hedging may abort it); the least any
   // wrapper that enforces a timeout must do (a signal, plus a timer that aborts it, cleared when
   // the response arrives), which is the floor for ballast's defaults; and ballast with both
-  // timeouts off (then it passes no signal and sets no timer).
+  // timeouts off (then it passes no signal of its own; the client keeps its one timer).
   const diag = !diagnostics
     ? []
     : [
@@ -90,7 +90,7 @@ export function makeClients({ ballast = {}, pRetryTimeScale = 1, diagnostics = f
         },
         {
           id: "ballast-notimers",
-          label: "ballast, timeouts null (no signal, no timer)",
+          label: "ballast, timeouts null (no signal of its own)",
           peer: "ballast",
           mode: "diagnostic",
           make: () => {

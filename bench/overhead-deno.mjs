@@ -35,7 +35,7 @@ const clients = [
     mode: "diagnostic",
     call: () => fetchWithTimeout(url, readJson),
   },
-  { id: "ballast-notimers", label: "ballast, timeouts null (no signal, no timer)", mode: "diagnostic", call: async () => readJson(await ballastNoTimers(url)) },
+  { id: "ballast-notimers", label: "ballast, timeouts null (no signal of its own)", mode: "diagnostic", call: async () => readJson(await ballastNoTimers(url)) },
   { id: "ballast", label: "ballast", mode: "defaults", call: async () => readJson(await ballast(url)) },
 ];
 

@@ -81,9 +81,16 @@ async function whereCpuGoes() {
     }
     const med = (runs) => {
       const groups = Object.keys(runs[0].usPerRequest);
+      // ballast's own time by function: the median over the profiles (0 where one never sampled it).
+      const fns = [...new Set(runs.flatMap((r) => Object.keys(r.ownUsPerRequest ?? {})))];
+      const own = fns
+        .map((k) => [k, median(runs.map((r) => r.ownUsPerRequest?.[k] ?? 0))])
+        .filter(([, v]) => v > 0)
+        .sort((a, b) => b[1] - a[1]);
       return {
         rps: median(runs.map((r) => r.rps)),
         usPerRequest: Object.fromEntries(groups.map((g) => [g, median(runs.map((r) => r.usPerRequest[g]))])),
+        ...(own.length ? { ownUsPerRequest: Object.fromEntries(own) } : {}),
       };
     };
     out.push({ concurrency, requests, profiles: PROFILES, ...Object.fromEntries(variants.map((v) => [v, med(samples[v])])) });

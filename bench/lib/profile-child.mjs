@@ -1,5 +1,6 @@
-// Run under `node --cpu-prof` by bench/engine-wasm.mjs: ballast (defaults) over an in-memory
-// transport, called back to back, so the profile shows where a call's time goes.
+// Run under `node --cpu-prof` by bench/engine-wasm.mjs: ballast (defaults, as Node loads it: the
+// fast build, the JS executor, real clock) over an in-memory transport, called back to back, so
+// the profile shows where a call's time goes.
 import { createFetch } from "../../pkg/node.js";
 
 const n = Number(process.argv[2] || 100_000);

@@ -5,7 +5,8 @@
 // caches stay warm and nothing else runs between two calls.
 //
 //   node bench/lib/profile-real.mjs <url> <fetch|floor|ballast> <concurrency> <requests>
-// prints one JSON line: { requests, rps, usPerRequest: { <group>: µs of main-thread CPU } }.
+// prints one JSON line: { requests, rps, usPerRequest: { <group>: µs of main-thread CPU },
+// ownUsPerRequest: { <file or function of ballast's JS, glue or engine>: µs } }.
 
 import { Session } from "node:inspector/promises";
 import { createFetch } from "../../pkg/node.js";
@@ -36,7 +37,7 @@ session.disconnect();
 if (run.errors > 0) throw new Error(`${run.errors} of ${run.count} requests failed`);
 
 const GROUPS = {
-  loop: "ballast: attempt loop and API (pkg/*.js)",
+  js: "ballast: its JS (executor: pkg/executor.js, request.js, boundary.js, listeners.js, api.js)",
   glue: "ballast: wasm-bindgen glue (gen/ballast.js)",
   engine: "ballast: engine (Rust in wasm)",
   gc: "garbage collection",
@@ -61,16 +62,27 @@ function group(id) {
   if (cf.functionName === "(idle)" || cf.functionName === "(root)") return null;
   if (cf.functionName === "(garbage collector)") return GROUPS.gc;
   if (isWasm(cf)) return wasmOwner(id);
-  if (cf.url.endsWith("/pkg/gen/ballast.js")) return GROUPS.glue;
-  if (cf.url.includes("/pkg/")) return GROUPS.loop;
+  if (cf.url.includes("/pkg/gen/")) return GROUPS.glue; // the glue and its snippets
+  if (cf.url.includes("/pkg/")) return GROUPS.js;
   return GROUPS.runtime; // including the load loop's own few lines
 }
 
 const us = Object.fromEntries(Object.values(GROUPS).map((g) => [g, 0]));
+// ballast's own time by function (file:function for its JS and glue; the engine as one), to say
+// where its JS spends its time.
+const own = {};
 profile.samples.forEach((id, i) => {
   const g = group(id);
-  if (g !== null) us[g] += profile.timeDeltas[i] ?? 0;
+  if (g === null) return;
+  const dt = profile.timeDeltas[i] ?? 0;
+  us[g] += dt;
+  if (g === GROUPS.js || g === GROUPS.glue) {
+    const cf = byId.get(id).callFrame;
+    const k = `${cf.url.split("/pkg/")[1]}: ${cf.functionName || "(anonymous)"}`;
+    own[k] = (own[k] ?? 0) + dt;
+  } else if (g === GROUPS.engine) own["(the engine, Rust in wasm)"] = (own["(the engine, Rust in wasm)"] ?? 0) + dt;
 });
 for (const g of Object.keys(us)) us[g] /= run.count;
-process.stdout.write(`${JSON.stringify({ requests: run.count, rps: run.rps, usPerRequest: us })}\n`);
+for (const k of Object.keys(own)) own[k] /= run.count;
+process.stdout.write(`${JSON.stringify({ requests: run.count, rps: run.rps, usPerRequest: us, ownUsPerRequest: own })}\n`);
 process.exit(0);
