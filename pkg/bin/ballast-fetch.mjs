@@ -1,159 +1,52 @@
 #!/usr/bin/env node
-// The ballast-fetch command: `rehearse` plays a config against scenarios (the presets, or the
-// user's) next to naive retries, prints a table and exits 1 when a threshold is broken, 2 on
-// input it cannot read (naming the file and the field), 0 otherwise; so a CI job can refuse a
-// config that turns an outage into a retry storm. `presets` lists the named scenarios.
-import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+// The ballast-fetch command: checks a config before it is deployed. `rehearse` plays it against
+// scenarios next to naive retries (rehearse.mjs); `lint`, `diff` and `fingerprint` find configs
+// that behave badly under pressure and configs that drifted apart (drift.mjs). Every command
+// exits 0 when clean, 1 on findings or drift, 2 on input it cannot read.
+import { InputError } from "./input.mjs";
 
 const USAGE = `usage:
-  ballast-fetch rehearse <config.json> [--scenario NAME|file.json]... [--seed N] [--json]
+  ballast-fetch rehearse <config> [--scenario NAME|file.json]... [--seed N] [--json]
                          [--max-amplification X] [--min-success Y]
   ballast-fetch presets [--json]
+  ballast-fetch lint <config>... [--format text|json|sarif] [--failure-threshold error|warning]
+                     [--target any|cloudflare]
+  ballast-fetch diff <a> <b> [--format text|json]
+  ballast-fetch fingerprint <config>... [--format text|json]
+
+A config is a .json file, or an ES module (.mjs, .js) whose default export is the config object.
 
 rehearse runs the config and naive retries (3 tries, no backoff, no budget) on every scenario
 with the same seed (default: every preset, seed 1), prints what each did, and exits
   0  every scenario stayed within the thresholds
   1  a threshold was broken (amplification = attempts per call, default limit 2;
      success = share of calls that succeeded, not judged unless --min-success is given)
-  2  the config, a scenario or an argument could not be read`;
+  2  the config, a scenario or an argument could not be read
 
-class InputError extends Error {}
+lint finds configs that pass validation yet behave badly under pressure (rules BF001...,
+docs/drift.md), one line each: severity, rule, file:line, field, message, then the fix.
+  0  no finding at or above the failure threshold (default error)   1  some   2  unreadable input
+diff lists every field whose behaviour differs, with what the difference does.
+  0  same behaviour   1  they differ   2  unreadable input
+fingerprint prints each config's fingerprint (what snapshot().config.fingerprint reports).
+  0  one fingerprint (or one file)   1  they differ   2  unreadable input`;
 
 function fail(message, code) {
   process.stderr.write(`ballast-fetch: ${message}\n`);
   process.exit(code);
 }
 
-function readJson(file, what) {
-  let text;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`${file}: cannot read the ${what}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: the ${what} is not valid JSON: ${e.message}`);
-  }
-}
-
-function number(name, value, { min = -Infinity, max = Infinity, integer = false } = {}) {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new InputError(`--${name} ${JSON.stringify(value)}: expected ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
-  }
-  return n;
-}
-
-const pct = (x) => `${(x * 100).toFixed(2)}%`;
-const ms = (x) => (x == null ? "-" : `${(x / 1000).toFixed(1)} s`);
-
-function table(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ").trimEnd()).join("\n");
-}
-
-function printReport(report, configFile) {
-  const t = report.thresholds;
-  const lines = [
-    `rehearse ${configFile}: ${report.rows.length} scenario${report.rows.length === 1 ? "" : "s"}, seed ${report.seed}; limits: amplification <= ${t.maxAmplification}x${t.minSuccess > 0 ? `, success >= ${pct(t.minSuccess)}` : ""}`,
-    "",
-  ];
-  const rows = [["scenario", "policy", "calls", "attempts", "amplification", "success", "p99", "below 50% after trigger", "shed"]];
-  for (const r of report.rows) {
-    for (const [name, s] of [["config", r.config], ["naive", r.naive]]) {
-      rows.push([
-        name === "config" ? r.scenario : "",
-        name,
-        s.offered,
-        s.attempts,
-        `${s.amplification.toFixed(2)}x`,
-        pct(s.successRate),
-        `${Math.round(s.latencyP99)} ms`,
-        s.triggerEndMs == null ? "-" : s.recovered ? ms(s.belowHalfAfterTriggerMs) : `${ms(s.belowHalfAfterTriggerMs)} (never recovered)`,
-        s.shed,
-      ]);
-    }
-  }
-  lines.push(table(rows), "");
-  if (report.breaches.length === 0) {
-    lines.push("ok: every scenario stayed within the limits");
-  } else {
-    for (const b of report.breaches) {
-      const v = b.metric === "amplification" ? `${b.value.toFixed(2)}x > ${b.limit}x` : `${pct(b.value)} < ${pct(b.limit)}`;
-      lines.push(`FAIL ${b.scenario}: ${b.metric === "amplification" ? "amplification" : "success"} ${v}`);
-    }
-  }
-  process.stdout.write(lines.join("\n") + "\n");
-}
-
-async function rehearseCommand(args) {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      scenario: { type: "string", multiple: true },
-      seed: { type: "string" },
-      json: { type: "boolean" },
-      "max-amplification": { type: "string" },
-      "min-success": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE + "\n");
-    return 0;
-  }
-  if (positionals.length !== 1) throw new InputError(`rehearse takes one config file (got ${positionals.length})\n${USAGE}`);
-  const [configFile] = positionals;
-  const options = {
-    seed: number("seed", values.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
-    maxAmplification: number("max-amplification", values["max-amplification"], { min: 0 }),
-    minSuccess: number("min-success", values["min-success"], { min: 0, max: 1 }),
-  };
-  const config = readJson(configFile, "config");
-  const sim = await import("../sim-node.js");
-  const sources = values.scenario ?? [];
-  const scenarios = sources.map((s) => {
-    if (Object.hasOwn(sim.presets, s)) return s;
-    if (!s.endsWith(".json")) {
-      throw new InputError(`--scenario ${s}: no preset of that name (presets: ${Object.keys(sim.presets).join(", ")}) and not a .json file`);
-    }
-    return readJson(s, "scenario");
-  });
-  let report;
-  try {
-    report = sim.rehearse(config, scenarios, options);
-  } catch (e) {
-    if (!(e instanceof sim.ScenarioError)) throw e;
-    // Name the file the bad field is in.
-    const file = e.input === "config" ? configFile : e.input === "scenario" ? (sources[e.index] ?? "scenario") : "options";
-    throw new InputError(`${file}: ${e.message}`);
-  }
-  if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  else printReport(report, configFile);
-  return report.breaches.length === 0 ? 0 : 1;
-}
-
-async function presetsCommand(args) {
-  const { values } = parseArgs({ args, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) {
-    process.stdout.write(USAGE + "\n");
-    return 0;
-  }
-  const { presets } = await import("../sim-node.js");
-  if (values.json) process.stdout.write(JSON.stringify(presets, null, 2) + "\n");
-  else for (const [name, s] of Object.entries(presets)) process.stdout.write(`${name.padEnd(16)} ${s.description}\n`);
-  return 0;
-}
+const COMMANDS = {
+  rehearse: async (args) => (await import("./rehearse.mjs")).rehearseCommand(args, USAGE),
+  presets: async (args) => (await import("./rehearse.mjs")).presetsCommand(args, USAGE),
+  lint: async (args) => (await import("./drift.mjs")).lintCommand(args, USAGE),
+  diff: async (args) => (await import("./drift.mjs")).diffCommand(args, USAGE),
+  fingerprint: async (args) => (await import("./drift.mjs")).fingerprintCommand(args, USAGE),
+};
 
 const [command, ...rest] = process.argv.slice(2);
 try {
-  if (command === "rehearse") process.exitCode = await rehearseCommand(rest);
-  else if (command === "presets") process.exitCode = await presetsCommand(rest);
+  if (Object.hasOwn(COMMANDS, command)) process.exitCode = await COMMANDS[command](rest);
   else if (command === undefined || command === "help" || command === "--help" || command === "-h") process.stdout.write(USAGE + "\n");
   else throw new InputError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
 } catch (e) {

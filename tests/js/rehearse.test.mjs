@@ -133,6 +133,6 @@ test("presets and help", () => {
   for (const args of [["--help"], ["rehearse", "--help"], ["presets", "-h"]]) {
     const h = run(...args);
     assert.equal(h.code, 0, args.join(" "));
-    assert.match(h.out, /usage:\n  ballast-fetch rehearse <config\.json>/);
+    assert.match(h.out, /usage:\n  ballast-fetch rehearse <config> \[--scenario/);
   }
 });
