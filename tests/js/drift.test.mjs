@@ -5,6 +5,7 @@
 // are ScenarioErrors naming their path, as createFetch's are.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, ScenarioError } from "../../pkg/drift-node.js";
 import { simulate } from "../../pkg/sim-node.js";
 
@@ -35,6 +36,12 @@ test("fingerprint: 12 hex digits, equal for configs that behave alike, different
   assert.equal(changed.size, 7, "every change in behaviour moves the fingerprint");
   // transport is code, not configuration: a config that carries one has the same fingerprint.
   assert.equal(fingerprint({ transport: () => {} }), base);
+});
+
+test("the fingerprints every runtime must agree on (tests/fixtures/fingerprints.json, checked natively too)", () => {
+  const rows = JSON.parse(readFileSync(new URL("../fixtures/fingerprints.json", import.meta.url), "utf8"));
+  assert.ok(rows.length >= 10);
+  for (const { config, fingerprint: expected } of rows) assert.equal(fingerprint(config), expected, JSON.stringify(config));
 });
 
 test("effectiveConfig: every field with its default, as [path, JSON value]", () => {

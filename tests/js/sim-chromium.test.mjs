@@ -1,7 +1,8 @@
 // ballast-fetch/sim in Chromium (Debian's, through playwright-core): the browser entry fetches and
 // compiles the tools module next to it, every preset gives the run the native simulator
 // committed (same seed, same series, in a third host), the raster is drawn into a real canvas,
-// and playback is paced by the page's timers.
+// and playback is paced by the page's timers; ballast-fetch/drift, sharing the module, gives the
+// fingerprints every runtime must agree on (tests/fixtures/fingerprints.json).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -19,9 +20,13 @@ const golden = readFileSync(new URL("../fixtures/sim-golden.tsv", import.meta.ur
   .slice(1)
   .map((l) => l.split("\t"));
 
+const fingerprints = JSON.parse(readFileSync(new URL("../fixtures/fingerprints.json", import.meta.url), "utf8"));
+
 const PAGE = `<!doctype html><meta charset="utf-8"><canvas id="c" width="400" height="300"></canvas>
 <script type="module">
   const sim = await import("/sim.js");
+  const drift = await import("/drift.js");
+  const fingerprints = ${JSON.stringify(fingerprints.map((r) => r.config))}.map((c) => drift.fingerprint(c));
   const golden = ${JSON.stringify(golden.map(([preset, policy, seed, digest]) => ({ preset, policy, seed: Number(seed), digest })))};
   const digests = golden.map((g) => sim.simulate(g.preset, { policy: g.policy, seed: g.seed, trace: { fromMs: 0, toMs: 20000, max: 300 } }).digest);
   const run = sim.simulate("primary-outage", { trace: { fromMs: 29000, toMs: 40000, max: 300 } });
@@ -37,7 +42,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><canvas id="c" width="400" he
   let error = null;
   try { sim.simulate({ durationMs: 10 }); } catch (e) { error = { name: e.name, input: e.input, path: e.path, isClass: e instanceof sim.ScenarioError }; }
   window.__result = { digests, drawn, painted, colours: [...colours], frames, playedSeconds: played.series.length, playedDigest: played.digest,
-    sameAsSimulate: played.digest === sim.simulate("burst", { durationMs: 6000 }).digest, error, presets: Object.keys(sim.presets) };
+    sameAsSimulate: played.digest === sim.simulate("burst", { durationMs: 6000 }).digest, error, presets: Object.keys(sim.presets), fingerprints };
 </script>`;
 
 const server = createServer(async (req, res) => {
@@ -70,6 +75,7 @@ test("in Chromium: same series as native for every preset, a drawn raster, paced
   await page.waitForFunction(() => window.__result || null, null, { timeout: 120_000 });
   const r = await page.evaluate(() => window.__result);
   assert.deepEqual(errors, []);
+  assert.deepEqual(r.fingerprints, fingerprints.map((x) => x.fingerprint), "each config's fingerprint in Chromium equals the native one");
   assert.deepEqual(
     r.digests,
     golden.map((g) => g[3]),

@@ -40,7 +40,7 @@
 // (/usr/bin/chromium or $CHROMIUM_PATH); nothing is ever downloaded but npm packages.
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
@@ -488,6 +488,11 @@ async function prepFixture(ctx, name, template = name) {
   const dir = path.join(WORK, name);
   await cp(path.join(HERE, "fixtures", template), dir, { recursive: true });
   await cp(path.join(HERE, "smoke.mjs"), path.join(dir, "smoke.mjs"));
+  // What every runtime must compute alike: configs with their fingerprints, and the presets'
+  // digests (the TSV's rows as JSON, which every runtime imports without a read permission).
+  await cp(path.join(REPO, "tests/fixtures/fingerprints.json"), path.join(dir, "fingerprints.json"));
+  const golden = readFileSync(path.join(REPO, "tests/fixtures/sim-golden.tsv"), "utf8").trim().split("\n").map((l) => l.split("\t"));
+  writeFileSync(path.join(dir, "sim-golden.json"), JSON.stringify(golden));
   const res = await ctx.run(NPM, [
     "install",
     TARBALL,
