@@ -95,7 +95,7 @@ const out = {
   bundles,
 };
 
-// twiggy on a copy with names (same profile, strip off; wasm-bindgen + wasm-opt -Oz -g as build.sh).
+// twiggy on a copy with names (same profile, strip off; wasm-bindgen + wasm-opt as build.sh, with -g).
 if (args.includes("--twiggy")) {
   try {
     out.twiggy = twiggy();
@@ -134,9 +134,11 @@ function twiggy() {
   execFileSync("wasm-bindgen", [rustWasm, "--out-dir", gen, "--out-name", "ballast", "--target", "web", "--no-typescript", "--omit-default-module-path"]);
   const named = path.join(gen, "ballast_bg.wasm");
   const wasmOpt = path.join(REPO, "node_modules/.bin/wasm-opt");
-  // The shipped build's flags (scripts/build.sh), plus -g to keep the names.
-  const flags = readFileSync(path.join(REPO, "scripts/wasm-opt.flags"), "utf8").split("\n").filter(Boolean);
-  execFileSync(wasmOpt, ["-Oz", ...flags, "-g", named, "-o", named]);
+  // The shipped build's passes and flags (scripts/build.sh), plus -g to keep the names.
+  const lines = (f) => readFileSync(path.join(REPO, "scripts", f), "utf8").split("\n").filter(Boolean);
+  const passes = lines("wasm-opt-browser.flags");
+  const flags = lines("wasm-opt.flags");
+  execFileSync(wasmOpt, [...passes, ...flags, "-g", named, "-o", named]);
   const top = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "--format", "json", named], { maxBuffer: 1 << 28 }))
     .filter((r) => !/^"(function|data|local|type|global|label|elem) names" subsection|custom section/.test(r.name)); // not shipped
   const total = top.reduce((s, r) => s + r.shallow_size, 0);
@@ -157,7 +159,7 @@ function twiggy() {
   const version = execFileSync("twiggy", ["--version"]).toString().trim();
   return {
     version,
-    file: `wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt -Oz ${flags.filter((f) => !f.startsWith("--enable-")).join(" ")} -g`,
+    file: `wasm profile (opt-level z) with names (strip = none) -> wasm-bindgen -> wasm-opt ${passes.join(" ")} ${flags.filter((f) => !f.startsWith("--enable-")).join(" ")} -g`,
     source,
     bytesWithNames: readFileSync(named).length,
     codeAndDataBytes: total,
