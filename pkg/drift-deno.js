@@ -2,4 +2,4 @@
 import { tools } from "./tools-deno.js";
 
 export { ScenarioError } from "./tools-api.js";
-export const { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules } = tools.drift;
+export const { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, validateConfig } = tools.drift;

@@ -33,6 +33,23 @@ export interface ConfigDifference {
 /** Every field that differs between two configs; `names` label them in the consequences. */
 export function diffConfig(a: BallastConfig, b: BallastConfig, options?: { names?: [string, string] }): ConfigDifference[];
 
+/** A problem that makes createFetch refuse a config (`ConfigError` carries the first). */
+export interface ConfigProblem {
+  /** The field (`retry.maxAttempts`, `routes[0].url`). */
+  path: string;
+  /** The value as given, as the message shows it. */
+  value: string;
+  /** What is allowed there. */
+  allowed: string;
+}
+
+/**
+ * Every problem of a config, in order (`[]` when `createFetch` accepts it): unknown keys, then
+ * each field's type and range in the schema's order, then the rules between fields.
+ * `createFetch` throws a `ConfigError` for the first.
+ */
+export function validateConfig(config: BallastConfig | Record<string, unknown>): ConfigProblem[];
+
 export type Severity = "error" | "warning" | "info";
 
 export interface Finding {

@@ -286,13 +286,16 @@ export interface RoutingConfig {
  * ```
  */
 export interface HedgeConfig {
-  /** Hedge when the first attempt has not answered after this many ms, in [1, 3600000]... */
-  afterMs?: number;
+  /**
+   * Hedge when the first attempt has not answered after this many ms, in [1, 3600000]... (`null`:
+   * as absent, for a config that sets `percentile` instead)
+   */
+  afterMs?: number | null;
   /**
    * ...or after the route's recent latency at this percentile, in [50, 99.99] (needs routes, and
-   * 20 samples of the route).
+   * 20 samples of the route; `null`: as absent).
    */
-  percentile?: number;
+  percentile?: number | null;
   /**
    * Hedges per call at most, on average, in [0, 1] (plus a reserve of 1 per second over 10 s).
    * @defaultValue `0.05`

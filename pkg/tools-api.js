@@ -89,6 +89,9 @@ export function bindTools(module) {
   /** Every field that differs: `[{ path, a, b, consequence }]`; `names` label the two in the consequences. */
   const diffConfig = guard("diffConfig", (a, b, { names = [] } = {}) => tools.diffConfig(data(a), data(b), names[0], names[1]));
 
+  /** Every problem of the config, in order: `[{ path, value, allowed }]` (`[]`: valid). */
+  const validateConfig = guard("validateConfig", (config) => tools.validateConfig(data(config)));
+
   /** Findings, most severe first: `[{ rule, severity, path, message, fix, help }]`. */
   const lintConfig = guard("lintConfig", (config, options) => tools.lintConfig(data(config), options ?? null));
 
@@ -96,6 +99,6 @@ export function bindTools(module) {
 
   return {
     sim: { presets, simulate, rehearse, play, drawRaster, randomSeed },
-    drift: { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules },
+    drift: { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, validateConfig },
   };
 }

@@ -8,7 +8,8 @@
 //! byte offset falls inside one; and near misses of what each parser accepts. Besides not
 //! panicking, each test checks what the function promises for every input.
 
-use ballast_fetch::core::config::{read, Config, HedgeConfig, RouteConfig, KNOWN_KEYS};
+use ballast_fetch::core::config::schema::{FIELDS, ROUTE_FIELDS};
+use ballast_fetch::core::config::{read, Config, HedgeConfig, RouteConfig};
 use ballast_fetch::core::print::{fmt_num, quoted};
 use ballast_fetch::core::redact::{display_url, mask_user_info, scrub_text, REDACTED};
 use ballast_fetch::core::retry_after;
@@ -297,10 +298,11 @@ proptest! {
 /// Plain data as a config might hold it: every key the schema knows (and some it does not) at
 /// every level, with values of any kind, nested a few levels deep.
 fn config_value() -> impl Strategy<Value = Value> {
-    let keys: Vec<&'static str> = KNOWN_KEYS
+    let keys: Vec<&'static str> = FIELDS
         .iter()
-        .flat_map(|(_, ks)| ks.iter().copied())
-        .chain(["ratoi", "", "__proto__", "routes[]"])
+        .flat_map(|f| f.path.split('.'))
+        .chain(ROUTE_FIELDS.iter().map(|f| f.path))
+        .chain(["transport", "ratoi", "", "__proto__", "routes[]"])
         .collect();
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -339,7 +341,7 @@ proptest! {
     /// path; it never panics, and never repeats a password from a URL.
     #[test]
     fn the_config_reader_takes_any_plain_data(root in prop::collection::vec(
-        (prop::sample::select(KNOWN_KEYS[0].1.to_vec()).prop_map(str::to_string), config_value()), 0..8)
+        (prop::sample::select(ballast_fetch::core::config::schema::keys_at("")).prop_map(str::to_string), config_value()), 0..8)
         .prop_map(Value::Obj)) {
         match read(&root) {
             Ok(c) => prop_assert!(c.retry.max_attempts >= 1),

@@ -19,10 +19,19 @@ function uriOf(file) {
   return rel.startsWith("..") || path.isAbsolute(rel) ? pathToFileURL(path.resolve(file)).href : rel.split(path.sep).join("/");
 }
 
+/** The configs, each read and validated: an invalid one is an InputError listing every problem. */
 async function load(files) {
   const drift = await import("../drift-node.js");
   const configs = [];
-  for (const file of files) configs.push({ file, uri: uriOf(file), ...(await readConfig(file)) });
+  for (const file of files) {
+    const c = { file, uri: uriOf(file), ...(await readConfig(file)) };
+    const problems = inFile(file, drift.ScenarioError, () => drift.validateConfig(c.value));
+    if (problems.length > 0) {
+      const lines = problems.map((p) => `  ${p.path} = ${p.value} (allowed: ${p.allowed})`);
+      throw new InputError(`${file}: invalid config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`);
+    }
+    configs.push(c);
+  }
   return { drift, configs };
 }
 

@@ -155,8 +155,12 @@ test("fingerprint: one per file; exit 1 when they differ", () => {
 test("unreadable input: exit 2 naming the file, the field and the problem", () => {
   const cases = [
     [["lint", file("broken.json", "{ \"retry\": ")], /^ballast-fetch: broken\.json: the config is not valid JSON: /],
-    [["lint", file("invalid.json", { retry: { maxAttempts: 0 } })], /^ballast-fetch: invalid\.json: invalid config: retry\.maxAttempts: got 0/],
-    [["diff", clean, file("typo.json", { retyr: {} })], /^ballast-fetch: typo\.json: invalid config: retyr/],
+    [["lint", file("invalid.json", { retry: { maxAttempts: 0 } })], /^ballast-fetch: invalid\.json: invalid config \(1 problem\):\n  retry\.maxAttempts = 0 \(allowed: an integer in \[1, 10\]\)$/m],
+    [["diff", clean, file("typo.json", { retyr: {} })], /^ballast-fetch: typo\.json: invalid config \(1 problem\):\n  retyr = an object \(allowed: no such option; known keys here: retry, /m],
+    [
+      ["fingerprint", file("several.json", { retyr: 1, retry: { maxAttempts: 0, statuses: [42] }, budget: "lots" })],
+      /^ballast-fetch: several\.json: invalid config \(4 problems\):\n  retyr = 1 .*\n  retry\.maxAttempts = 0 .*\n  retry\.statuses\[0\] = 42 .*\n  budget = "lots" \(allowed: an object\)$/m,
+    ],
     [["fingerprint", "missing.json"], /^ballast-fetch: missing\.json: cannot read the config: no such file/],
     [["fingerprint", file("nodefault.mjs", "export const other = 1;\n")], /^ballast-fetch: nodefault\.mjs: the module must export the config object/],
     [["fingerprint", file("throws.mjs", "throw new Error('boom');\n")], /^ballast-fetch: throws\.mjs: the config module failed to load: boom/],

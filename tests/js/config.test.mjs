@@ -38,10 +38,11 @@ const bad = [
   ["seed wrong type", { seed: "abc" }, "seed"],
   ["seed negative", { seed: -1 }, "seed"],
   ["transport not a function", { transport: "fetch" }, "transport"],
-  // Several errors: the first in reading order is reported (reading and validation go on past an
-  // error to keep their code small, but only the first one counts).
+  // Several errors: createFetch reports the first: unknown keys, then each field's type and range
+  // in the schema's order, then the rules between fields (ballast-fetch/drift's validateConfig
+  // lists them all).
   ["two type errors", { budget: { ratio: "x" }, retry: { maxAttempts: "3", backoff: { baseMs: "1" } } }, "retry.maxAttempts"],
-  ["a type error after a range error", { retry: { maxAttempts: 0 }, budget: { ratio: "x" } }, "budget.ratio"],
+  ["a range error, then a type error", { retry: { maxAttempts: 0 }, budget: { ratio: "x" } }, "retry.maxAttempts"],
   ["two range errors", { budget: { ratio: -1 }, retry: { maxAttempts: 0, backoff: { baseMs: -1 } } }, "retry.maxAttempts"],
   ["a bad status, then a status of the wrong type", { retry: { statuses: [503, 999, "x"] } }, "retry.statuses[1]"],
   ["a bad route and a bad limit", { routes: [{ url: "http://a" }, 5], concurrency: { limit: "x" } }, "concurrency.limit"],

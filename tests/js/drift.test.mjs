@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, ScenarioError } from "../../pkg/drift-node.js";
+import { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, validateConfig, ScenarioError } from "../../pkg/drift-node.js";
 import { simulate } from "../../pkg/sim-node.js";
 
 test("fingerprint: 12 hex digits, equal for configs that behave alike, different for any change", () => {
@@ -99,6 +99,21 @@ test("a bad config is a ScenarioError naming its path, as createFetch names it",
   ]) {
     assert.throws(() => fingerprint(config), (e) => e instanceof ScenarioError && e.input === "config" && e.path.includes(path), JSON.stringify(config));
   }
+});
+
+test("validateConfig: every problem in order, [] for a valid config", () => {
+  assert.deepEqual(validateConfig({}), []);
+  assert.deepEqual(validateConfig({ transport: () => {}, $schema: "./config.schema.json" }), []);
+  const problems = validateConfig({
+    retyr: 1,
+    retry: { maxAttempts: 0, statuses: [42, 503] },
+    budget: "lots",
+    pressure: { warn: 0.9, critical: 0.6 },
+    timeout: { totalMs: -1 },
+  });
+  assert.deepEqual(problems.map((p) => p.path), ["retyr", "retry.maxAttempts", "retry.statuses[0]", "budget", "timeout.totalMs", "pressure.critical"]);
+  assert.deepEqual(problems[1], { path: "retry.maxAttempts", value: "0", allowed: "an integer in [1, 10]" });
+  assert.match(problems[5].allowed, /^a number >= pressure\.warn \(0\.9\)$/);
 });
 
 test("drift and sim share one module in a process", () => {

@@ -6,10 +6,12 @@ import {
   diffConfig,
   lintConfig,
   lintRules,
+  validateConfig,
   ScenarioError,
   type ConfigDifference,
   type Finding,
   type Severity,
+  type ConfigProblem,
 } from "../../pkg/drift.js";
 import type { BallastConfig } from "../../pkg/index.js";
 
@@ -24,6 +26,8 @@ const consequences: string[] = differences.map((d) => `${d.path}: ${d.a} -> ${d.
 const findings: Finding[] = lintConfig(production, { target: "cloudflare" });
 const worst: Severity | undefined = findings[0]?.severity;
 const docs: string[] = lintRules.map((r) => `${r.id} ${r.title} ${r.help}`);
+const problems: ConfigProblem[] = validateConfig(JSON.parse('{"retry":{"maxAttempts":0}}'));
+const firstProblem: string | undefined = problems[0] && `${problems[0].path} = ${problems[0].value} (allowed: ${problems[0].allowed})`;
 
 try {
   fingerprint(staging);
@@ -36,4 +40,4 @@ lintConfig(production, { target: "lambda" });
 // @ts-expect-error: names are a pair
 diffConfig(staging, production, { names: "staging" });
 
-console.log(id, same, firstPath, consequences, worst, docs);
+console.log(id, same, firstPath, consequences, worst, docs, firstProblem);

@@ -6,7 +6,7 @@ use crate::diff::diff;
 use crate::input::{self, InputError, Plain};
 use crate::lint::{lint, Target, RULES};
 use crate::wasm::{error, json, to_js};
-use ballast_fetch::core::config::{canonical, fingerprint as fingerprint_of, Config};
+use ballast_fetch::core::config::{canonical, fingerprint as fingerprint_of, read_all, Config};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -21,6 +21,41 @@ fn config(v: JsValue) -> Result<Config, JsValue> {
             })
         })?;
     input::config(&value, "config", "").map_err(error)
+}
+
+#[derive(Serialize)]
+struct Problem {
+    path: String,
+    value: String,
+    allowed: String,
+}
+
+/// Every problem of a config, in order (`[]`: valid): unknown keys, then each field's type and
+/// range in the schema's order, then the rules between fields. `createFetch` throws the first.
+#[wasm_bindgen(js_name = validateConfig)]
+pub fn validate_config(config_value: JsValue) -> Result<JsValue, JsValue> {
+    let Plain(value) = serde_path_to_error::deserialize(
+        json(config_value, "config").map_err(error)?,
+    )
+    .map_err(|e| {
+        error(InputError {
+            input: "config",
+            path: e.path().to_string(),
+            problem: input::problem_of(e.inner()),
+        })
+    })?;
+    let problems: Vec<Problem> = match read_all(&value) {
+        Ok(_) => Vec::new(),
+        Err(all) => all
+            .into_iter()
+            .map(|e| Problem {
+                path: e.path,
+                value: e.value,
+                allowed: e.allowed,
+            })
+            .collect(),
+    };
+    to_js(&problems)
 }
 
 /// The config's fingerprint: 12 hex digits, equal for configs that behave alike however they

@@ -14,6 +14,7 @@ pub mod diff;
 pub mod input;
 pub mod lint;
 pub mod rehearse;
+pub mod schema;
 
 #[cfg(target_arch = "wasm32")]
 mod drift;

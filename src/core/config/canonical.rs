@@ -57,108 +57,87 @@ pub struct Entry {
     pub value: Val,
 }
 
-fn ms(v: Option<f64>) -> Val {
+fn opt(v: Option<f64>) -> Val {
     v.map_or(Val::Null, Val::Num)
 }
 
-/// Every field of `c` (a validated config), in a fixed order. `transport` is code, not
-/// configuration, and is not part of it.
-pub fn canonical(c: &Config) -> Vec<Entry> {
-    let mut out = Vec::with_capacity(48);
-    let mut put = |path: &str, value: Val| {
-        out.push(Entry {
-            path: path.into(),
-            value,
-        })
-    };
-    let r = &c.retry;
-    put("retry.maxAttempts", Val::Num(f64::from(r.max_attempts)));
-    put(
-        "retry.backoff.kind",
-        Val::Str(backoff_name(r.backoff.kind).into()),
-    );
-    put("retry.backoff.baseMs", Val::Num(r.backoff.base_ms));
-    put("retry.backoff.capMs", Val::Num(r.backoff.cap_ms));
-    let mut statuses: Vec<f64> = r.statuses.iter().map(|s| f64::from(*s)).collect();
-    sort::sort_by(&mut statuses, |a, b| a < b);
-    statuses.dedup();
-    put("retry.statuses", Val::Nums(statuses));
-    let mut methods: Vec<String> = r.methods.iter().map(|m| m.to_ascii_uppercase()).collect();
-    sort::sort_by(&mut methods, |a, b| a < b);
-    methods.dedup();
-    put("retry.methods", Val::Strs(methods));
-    put("retry.maxRetryAfterMs", Val::Num(r.max_retry_after_ms));
-    let b = &c.budget;
-    put("budget.ratio", Val::Num(b.ratio));
-    put("budget.minPerSec", Val::Num(b.min_per_sec));
-    put("budget.ttlMs", Val::Num(b.ttl_ms));
-    put(
-        "budget.depositOn",
-        Val::Str(deposit_name(b.deposit_on).into()),
-    );
-    put("timeout.attemptMs", ms(c.timeout.attempt_ms));
-    put("timeout.totalMs", ms(c.timeout.total_ms));
-    let k = &c.concurrency;
-    put(
-        "concurrency.limit",
-        match k.limit {
+/// The canonical value of a field in its slot. Sets come sorted and without repeats, methods in
+/// upper case.
+pub fn value_of(kind: Kind, slot: Slot<'_>) -> Val {
+    match slot {
+        Slot::Num(v) => Val::Num(*v),
+        Slot::Count(v) => Val::Num(f64::from(*v)),
+        Slot::Opt(v) => opt(*v),
+        Slot::Flag(v) => Val::Bool(*v),
+        Slot::Backoff(k) => Val::Str(name_of(kind, BACKOFF_KINDS.iter().position(|x| x.1 == *k))),
+        Slot::Deposit(d) => Val::Str(name_of(kind, DEPOSIT_ON.iter().position(|x| x.1 == *d))),
+        Slot::Statuses(v) => {
+            let mut v: Vec<f64> = v.iter().map(|s| f64::from(*s)).collect();
+            sort::sort_by(&mut v, |a, b| a < b);
+            v.dedup();
+            Val::Nums(v)
+        }
+        Slot::Methods(v) => {
+            let mut v: Vec<String> = v.iter().map(|m| m.to_ascii_uppercase()).collect();
+            sort::sort_by(&mut v, |a, b| a < b);
+            v.dedup();
+            Val::Strs(v)
+        }
+        Slot::Limit(v) => match v {
             None => Val::Null,
-            Some(LimitSetting::Fixed(n)) => Val::Num(n),
+            Some(LimitSetting::Fixed(n)) => Val::Num(*n),
             Some(LimitSetting::Adaptive) => Val::Str("adaptive".into()),
         },
-    );
-    put("concurrency.queue", Val::Num(k.queue));
-    put("concurrency.queueTimeoutMs", Val::Num(k.queue_timeout_ms));
-    let p = &c.pressure;
-    put("pressure.warn", Val::Num(p.warn));
-    put("pressure.critical", Val::Num(p.critical));
-    put("pressure.hysteresis", Val::Num(p.hysteresis));
-    let rt = &c.routing;
-    put(
-        "routing.switchBudget.ratio",
-        Val::Num(rt.switch_budget.ratio),
-    );
-    put(
-        "routing.switchBudget.minPerSec",
-        Val::Num(rt.switch_budget.min_per_sec),
-    );
-    let e = &rt.ejection;
-    for (name, v) in [
-        ("consecutiveFailures", e.consecutive_failures),
-        ("minSuccessRate", e.min_success_rate),
-        ("stdevFactor", e.stdev_factor),
-        ("minRequests", e.min_requests),
-        ("intervalMs", e.interval_ms),
-        ("baseMs", e.base_ms),
-        ("maxMs", e.max_ms),
-        ("maxPercent", e.max_percent),
-    ] {
-        put(&cat!("routing.ejection.", name), Val::Num(v));
+        Slot::Text(v) => Val::Str(v.clone()),
+        Slot::Routes(r) => Val::Num(r.len() as f64),
     }
-    put("routing.probes", Val::Num(rt.probes));
-    put(
-        "routing.fallbackDefaultShare",
-        Val::Num(rt.fallback_default_share),
-    );
-    match &c.hedge {
-        None => put("hedge", Val::Null),
-        Some(h) => {
-            put("hedge.afterMs", ms(h.after_ms));
-            put("hedge.percentile", ms(h.percentile));
-            put("hedge.maxExtraLoad", Val::Num(h.max_extra_load));
+}
+
+fn name_of(kind: Kind, i: Option<usize>) -> String {
+    match kind {
+        Kind::Choice(names) => i.and_then(|i| names.get(i)).copied().unwrap_or("").into(),
+        _ => String::new(),
+    }
+}
+
+/// The canonical value of field `f` of `c` (`None`: inside the optional object, which is off).
+pub fn field_value(c: &mut Config, f: &Field<Id>) -> Option<Val> {
+    if c.hedge.is_none() && in_optional(f.path) {
+        return None;
+    }
+    Some(value_of(f.kind, slot(c, f.id)))
+}
+
+/// Every field of `c` (a validated config), in the schema's order: an absent optional object
+/// (`hedge`) as one `null`, `routes` as its length followed by each route's fields. `transport`
+/// is code, not configuration, and is not part of it.
+pub fn canonical(c: &Config) -> Vec<Entry> {
+    let mut c = c.clone();
+    let mut out = Vec::with_capacity(48);
+    let mut put = |path: String, value: Val| out.push(Entry { path, value });
+    let mut off_said = false;
+    for f in FIELDS {
+        if matches!(f.kind, Kind::Routes) {
+            put(f.path.into(), Val::Num(c.routes.len() as f64));
+            for (i, r) in c.routes.iter_mut().enumerate() {
+                for rf in ROUTE_FIELDS {
+                    put(
+                        cat!("routes[", i, "].", rf.path),
+                        value_of(rf.kind, route_slot(r, rf.id)),
+                    );
+                }
+            }
+            continue;
+        }
+        match field_value(&mut c, f) {
+            Some(v) => put(f.path.into(), v),
+            None if !off_said => {
+                off_said = true;
+                put(OPTIONAL_OBJECT.into(), Val::Null);
+            }
+            None => {}
         }
     }
-    put("routes", Val::Num(c.routes.len() as f64));
-    for (i, r) in c.routes.iter().enumerate() {
-        let at = |f: &str| cat!("routes[", i, "].", f);
-        put(&at("name"), Val::Str(r.name.clone()));
-        put(&at("url"), Val::Str(r.url.clone()));
-        put(&at("weight"), Val::Num(r.weight));
-        put(&at("fallback"), Val::Bool(r.fallback));
-        put(&at("forwardCredentials"), Val::Bool(r.forward_credentials));
-    }
-    put("seed", ms(c.seed));
-    put("redact.query", Val::Bool(c.redact.query));
     out
 }
 
@@ -275,21 +254,24 @@ mod tests {
             ..Config::default()
         };
         let paths: Vec<String> = canonical(&c).into_iter().map(|e| e.path).collect();
-        // Every key the reader knows, at every level, appears (lists by their elements).
-        for (obj, keys) in KNOWN_KEYS {
-            for k in keys.iter().filter(|k| **k != "transport") {
-                let p = match *obj {
-                    "" => String::from(*k),
-                    "routes[]" => cat!("routes[0].", k),
-                    o => cat!(o, ".", k),
-                };
-                assert!(
-                    paths
-                        .iter()
-                        .any(|q| *q == p || q.starts_with(&cat!(p, "."))),
-                    "{p} is not in the canonical form"
-                );
-            }
+        for f in FIELDS {
+            assert!(paths.iter().any(|p| p == f.path), "{} is not in it", f.path);
         }
+        for f in ROUTE_FIELDS {
+            let p = cat!("routes[0].", f.path);
+            assert!(paths.contains(&p), "{p} is not in it");
+        }
+        // Without hedging, its fields are one `hedge: null`.
+        let plain: Vec<String> = canonical(&Config::default())
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            plain
+                .iter()
+                .filter(|p| p.starts_with("hedge"))
+                .collect::<Vec<_>>(),
+            ["hedge"]
+        );
     }
 }

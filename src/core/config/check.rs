@@ -9,22 +9,29 @@ use super::*;
 use crate::core::print::{fmt_num, quoted};
 use crate::core::url::origin_of;
 
-/// The first failed check of a config read (`read.rs`) or of `Config::validated`.
+/// The failed checks of a config read (`read.rs`) or of `Config::validated`, in order.
 #[derive(Default)]
-pub struct Checks(Option<ConfigError>);
+pub struct Checks(Vec<ConfigError>);
 
 impl Checks {
     pub fn fail(&mut self, e: ConfigError) {
-        if self.0.is_none() {
-            self.0 = Some(e);
+        // One problem per path: a field that fails twice (its type, then a rule) says it once.
+        if !self.0.iter().any(|x| x.path == e.path) {
+            self.0.push(e);
         }
     }
 
     /// `value` if no check failed, else the first error.
     pub fn result<T>(self, value: T) -> Result<T, ConfigError> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(value),
+        self.all(value).map_err(|mut all| all.swap_remove(0))
+    }
+
+    /// `value` if no check failed, else every error.
+    pub fn all<T>(self, value: T) -> Result<T, Vec<ConfigError>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
         }
     }
 
@@ -57,13 +64,35 @@ fn is_token(s: &str) -> bool {
 }
 
 impl Config {
-    /// Checks every field and normalises methods to upper case.
-    pub fn validated(mut self) -> Result<Config, ConfigError> {
+    /// Checks every field and normalises methods to upper case and route URLs without a final
+    /// slash; the first problem, if any.
+    pub fn validated(self) -> Result<Config, ConfigError> {
         let mut ck = Checks::default();
+        let c = self.check_ranges(&mut ck).check(&mut ck);
+        ck.result(c)
+    }
+
+    /// Every field's range, as the schema gives it (what the reader checks as it reads).
+    pub(crate) fn check_ranges(mut self, ck: &mut Checks) -> Config {
+        for f in FIELDS {
+            if self.hedge.is_none() && in_optional(f.path) {
+                continue; // off: its fields have no value to check
+            }
+            range(ck, f.path, f.kind, slot(&mut self, f.id));
+        }
+        for (i, r) in self.routes.iter_mut().enumerate() {
+            for f in ROUTE_FIELDS {
+                let path = cat!("routes[", i, "].", f.path);
+                range(ck, &path, f.kind, route_slot(r, f.id));
+            }
+        }
+        self
+    }
+
+    /// The rules between fields, and what only a whole value shows (a method's name, a route's
+    /// URL); normalises methods and route URLs.
+    pub(crate) fn check(mut self, ck: &mut Checks) -> Config {
         let r = &mut self.retry;
-        ck.int("retry.maxAttempts", f64::from(r.max_attempts), 1.0, 10.0);
-        ck.range("retry.backoff.baseMs", r.backoff.base_ms, 0.0, MAX_MS);
-        ck.range("retry.backoff.capMs", r.backoff.cap_ms, 0.0, MAX_MS);
         if r.backoff.cap_ms < r.backoff.base_ms {
             ck.fail(ConfigError::new(
                 "retry.backoff.capMs",
@@ -75,15 +104,6 @@ impl Config {
                 ),
             ));
         }
-        for (i, s) in r.statuses.iter().enumerate() {
-            if !(100..=599).contains(s) {
-                ck.fail(ConfigError::new(
-                    &cat!("retry.statuses[", i, "]"),
-                    cat!(*s),
-                    "an HTTP status in [100, 599]",
-                ));
-            }
-        }
         for (i, m) in r.methods.iter_mut().enumerate() {
             if !is_token(m) {
                 ck.fail(ConfigError::new(
@@ -94,52 +114,43 @@ impl Config {
             }
             *m = m.to_ascii_uppercase();
         }
-        ck.range("retry.maxRetryAfterMs", r.max_retry_after_ms, 0.0, MAX_MS);
-
-        let b = &self.budget;
-        ck.range("budget.ratio", b.ratio, 0.0, 10.0);
-        ck.range("budget.minPerSec", b.min_per_sec, 0.0, 10_000.0);
-        ck.range("budget.ttlMs", b.ttl_ms, 1_000.0, 60_000.0);
-
-        if let Some(v) = self.timeout.attempt_ms {
-            ck.range("timeout.attemptMs", v, 1.0, MAX_MS);
+        let p = &self.pressure;
+        at_least(ck, "pressure.critical", p.critical, "pressure.warn", p.warn);
+        if p.hysteresis > p.warn {
+            ck.fail(ConfigError::new(
+                "pressure.hysteresis",
+                fmt_num(p.hysteresis),
+                &cat!("a number <= pressure.warn (", fmt_num(p.warn), ")"),
+            ));
         }
-        if let Some(v) = self.timeout.total_ms {
-            ck.range("timeout.totalMs", v, 1.0, MAX_MS);
-        }
-        let c = &self.concurrency;
-        if let Some(LimitSetting::Fixed(n)) = c.limit {
-            if !(n.is_finite() && n.fract() == 0.0 && (1.0..=100_000.0).contains(&n)) {
-                ck.fail(ConfigError::new(
-                    "concurrency.limit",
-                    fmt_num(n),
-                    LIMIT_ALLOWED,
-                ));
+        let e = &self.routing.ejection;
+        at_least(
+            ck,
+            "routing.ejection.maxMs",
+            e.max_ms,
+            "routing.ejection.baseMs",
+            e.base_ms,
+        );
+        self.check_routes(ck);
+        if let Some(h) = &self.hedge {
+            match (h.after_ms, h.percentile) {
+                (Some(_), Some(_)) => ck.fail(ConfigError::new(
+                    "hedge.percentile",
+                    "set together with hedge.afterMs".into(),
+                    "either hedge.afterMs or hedge.percentile, not both",
+                )),
+                (None, None) => ck.fail(ConfigError::new(
+                    "hedge.afterMs",
+                    "missing".into(),
+                    "a delay in ms, or hedge.percentile instead",
+                )),
+                _ => {}
             }
         }
-        ck.int("concurrency.queue", c.queue, 0.0, 1_000_000.0);
-        ck.range(
-            "concurrency.queueTimeoutMs",
-            c.queue_timeout_ms,
-            0.0,
-            MAX_MS,
-        );
-
-        let p = &self.pressure;
-        ck.range("pressure.warn", p.warn, 0.01, 1.0);
-        ck.range("pressure.critical", p.critical, p.warn, 1.0);
-        ck.range("pressure.hysteresis", p.hysteresis, 0.0, p.warn);
-
-        self.validate_routes(&mut ck);
-        if let Some(s) = self.seed {
-            ck.int("seed", s, 0.0, 9_007_199_254_740_991.0);
-        }
-        ck.result(self)
+        self
     }
-}
 
-impl Config {
-    fn validate_routes(&mut self, ck: &mut Checks) {
+    fn check_routes(&mut self, ck: &mut Checks) {
         let n = self.routes.len();
         for i in 0..n {
             let r = &mut self.routes[i];
@@ -160,12 +171,6 @@ impl Config {
                 ));
             }
             r.url = trimmed;
-            ck.range(
-                &cat!("routes[", i, "].weight"),
-                r.weight,
-                0.001,
-                1_000_000.0,
-            );
             let name = &self.routes[i].name;
             if self.routes[..i].iter().any(|o| o.name == *name) {
                 ck.fail(ConfigError::new(
@@ -182,67 +187,61 @@ impl Config {
                 "at least one route without fallback: true",
             ));
         }
-        let rt = &self.routing;
-        ck.range(
-            "routing.switchBudget.ratio",
-            rt.switch_budget.ratio,
-            0.0,
-            10.0,
-        );
-        ck.range(
-            "routing.switchBudget.minPerSec",
-            rt.switch_budget.min_per_sec,
-            0.0,
-            10_000.0,
-        );
-        let e = &rt.ejection;
-        ck.int(
-            "routing.ejection.consecutiveFailures",
-            e.consecutive_failures,
-            1.0,
-            1_000.0,
-        );
-        ck.range(
-            "routing.ejection.minSuccessRate",
-            e.min_success_rate,
-            0.0,
-            1.0,
-        );
-        ck.range("routing.ejection.stdevFactor", e.stdev_factor, 0.0, 100.0);
-        ck.int(
-            "routing.ejection.minRequests",
-            e.min_requests,
-            1.0,
-            1_000_000.0,
-        );
-        ck.range("routing.ejection.intervalMs", e.interval_ms, 10.0, MAX_MS);
-        ck.range("routing.ejection.baseMs", e.base_ms, 1.0, MAX_MS);
-        ck.range("routing.ejection.maxMs", e.max_ms, e.base_ms, MAX_MS);
-        ck.range("routing.ejection.maxPercent", e.max_percent, 0.0, 100.0);
-        ck.int("routing.probes", rt.probes, 1.0, 1_000.0);
-        ck.range(
-            "routing.fallbackDefaultShare",
-            rt.fallback_default_share,
-            0.01,
-            1.0,
-        );
-        if let Some(h) = &self.hedge {
-            match (h.after_ms, h.percentile) {
-                (Some(a), None) => ck.range("hedge.afterMs", a, 1.0, MAX_MS),
-                (None, Some(p)) => ck.range("hedge.percentile", p, 50.0, 99.99),
-                (Some(_), Some(_)) => ck.fail(ConfigError::new(
-                    "hedge.percentile",
-                    "set together with hedge.afterMs".into(),
-                    "either hedge.afterMs or hedge.percentile, not both",
-                )),
-                (None, None) => ck.fail(ConfigError::new(
-                    "hedge.afterMs",
-                    "missing".into(),
-                    "a delay in ms, or hedge.percentile instead",
-                )),
-            }
-            ck.range("hedge.maxExtraLoad", h.max_extra_load, 0.0, 1.0);
+    }
+}
+
+/// `v` (at `path`) must be at least `other` (the field at `other_path`).
+fn at_least(ck: &mut Checks, path: &str, v: f64, other_path: &str, other: f64) {
+    if v < other {
+        ck.fail(ConfigError::new(
+            path,
+            fmt_num(v),
+            &cat!("a number >= ", other_path, " (", fmt_num(other), ")"),
+        ));
+    }
+}
+
+/// The range check of one field, as its kind says.
+fn range(ck: &mut Checks, path: &str, kind: Kind, slot: Slot<'_>) {
+    match (kind, slot) {
+        (Kind::Num(r), Slot::Num(v)) => {
+            let (lo, hi) = r.bounds();
+            ck.range(path, *v, lo, hi)
         }
+        (Kind::Int(r), Slot::Num(v)) => {
+            let (lo, hi) = r.bounds();
+            ck.int(path, *v, lo, hi)
+        }
+        (Kind::Int(r), Slot::Count(v)) => {
+            let (lo, hi) = r.bounds();
+            ck.int(path, f64::from(*v), lo, hi)
+        }
+        (Kind::OrNull(r), Slot::Opt(Some(v))) => {
+            let (lo, hi) = r.bounds();
+            ck.range(path, *v, lo, hi)
+        }
+        (Kind::OptInt(r), Slot::Opt(Some(v))) => {
+            let (lo, hi) = r.bounds();
+            ck.int(path, *v, lo, hi)
+        }
+        (Kind::Statuses, Slot::Statuses(v)) => {
+            for (i, s) in v.iter().enumerate() {
+                if !(100..=599).contains(s) {
+                    ck.fail(ConfigError::new(
+                        &cat!(path, "[", i, "]"),
+                        cat!(*s),
+                        "an HTTP status in [100, 599]",
+                    ));
+                }
+            }
+        }
+        (Kind::Limit, Slot::Limit(Some(LimitSetting::Fixed(n)))) => {
+            let (lo, hi) = LIMIT.bounds();
+            if !(n.is_finite() && n.fract() == 0.0 && (lo..=hi).contains(n)) {
+                ck.fail(ConfigError::new(path, fmt_num(*n), LIMIT_ALLOWED));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -266,8 +265,8 @@ mod tests {
         assert!(e.allowed.contains("[0, 10]"));
     }
 
-    /// Validation goes on past a failed check, but the first one is what is reported.
-
+    /// Validation goes on past a failed check; the first one is what is reported: ranges in the
+    /// schema's order, then the rules between fields.
     #[test]
     fn the_first_failed_check_is_reported() {
         let mut c = Config {
@@ -288,6 +287,11 @@ mod tests {
         c.retry.backoff.cap_ms = 5_000.0;
         assert_eq!(c.clone().validated().unwrap_err().path, "budget.ratio");
         c.budget.ratio = 0.2;
+        assert_eq!(
+            c.clone().validated().unwrap_err().path,
+            "hedge.maxExtraLoad"
+        );
+        c.hedge.as_mut().unwrap().max_extra_load = 0.1;
         assert_eq!(c.clone().validated().unwrap_err().path, "routes[0].name");
         c.routes.clear();
         assert_eq!(c.validated().unwrap_err().path, "hedge.afterMs");

@@ -1,5 +1,6 @@
-//! Configuration: the shape users write and its defaults. Reading it from plain data is
-//! `read.rs`, checking it `check.rs`.
+//! Configuration: the shape users write and its defaults. Every field is declared once in
+//! `schema.rs`; reading it from plain data is `read.rs`, checking it `check.rs`, its canonical
+//! form (for fingerprints and diffs) `canonical.rs`.
 //!
 //! Why validate here and not in JS: the engine is the only place that knows what a value *means*
 //! (a `budget.ratio` of 20 is legal but a `budget.ttlMs` of 20 is not), and every runtime gets the
@@ -17,10 +18,17 @@ use core::fmt;
 pub mod canonical;
 mod check;
 mod read;
+pub mod schema;
 
 pub use canonical::{canonical, fingerprint};
 pub use check::{Checks, MAX_MS};
-pub use read::{join, read};
+#[cfg(test)]
+pub(crate) use read::fields_only;
+pub use read::{join, read, read_all};
+use schema::{
+    in_optional, keys_at, route_slot, slot, Field, Id, Kind, Slot, FIELDS, LIMIT, OPTIONAL_OBJECT,
+    ROUTE_FIELDS,
+};
 
 /// A validation failure that names the field (`budget.ratio`), the value and the allowed range.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,13 +92,6 @@ pub const BACKOFF_KINDS: [(&str, BackoffKind); 4] = [
     ("decorrelated", BackoffKind::Decorrelated),
 ];
 
-pub fn backoff_name(k: BackoffKind) -> &'static str {
-    BACKOFF_KINDS
-        .iter()
-        .find(|(_, v)| *v == k)
-        .map_or("", |(n, _)| n)
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackoffConfig {
     pub kind: BackoffKind,
@@ -147,13 +148,6 @@ pub enum DepositOn {
 /// The names of `budget.depositOn`'s values, as configs write them.
 pub const DEPOSIT_ON: [(&str, DepositOn); 2] =
     [("success", DepositOn::Success), ("task", DepositOn::Task)];
-
-pub fn deposit_name(d: DepositOn) -> &'static str {
-    DEPOSIT_ON
-        .iter()
-        .find(|(_, v)| *v == d)
-        .map_or("", |(n, _)| n)
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetConfig {
@@ -379,69 +373,3 @@ pub struct Config {
 
 /// What `concurrency.limit` may be, for messages.
 pub const LIMIT_ALLOWED: &str = "an integer in [1, 100000], \"adaptive\", or null for no limit";
-
-/// Every object in the config and the keys it may hold (`routes[]`: each element of `routes`).
-/// The reader walks the config against this table before reading it, so a typo is an
-/// error, not a silent default.
-pub const KNOWN_KEYS: &[(&str, &[&str])] = &[
-    (
-        "",
-        &[
-            "retry",
-            "budget",
-            "timeout",
-            "concurrency",
-            "pressure",
-            "routes",
-            "routing",
-            "hedge",
-            "seed",
-            "redact",
-            "transport",
-        ],
-    ),
-    ("redact", &["query"]),
-    ("concurrency", &["limit", "queue", "queueTimeoutMs"]),
-    (
-        "routes[]",
-        &["name", "url", "weight", "fallback", "forwardCredentials"],
-    ),
-    (
-        "routing",
-        &["switchBudget", "ejection", "probes", "fallbackDefaultShare"],
-    ),
-    ("routing.switchBudget", &["ratio", "minPerSec"]),
-    (
-        "routing.ejection",
-        &[
-            "consecutiveFailures",
-            "minSuccessRate",
-            "stdevFactor",
-            "minRequests",
-            "intervalMs",
-            "baseMs",
-            "maxMs",
-            "maxPercent",
-        ],
-    ),
-    ("hedge", &["afterMs", "percentile", "maxExtraLoad"]),
-    ("pressure", &["warn", "critical", "hysteresis"]),
-    (
-        "retry",
-        &[
-            "maxAttempts",
-            "backoff",
-            "statuses",
-            "methods",
-            "maxRetryAfterMs",
-        ],
-    ),
-    ("retry.backoff", &["kind", "baseMs", "capMs"]),
-    ("budget", &["ratio", "minPerSec", "ttlMs", "depositOn"]),
-    ("timeout", &["attemptMs", "totalMs"]),
-];
-
-/// The keys allowed in the object at `path`, or `None` if `path` is not an object in the schema.
-pub fn known_keys(path: &str) -> Option<&'static [&'static str]> {
-    KNOWN_KEYS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k)
-}

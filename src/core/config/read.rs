@@ -1,24 +1,33 @@
-//! Reading a config from plain data (`core::value`) into a `Config`: unknown keys first (walked
-//! against `KNOWN_KEYS`: a typo such as `budget.ratoi` is an error, not a silent default), then
-//! each field's type, then every range (`Config::validated`).
+//! Reading a config from plain data (`core::value`) into a `Config`, as the schema
+//! (`schema.rs`) declares it: unknown keys first (a typo such as `budget.ratoi` is an error, not a
+//! silent default), then each field's type and range in the schema's order, then the rules
+//! between fields (`check.rs`).
 //!
-//! A bad field does not stop the reading: its error goes into a slot shared by the whole read
-//! (`First`), which keeps the first one, and the field keeps its default. The error reported is
-//! the same as if reading had stopped there.
+//! A bad field does not stop the reading: its problem goes into a list shared by the whole read
+//! (`First`) and the field keeps its default, so a user sees every problem at once
+//! (`read_all`), and `createFetch` names the first (`read`).
 
 use super::*;
-use crate::core::print::quoted;
+use crate::core::print::{fmt_num, quoted};
 use core::cell::RefCell;
 
-/// A config from plain data: every problem is a `ConfigError` naming the first one's path.
+/// A config from plain data, or the first problem (a `ConfigError` naming its path).
 pub fn read(config: &Value) -> Result<Config, ConfigError> {
+    read_all(config).map_err(|mut all| all.swap_remove(0))
+}
+
+/// A config from plain data, or every problem in it, in order: unknown keys first, then each
+/// field's type and range in the schema's order, then the rules between fields.
+pub fn read_all(config: &Value) -> Result<Config, Vec<ConfigError>> {
     if !matches!(config, Value::Obj(_)) {
-        return Err(ConfigError::new("config", config.show(), "an object"));
+        return Err(vec![ConfigError::new("config", config.show(), "an object")]);
     }
-    if let Some(e) = unknown_key(config, "") {
-        return Err(e);
-    }
-    fields(config).and_then(Config::validated)
+    let first = First::default();
+    unknown_keys(config, "", &first);
+    let c = fields(config, &first);
+    let mut ck = first.0.into_inner();
+    let c = c.check_ranges(&mut ck).check(&mut ck);
+    ck.all(c)
 }
 
 /// `parts.join(sep)` without `join`'s generic, separator-specialised copy loop.
@@ -33,9 +42,7 @@ pub fn join(parts: &[&str], sep: &str) -> String {
     out
 }
 
-type R<T> = Result<T, ConfigError>;
-
-/// The first error of a read, shared by the objects being read.
+/// The problems of a read, shared by the objects being read (the first is what `read` reports).
 #[derive(Default)]
 struct First(RefCell<Checks>);
 
@@ -70,78 +77,6 @@ impl<'a> Obj<'a> {
         (self.key_path(key), self.v.get(key))
     }
 
-    /// A nested object; `None` when absent or not an object (then the error is recorded).
-    fn obj(&self, key: &str) -> Option<Obj<'a>> {
-        let (path, v) = self.get(key);
-        let v = v?;
-        if !matches!(v, Value::Obj(_)) {
-            self.first.fail(bad(&path, v, "an object"));
-            return None;
-        }
-        Some(Obj {
-            v,
-            path,
-            first: self.first,
-        })
-    }
-
-    /// The value at `key` converted by `conv`: `None` when absent (the default stays) or when
-    /// `conv` refuses it (then an error naming what is `allowed` is recorded).
-    fn typed<T>(&self, key: &str, allowed: &str, conv: impl Fn(&Value) -> Option<T>) -> Option<T> {
-        let (path, v) = self.get(key);
-        let v = v?;
-        let t = conv(v);
-        if t.is_none() {
-            self.first.fail(bad(&path, v, allowed));
-        }
-        t
-    }
-
-    /// Overwrites `into` with the value at `key`, if present and valid.
-    fn set<T>(&self, key: &str, allowed: &str, conv: impl Fn(&Value) -> Option<T>, into: &mut T) {
-        if let Some(t) = self.typed(key, allowed, conv) {
-            *into = t;
-        }
-    }
-
-    fn num(&self, key: &str, into: &mut f64) {
-        self.set(key, "a number", Value::as_f64, into)
-    }
-
-    /// A number, or `null` to switch the feature off.
-    fn nullable(&self, key: &str, into: &mut Option<f64>) {
-        let conv = |v: &Value| match v {
-            Value::Null => Some(None),
-            v => v.as_f64().map(Some),
-        };
-        self.set(key, "a number, or null to disable", conv, into)
-    }
-
-    fn int(&self, key: &str, into: &mut u32) {
-        let conv = |v: &Value| {
-            v.as_f64()
-                .filter(|n| n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(n))
-                .map(|n| n as u32)
-        };
-        self.set(key, "a non-negative integer", conv, into)
-    }
-
-    fn flag(&self, key: &str, into: &mut bool) {
-        self.set(key, "true or false", Value::as_bool, into)
-    }
-
-    /// One of the given names.
-    fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)], into: &mut T) {
-        let names: Vec<String> = options.iter().map(|(n, _)| quoted(n)).collect();
-        let conv = |v: &Value| {
-            let s = v.as_str()?;
-            options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t)
-        };
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let allowed = cat!("one of ", join(&names, ", "));
-        self.set(key, &allowed, conv, into)
-    }
-
     /// An array and its path; `None` when absent or not an array (then the error is recorded).
     fn array(&self, key: &str) -> Option<(String, &'a [Value])> {
         let (path, v) = self.get(key);
@@ -154,37 +89,28 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// The items `conv` accepts; for the others an error naming what is `allowed` is recorded.
-    fn list<T>(
-        &self,
-        key: &str,
-        allowed: &str,
-        conv: impl Fn(&Value) -> Option<T>,
-    ) -> Option<Vec<T>> {
+    /// The items of the list at `key` as `kind` (statuses or methods) takes them; for the others
+    /// an error naming what is allowed is recorded. One loop for both kinds: no copy per item type.
+    fn list(&self, key: &str, kind: Kind) -> Option<Got> {
         let (path, items) = self.array(key)?;
-        let mut out = Vec::with_capacity(items.len());
+        let (mut statuses, mut methods) = (Vec::new(), Vec::new());
         for (i, v) in items.iter().enumerate() {
-            match conv(v) {
-                Some(t) => out.push(t),
-                None => self.first.fail(bad(&item_path(&path, i), v, allowed)),
+            let ok = match kind {
+                Kind::Statuses => status(v).map(|s| statuses.push(s)),
+                _ => v.as_str().map(|m| methods.push(m.to_string())),
+            };
+            if ok.is_none() {
+                let allowed = match kind {
+                    Kind::Statuses => "an HTTP status in [100, 599]",
+                    _ => "an HTTP method name such as \"GET\"",
+                };
+                self.first.fail(bad(&item_path(&path, i), v, allowed));
             }
         }
-        Some(out)
-    }
-
-    /// A string that must be there: absent is an error too.
-    fn required(&self, key: &str) -> Option<String> {
-        let (path, v) = self.get(key);
-        let Some(v) = v else {
-            self.first
-                .fail(ConfigError::new(&path, "missing".into(), "required"));
-            return None;
-        };
-        let s = v.as_str().map(str::to_string);
-        if s.is_none() {
-            self.first.fail(bad(&path, v, "a string"));
-        }
-        s
+        Some(match kind {
+            Kind::Statuses => Got::Statuses(statuses),
+            _ => Got::Methods(methods),
+        })
     }
 }
 
@@ -198,6 +124,116 @@ fn item_path(path: &str, i: usize) -> String {
     cat!(path, "[", i, "]")
 }
 
+/// What the reader says is allowed for a value of `kind` whose type is wrong.
+fn allowed(kind: Kind) -> String {
+    match kind {
+        Kind::Num(_) | Kind::OptInt(_) => "a number".into(),
+        Kind::OrNull(_) => "a number, or null to disable".into(),
+        Kind::Int(range) => {
+            let (lo, hi) = range.bounds();
+            cat!("an integer in [", fmt_num(lo), ", ", fmt_num(hi), "]")
+        }
+        Kind::Flag => "true or false".into(),
+        Kind::Choice(names) => {
+            let mut out = String::from("one of ");
+            for (i, n) in names.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&quoted(n));
+            }
+            out
+        }
+        Kind::Statuses | Kind::Methods | Kind::Routes => "an array".into(),
+        Kind::Limit => LIMIT_ALLOWED.into(),
+        Kind::Text => "a string".into(),
+    }
+}
+
+/// A value read for a field, before `store` writes it through the field's accessor.
+enum Got {
+    Num(f64),
+    Opt(Option<f64>),
+    Flag(bool),
+    Choice(usize),
+    Statuses(Vec<u16>),
+    Methods(Vec<String>),
+    Limit(Option<LimitSetting>),
+    Text(String),
+}
+
+/// The value at `key` of `o` as `kind` says (`None`: absent, or bad and recorded). Not generic:
+/// one copy serves the config's fields and the routes'.
+fn parse(o: &Obj<'_>, key: &str, kind: Kind) -> Option<Got> {
+    let (path, v) = o.get(key);
+    let Some(v) = v else {
+        if matches!(kind, Kind::Text) {
+            o.first
+                .fail(ConfigError::new(&path, "missing".into(), "required"));
+        }
+        return None;
+    };
+    let got = match kind {
+        Kind::Int(range) => {
+            let (lo, hi) = range.bounds();
+            v.as_f64()
+                .filter(|n| n.fract() == 0.0 && (lo..=hi).contains(n))
+                .map(Got::Num)
+        }
+        Kind::Num(_) => v.as_f64().map(Got::Num),
+        Kind::OptInt(_) => v.as_f64().map(|n| Got::Opt(Some(n))),
+        Kind::OrNull(_) => match v {
+            Value::Null => Some(Got::Opt(None)),
+            v => v.as_f64().map(|n| Got::Opt(Some(n))),
+        },
+        Kind::Flag => v.as_bool().map(Got::Flag),
+        Kind::Choice(names) => v
+            .as_str()
+            .and_then(|s| names.iter().position(|n| *n == s))
+            .map(Got::Choice),
+        // Lists record their own errors, item by item.
+        Kind::Statuses | Kind::Methods => return o.list(key, kind),
+        Kind::Limit => match v {
+            Value::Null => Some(Got::Limit(None)),
+            Value::Num(n) => Some(Got::Limit(Some(LimitSetting::Fixed(*n)))),
+            Value::Str(s) if s == "adaptive" => Some(Got::Limit(Some(LimitSetting::Adaptive))),
+            _ => None,
+        },
+        Kind::Text => v.as_str().map(|s| Got::Text(s.into())),
+        Kind::Routes => None,
+    };
+    if got.is_none() {
+        o.first.fail(bad(&path, v, &allowed(kind)));
+    }
+    got
+}
+
+/// Writes a value `parse` read into its slot.
+fn store(slot: Slot<'_>, got: Got) {
+    match (slot, got) {
+        (Slot::Num(p), Got::Num(n)) => *p = n,
+        (Slot::Count(p), Got::Num(n)) => *p = n as u32,
+        (Slot::Opt(p), Got::Opt(v)) => *p = v,
+        (Slot::Flag(p), Got::Flag(b)) => *p = b,
+        (Slot::Backoff(p), Got::Choice(i)) => {
+            if let Some((_, k)) = BACKOFF_KINDS.get(i) {
+                *p = *k
+            }
+        }
+        (Slot::Deposit(p), Got::Choice(i)) => {
+            if let Some((_, d)) = DEPOSIT_ON.get(i) {
+                *p = *d
+            }
+        }
+        (Slot::Statuses(p), Got::Statuses(v)) => *p = v,
+        (Slot::Methods(p), Got::Methods(v)) => *p = v,
+        (Slot::Limit(p), Got::Limit(v)) => *p = v,
+        (Slot::Text(p), Got::Text(v)) => *p = v,
+        // A kind and a slot that do not go together: the schema's tests rule it out.
+        _ => {}
+    }
+}
+
 fn route(path: String, v: &Value, first: &First) -> Option<RouteConfig> {
     if !matches!(v, Value::Obj(_)) {
         let allowed = "an object { name, url, weight?, fallback?, forwardCredentials? }";
@@ -205,120 +241,117 @@ fn route(path: String, v: &Value, first: &First) -> Option<RouteConfig> {
         return None;
     }
     let o = Obj { v, path, first };
-    let (name, url) = (o.required("name"), o.required("url"));
-    let mut r = RouteConfig::new(&name?, &url?);
-    o.num("weight", &mut r.weight);
-    o.flag("fallback", &mut r.fallback);
-    o.flag("forwardCredentials", &mut r.forward_credentials);
-    Some(r)
+    let mut r = RouteConfig::new("", "");
+    for f in ROUTE_FIELDS {
+        if let Some(got) = parse(&o, f.path, f.kind) {
+            store(route_slot(&mut r, f.id), got);
+        }
+    }
+    // A route without its name or URL as strings is no route (the errors are recorded).
+    let text = |k: &str| o.v.get(k).and_then(Value::as_str).is_some();
+    (text("name") && text("url")).then_some(r)
 }
 
-/// Reads everything the user set over the defaults (types only; `read` checks unknown keys first
-/// and ranges after).
-fn fields(config: &Value) -> R<Config> {
+/// The object at `path` (dotted) below the root, if every step is an object; a step that is not
+/// records an error once (`reported` keeps the paths already reported).
+fn object_at<'a>(root: &Obj<'a>, path: &str, reported: &mut Vec<String>) -> Option<Obj<'a>> {
+    let mut o = Obj {
+        v: root.v,
+        path: String::new(),
+        first: root.first,
+    };
+    for key in path.split('.') {
+        let (p, v) = o.get(key);
+        let v = v?;
+        if !matches!(v, Value::Obj(_)) {
+            if !reported.contains(&p) {
+                let allowed = if p == OPTIONAL_OBJECT {
+                    "an object, or null to disable"
+                } else {
+                    "an object"
+                };
+                o.first.fail(bad(&p, v, allowed));
+                reported.push(p);
+            }
+            return None;
+        }
+        o = Obj {
+            v,
+            path: p,
+            first: root.first,
+        };
+    }
+    Some(o)
+}
+
+/// The fields of `config` over the defaults, and the problems reading them (types, and integers'
+/// ranges), without the other checks (for the schema's tests).
+#[cfg(test)]
+pub(crate) fn fields_only(config: &Value) -> (Config, Vec<ConfigError>) {
     let first = First::default();
+    let c = fields(config, &first);
+    let all = first.0.into_inner().all(()).err().unwrap_or_default();
+    (c, all)
+}
+
+/// Reads everything the user set over the defaults, field by field as the schema lists them
+/// (types and ranges; `read` checks unknown keys first and the rules between fields after).
+fn fields(config: &Value, first: &First) -> Config {
     let root = Obj {
         v: config,
         path: String::new(),
-        first: &first,
+        first,
     };
     let mut c = Config::default();
-    if let Some(r) = root.obj("retry") {
-        let cr = &mut c.retry;
-        r.int("maxAttempts", &mut cr.max_attempts);
-        if let Some(b) = r.obj("backoff") {
-            b.choice("kind", &BACKOFF_KINDS, &mut cr.backoff.kind);
-            b.num("baseMs", &mut cr.backoff.base_ms);
-            b.num("capMs", &mut cr.backoff.cap_ms);
-        }
-        if let Some(s) = r.list("statuses", "an HTTP status in [100, 599]", status) {
-            cr.statuses = s;
-        }
-        let method = "an HTTP method name such as \"GET\"";
-        if let Some(m) = r.list("methods", method, |v| v.as_str().map(str::to_string)) {
-            cr.methods = m;
-        }
-        r.num("maxRetryAfterMs", &mut cr.max_retry_after_ms);
-    }
-    if let Some(b) = root.obj("budget") {
-        b.choice("depositOn", &DEPOSIT_ON, &mut c.budget.deposit_on);
-        b.num("ratio", &mut c.budget.ratio);
-        b.num("minPerSec", &mut c.budget.min_per_sec);
-        b.num("ttlMs", &mut c.budget.ttl_ms);
-    }
-    if let Some(t) = root.obj("timeout") {
-        t.nullable("attemptMs", &mut c.timeout.attempt_ms);
-        t.nullable("totalMs", &mut c.timeout.total_ms);
-    }
-    if let Some(k) = root.obj("concurrency") {
-        match k.get("limit") {
-            (_, None) => {}
-            (_, Some(Value::Null)) => c.concurrency.limit = None,
-            (_, Some(Value::Num(n))) => c.concurrency.limit = Some(LimitSetting::Fixed(*n)),
-            (_, Some(Value::Str(s))) if s == "adaptive" => {
-                c.concurrency.limit = Some(LimitSetting::Adaptive)
+    let mut reported = Vec::new();
+    for f in FIELDS {
+        if matches!(f.kind, Kind::Routes) {
+            if let Some((path, items)) = root.array("routes") {
+                c.routes = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| route(item_path(&path, i), v, first))
+                    .collect();
             }
-            (path, Some(v)) => first.fail(bad(&path, v, LIMIT_ALLOWED)),
+            continue;
         }
-        k.num("queue", &mut c.concurrency.queue);
-        k.num("queueTimeoutMs", &mut c.concurrency.queue_timeout_ms);
-    }
-    if let Some(p) = root.obj("pressure") {
-        p.num("warn", &mut c.pressure.warn);
-        p.num("critical", &mut c.pressure.critical);
-        p.num("hysteresis", &mut c.pressure.hysteresis);
-    }
-    if let Some((path, items)) = root.array("routes") {
-        c.routes = items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| route(item_path(&path, i), v, &first))
-            .collect();
-    }
-    if let Some(rt) = root.obj("routing") {
-        let cr = &mut c.routing;
-        if let Some(s) = rt.obj("switchBudget") {
-            s.num("ratio", &mut cr.switch_budget.ratio);
-            s.num("minPerSec", &mut cr.switch_budget.min_per_sec);
+        // By bytes and `get`: `rsplit_once` and slicing bring searchers and a panic path.
+        let dot = f.path.bytes().rposition(|b| b == b'.');
+        let parent = dot.and_then(|i| f.path.get(..i)).unwrap_or("");
+        let key = dot.and_then(|i| f.path.get(i + 1..)).unwrap_or(f.path);
+        if parent == OPTIONAL_OBJECT && config.get(OPTIONAL_OBJECT) == Some(&Value::Null) {
+            continue; // `hedge: null`: off, as absent
         }
-        if let Some(e) = rt.obj("ejection") {
-            let ce = &mut cr.ejection;
-            e.num("consecutiveFailures", &mut ce.consecutive_failures);
-            e.num("minSuccessRate", &mut ce.min_success_rate);
-            e.num("stdevFactor", &mut ce.stdev_factor);
-            e.num("minRequests", &mut ce.min_requests);
-            e.num("intervalMs", &mut ce.interval_ms);
-            e.num("baseMs", &mut ce.base_ms);
-            e.num("maxMs", &mut ce.max_ms);
-            e.num("maxPercent", &mut ce.max_percent);
+        let o = if parent.is_empty() {
+            Some(Obj {
+                v: config,
+                path: String::new(),
+                first,
+            })
+        } else {
+            object_at(&root, parent, &mut reported)
+        };
+        let Some(o) = o else { continue };
+        if parent == OPTIONAL_OBJECT && c.hedge.is_none() {
+            // Present as an object: the feature is on, with its defaults for what is not set.
+            c.hedge = Some(HedgeConfig::default());
         }
-        rt.num("probes", &mut cr.probes);
-        rt.num("fallbackDefaultShare", &mut cr.fallback_default_share);
-    }
-    if root.get("hedge").1 != Some(&Value::Null) {
-        if let Some(h) = root.obj("hedge") {
-            let mut hc = HedgeConfig::default();
-            h.nullable("afterMs", &mut hc.after_ms);
-            h.nullable("percentile", &mut hc.percentile);
-            h.num("maxExtraLoad", &mut hc.max_extra_load);
-            c.hedge = Some(hc);
+        if let Some(got) = parse(&o, key, f.kind) {
+            store(slot(&mut c, f.id), got);
         }
     }
-    if let Some(seed) = root.typed("seed", "a number", Value::as_f64) {
-        c.seed = Some(seed);
-    }
-    if let Some(r) = root.obj("redact") {
-        r.flag("query", &mut c.redact.query);
-    }
-    first.0.into_inner().result(c)
+    c
 }
 
-/// The first key that the schema (`KNOWN_KEYS`) does not know, depth first.
-fn unknown_key(obj: &Value, path: &str) -> Option<ConfigError> {
-    let known = known_keys(&schema_path(path))?;
+/// Every key that the schema (`keys_at`) does not know, depth first.
+fn unknown_keys(obj: &Value, path: &str, first: &First) {
+    let known = keys_at(&schema_path(path));
     let Value::Obj(pairs) = obj else {
-        return None; // a type error: `fields` reports it with the expected type
+        return; // a type error: `fields` reports it with the expected type
     };
+    if known.is_empty() {
+        return; // not an object of the schema (a value `fields` reads whole)
+    }
     for (key, value) in pairs {
         let child = if path.is_empty() {
             key.clone()
@@ -326,28 +359,22 @@ fn unknown_key(obj: &Value, path: &str) -> Option<ConfigError> {
             cat!(path, ".", key)
         };
         if !known.contains(&key.as_str()) {
-            return Some(ConfigError::new(
+            first.fail(ConfigError::new(
                 &child,
                 value.show(),
-                &cat!("no such option; known keys here: ", join(known, ", ")),
+                &cat!("no such option; known keys here: ", join(&known, ", ")),
             ));
+            continue;
         }
         match value {
-            Value::List(items) if known_keys(&cat!(child, "[]")).is_some() => {
+            Value::List(items) if !keys_at(&cat!(schema_path(&child), "[]")).is_empty() => {
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(e) = unknown_key(item, &cat!(child, "[", i, "]")) {
-                        return Some(e);
-                    }
+                    unknown_keys(item, &cat!(child, "[", i, "]"), first);
                 }
             }
-            _ => {
-                if let Some(e) = unknown_key(value, &child) {
-                    return Some(e);
-                }
-            }
+            _ => unknown_keys(value, &child, first),
         }
     }
-    None
 }
 
 /// `routes[3].x` -> `routes[].x`: the schema names array elements with `[]`.
