@@ -273,8 +273,9 @@ fn a_config_with_its_own_routes_is_matched_to_the_scenarios_by_name_or_position(
 #[test]
 #[ignore]
 fn speed() {
-    // SPEED_PRESETS=a,b and SPEED_RUNS=N narrow it (for a profiler).
+    // SPEED_PRESETS=a,b, SPEED_POLICIES=naive|ballast and SPEED_RUNS=N narrow it (for a profiler).
     let only = std::env::var("SPEED_PRESETS").ok();
+    let policies = std::env::var("SPEED_POLICIES").ok();
     let runs: usize = std::env::var("SPEED_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -288,6 +289,12 @@ fn speed() {
             continue;
         }
         for policy in [Policy::Naive, Policy::Ballast] {
+            if policies
+                .as_deref()
+                .is_some_and(|o| !o.split(',').any(|n| n == policy.name()))
+            {
+                continue;
+            }
             let o = Options {
                 policy: policy.clone(),
                 ..Options::default()

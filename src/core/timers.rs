@@ -7,10 +7,11 @@
 //!
 //! Timers are not cancelled: the engine checks, when one comes up, that what it was set for still
 //! holds (the call is still waiting, the attempt still in flight), and ignores it otherwise. Stale
-//! entries are dropped as they surface, and the heap is rebuilt without them when they outnumber
+//! entries are dropped as they surface, and the queue is rebuilt without them when they outnumber
 //! the live ones, so its size stays bounded by the calls in progress.
 
 use crate::core::tasks::TaskId;
+use crate::prelude::*;
 use alloc::collections::BinaryHeap;
 use core::cmp::Ordering;
 
@@ -38,6 +39,13 @@ struct Entry {
     timer: Timer,
 }
 
+impl Entry {
+    /// Whether it comes up before `other`: the earlier instant, then the one set first.
+    fn before(&self, other: &Entry) -> bool {
+        self.cmp(other).is_gt()
+    }
+}
+
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
@@ -59,52 +67,145 @@ impl Ord for Entry {
     }
 }
 
+/// Whether the engine keeps timers set in order of their instants in a run beside the heap
+/// (`Timers`): the simulator does, whose heap would hold thousands of attempt timeouts. The fetch
+/// path does not: a client's timers are far fewer, and its code stays small (`Timers<false>`
+/// compiles to the heap alone).
+pub const ENGINE_RUN: bool = !cfg!(feature = "binding");
+
+/// Timers in the order they come up; `entries[head..]` are still to come.
 #[derive(Default)]
-pub struct Timers {
+struct Run {
+    entries: Vec<Entry>,
+    head: usize,
+}
+
+impl Run {
+    fn first(&self) -> Option<&Entry> {
+        self.entries.get(self.head)
+    }
+
+    fn last(&self) -> Option<&Entry> {
+        self.entries
+            .last()
+            .filter(|_| self.head < self.entries.len())
+    }
+
+    fn push(&mut self, e: Entry) {
+        self.entries.push(e);
+    }
+
+    fn pop_first(&mut self) -> Option<Entry> {
+        let e = *self.entries.get(self.head)?;
+        self.head += 1;
+        // What was taken is dropped once it is half the list: each entry moves at most once.
+        if self.head == self.entries.len() {
+            self.entries.clear();
+            self.head = 0;
+        } else if self.head >= 32 && 2 * self.head >= self.entries.len() {
+            self.entries.drain(..self.head);
+            self.head = 0;
+        }
+        Some(e)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len() - self.head
+    }
+
+    fn retain(&mut self, keep: impl Fn(&Entry) -> bool) {
+        self.entries.drain(..self.head);
+        self.head = 0;
+        self.entries.retain(keep);
+    }
+}
+
+/// The timers: each comes up at its instant, equal instants in the order they were set.
+///
+/// With `RUN`, a timer set no earlier than the run's last one joins the run, which gives up its
+/// earliest at no cost; the others go to the heap, whose every removal sifts through all its
+/// levels. Timers of one kind are set a fixed delay from a clock that only moves forward (every
+/// attempt's timeout, every call's deadline), so in the order of their instants: the first kind
+/// set fills the run, and the heap holds the rest. The earliest timer is the earlier of the run's
+/// first and the heap's top.
+#[derive(Default)]
+pub struct Timers<const RUN: bool> {
     heap: BinaryHeap<Entry>,
+    run: Run,
     seq: u64,
 }
 
-impl Timers {
+impl<const RUN: bool> Timers<RUN> {
     pub fn set(&mut self, at: f64, timer: Timer) {
         self.seq += 1;
-        self.heap.push(Entry {
+        let e = Entry {
             at,
             seq: self.seq,
             timer,
-        });
+        };
+        if RUN
+            && self
+                .run
+                .last()
+                .is_none_or(|last| last.at.total_cmp(&e.at).is_le())
+        {
+            self.run.push(e);
+        } else {
+            self.heap.push(e);
+        }
+    }
+
+    /// The earliest timer, and whether it is the run's.
+    fn earliest(&self) -> Option<(&Entry, bool)> {
+        let top = self.heap.peek();
+        if !RUN {
+            return top.map(|e| (e, false));
+        }
+        match (self.run.first(), top) {
+            (Some(r), Some(h)) if h.before(r) => Some((h, false)),
+            (Some(r), _) => Some((r, true)),
+            (None, h) => h.map(|e| (e, false)),
+        }
+    }
+
+    /// Takes the earliest timer out.
+    fn take(&mut self) -> Option<Entry> {
+        match self.earliest()? {
+            (_, true) => self.run.pop_first(),
+            (_, false) => self.heap.pop(),
+        }
     }
 
     /// The earliest timer, stale or not (`wanted` tells which are live).
     pub fn peek(&self) -> Option<(f64, Timer)> {
-        self.heap.peek().map(|e| (e.at, e.timer))
+        self.earliest().map(|(e, _)| (e.at, e.timer))
     }
 
     /// Removes the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, Timer)> {
-        if self.heap.peek()?.at > now {
+        if self.earliest()?.0.at > now {
             return None;
         }
-        self.heap.pop().map(|e| (e.at, e.timer))
+        self.take().map(|e| (e.at, e.timer))
     }
 
     /// Drops the earliest timer (a stale one the engine found at the top).
     pub fn pop(&mut self) {
-        self.heap.pop();
+        self.take();
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.run.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Keeps only the timers `wanted` says are live, when the stale ones outnumber `live_bound`
     /// (an upper bound of the live ones) enough to be worth a rebuild.
     pub fn compact(&mut self, live_bound: usize, wanted: impl Fn(f64, Timer) -> bool) {
-        if self.heap.len() <= 2 * live_bound + 64 {
+        if self.len() <= 2 * live_bound + 64 {
             return;
         }
         let entries = core::mem::take(&mut self.heap).into_vec();
@@ -112,11 +213,14 @@ impl Timers {
             .into_iter()
             .filter(|e| wanted(e.at, e.timer))
             .collect();
+        if RUN {
+            self.run.retain(|e| wanted(e.at, e.timer));
+        }
     }
 
     /// Heap bytes held (memory-bound tests).
     pub fn footprint(&self) -> usize {
-        self.heap.capacity() * core::mem::size_of::<Entry>()
+        (self.heap.capacity() + self.run.entries.capacity()) * core::mem::size_of::<Entry>()
     }
 }
 
@@ -124,9 +228,8 @@ impl Timers {
 mod tests {
     use super::*;
 
-    #[test]
-    fn earliest_first_and_equal_instants_in_the_order_set() {
-        let mut t = Timers::default();
+    fn earliest_first<const RUN: bool>() {
+        let mut t = Timers::<RUN>::default();
         let a = TaskId::from_bits(1);
         t.set(20.0, Timer::Deadline(a));
         t.set(10.0, Timer::Backoff(a));
@@ -141,8 +244,54 @@ mod tests {
     }
 
     #[test]
+    fn earliest_first_and_equal_instants_in_the_order_set() {
+        earliest_first::<false>();
+        earliest_first::<true>();
+    }
+
+    /// Timers set as the engine sets them (fixed delays from a clock that moves forward, and
+    /// random ones), some dropped as stale, come up in the same order with a run as without.
+    #[test]
+    fn a_run_keeps_the_heap_order() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let (mut plain, mut run) = (Timers::<false>::default(), Timers::<true>::default());
+        let mut now = 0.0;
+        for i in 0..20_000u64 {
+            let id = TaskId::from_bits(i);
+            let at = match rng.u8(..5) {
+                0 => now + 10_000.0,
+                1 => now + 30_000.0,
+                2 => now + 1_000.0,
+                3 => now + rng.f64() * 500.0,
+                _ => now + [0.0, 1.0][rng.usize(..2)],
+            };
+            plain.set(at, Timer::Deadline(id));
+            run.set(at, Timer::Deadline(id));
+            now += rng.f64() * 3.0;
+            if rng.u8(..4) == 0 {
+                assert_eq!(plain.peek(), run.peek());
+                plain.pop();
+                run.pop();
+            }
+            while let Some(due) = plain.pop_due(now) {
+                assert_eq!(run.pop_due(now), Some(due));
+            }
+            if i % 5_000 == 0 {
+                let wanted = |_: f64, t: Timer| t != Timer::Deadline(TaskId::from_bits(i / 2));
+                plain.compact(0, wanted);
+                run.compact(0, wanted);
+            }
+            assert_eq!(plain.len(), run.len());
+        }
+        while let Some(due) = plain.pop_due(f64::INFINITY) {
+            assert_eq!(run.pop_due(f64::INFINITY), Some(due));
+        }
+        assert!(run.is_empty());
+    }
+
+    #[test]
     fn compaction_keeps_only_the_live() {
-        let mut t = Timers::default();
+        let mut t = Timers::<ENGINE_RUN>::default();
         for i in 0..1000u32 {
             t.set(
                 f64::from(i),

@@ -46,7 +46,7 @@ use crate::core::retry_after;
 use crate::core::routing::{FallbackReason, Notice, Pick, Routing};
 use crate::core::sketch::Sample;
 use crate::core::tasks::{Slab, TaskId};
-use crate::core::timers::{Timer, Timers};
+use crate::core::timers::{self, Timer, Timers};
 use crate::core::url::origin_of;
 use crate::prelude::*;
 
@@ -80,7 +80,7 @@ pub struct Engine {
     /// Boxed: a call is taken out of the slab and put back around every input (`with_call`),
     /// which then moves a pointer, not the call.
     calls: Slab<Box<Call>>,
-    timers: Timers,
+    timers: Timers<{ timers::ENGINE_RUN }>,
     /// The pressure timer is set.
     pressure_timer: bool,
     actions: VecDeque<Action>,
