@@ -112,6 +112,26 @@ class Call {
   }
 }
 
+/**
+ * `snapshot().config` from the engine's `fingerprint, [path, value]...`: the paths
+ * (`retry.backoff.baseMs`, `routes[0].url`; `routes` is the count) become nested objects.
+ */
+function configInfo([fingerprint, ...entries]) {
+  const effective = {};
+  for (const [path, value] of entries) {
+    const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+    const last = keys.pop();
+    let o = effective;
+    for (let i = 0; i < keys.length; i++) o = o[keys[i]] ??= /^\d/.test(keys[i + 1] ?? last) ? [] : {};
+    o[last] = path === "routes" ? [] : value;
+  }
+  const freeze = (v) => {
+    if (v !== null && typeof v === "object") Object.values(Object.freeze(v)).forEach(freeze);
+    return v;
+  };
+  return freeze({ fingerprint, effective });
+}
+
 export class Executor {
   /**
    * `client`: the wasm Client on `host`'s instance; `transport`: the user's, or null for the
@@ -359,13 +379,16 @@ export class Executor {
   /** The client's snapshot (decoded), or throws the INTERNAL error after a fault. */
   snapshot() {
     if (this.dead) throw this.faultError;
-    let tape;
+    let s;
     try {
-      tape = this.client.snapshot(this.clock.now());
+      s = this.b.decode(this.client.snapshot(this.clock.now()))[0];
+      // The config never changes: read once, frozen, shared by every snapshot.
+      this.config ??= configInfo(this.b.decode(this.client.configInfo()));
     } catch (err) {
       throw this.fault(err);
     }
-    return this.b.decode(tape)[0];
+    s.config = this.config;
+    return s;
   }
 
   setListening(mask) {

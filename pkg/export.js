@@ -134,7 +134,7 @@ export function toOpenMetrics(snapshot, { prefix = "ballast", labels = {} } = {}
   }
   if (!isObject(labels)) throw new TypeError("toOpenMetrics: labels must be an object");
   const stateLabel = `${prefix}_pressure_state`;
-  const reserved = new Set(["reason", "component", "quantile", "le", stateLabel]);
+  const reserved = new Set(["reason", "component", "quantile", "le", "fingerprint", stateLabel]);
   const constant = Object.entries(labels).map(([k, v]) => {
     if (!LABEL_NAME.test(k) || k.startsWith("__") || reserved.has(k)) {
       throw new TypeError(
@@ -166,6 +166,12 @@ export function toOpenMetrics(snapshot, { prefix = "ballast", labels = {} } = {}
     if (isNum(value)) family(name, "gauge", help, unit, [["", [], value]]);
   };
 
+  // The config the client runs, as an info metric: a dashboard shows at once when two
+  // environments (or two instances) run different configs.
+  if (isObject(s.config) && typeof s.config.fingerprint === "string") {
+    const help = "The config the client runs, by its fingerprint (ballast-fetch/drift).";
+    family("config", "info", help, "", [["_info", [["fingerprint", s.config.fingerprint]], 1]]);
+  }
   counter("tasks", "Tasks (calls of the wrapped fetch) started.", s.tasks);
   gauge(
     "tasks_active",
@@ -336,6 +342,12 @@ export function registerOpenTelemetry(fetchLike, meter, { prefix = "ballast", at
   }
   if (!isObject(attributes)) throw new TypeError("registerOpenTelemetry: attributes must be an object");
   const base = { ...attributes };
+  // The config's fingerprint on every measurement (it never changes for a client), so a
+  // dashboard can tell configs apart.
+  const first = fetchLike.snapshot();
+  if (isObject(first.config) && typeof first.config.fingerprint === "string") {
+    base[`${prefix}.config.fingerprint`] = first.config.fingerprint;
+  }
   const p = (name) => `${prefix}.${name}`;
   const reasonKey = { giveup: p("giveup.reason"), shed: p("shed.reason") };
   const stateKey = p("pressure.state");

@@ -353,10 +353,11 @@ export interface BallastConfig {
    */
   hedge?: HedgeConfig | null;
   /**
-   * Seed for the jitter RNG (reproducible schedules in tests): an integer in [0, 2^53 − 1].
+   * Seed for the jitter RNG (reproducible schedules in tests): an integer in [0, 2^53 − 1]
+   * (`null`: as absent).
    * @defaultValue random, drawn on the first call
    */
-  seed?: number;
+  seed?: number | null;
   /** What messages and events may show of a request's URL (user-info never). */
   redact?: RedactConfig;
   /**
@@ -679,7 +680,64 @@ export interface Quantiles {
  * What {@link BallastFetch.snapshot} returns: a plain, JSON-serialisable object. Counters are
  * lifetime totals of the client; windowed figures cover the last `windowMs`.
  */
+/**
+ * The config a client runs, as `snapshot().config` reports it: its fingerprint (what
+ * `ballast-fetch/drift`'s `fingerprint` gives for the same config, and what `toOpenMetrics` emits
+ * as `ballast_config_info{fingerprint}`) and every field with its default filled in. Frozen, and
+ * the same object in every snapshot of the client.
+ */
+export interface ConfigInfo {
+  /** 12 hex digits: equal for configs that behave alike however they are written. */
+  readonly fingerprint: string;
+  /** The config as it behaves: every field, defaults filled in (`transport` is not part of it). */
+  readonly effective: EffectiveConfig;
+}
+
+/** A config with every field filled in, as the client runs it (sets sorted, methods upper case). */
+export interface EffectiveConfig {
+  readonly retry: {
+    readonly maxAttempts: number;
+    readonly backoff: { readonly kind: BackoffKind; readonly baseMs: number; readonly capMs: number };
+    readonly statuses: readonly number[];
+    readonly methods: readonly string[];
+    readonly maxRetryAfterMs: number;
+  };
+  readonly budget: { readonly ratio: number; readonly minPerSec: number; readonly ttlMs: number; readonly depositOn: "success" | "task" };
+  readonly timeout: { readonly attemptMs: number | null; readonly totalMs: number | null };
+  readonly concurrency: { readonly limit: number | "adaptive" | null; readonly queue: number; readonly queueTimeoutMs: number };
+  readonly pressure: { readonly warn: number; readonly critical: number; readonly hysteresis: number };
+  readonly routing: {
+    readonly switchBudget: { readonly ratio: number; readonly minPerSec: number };
+    readonly ejection: {
+      readonly consecutiveFailures: number;
+      readonly minSuccessRate: number;
+      readonly stdevFactor: number;
+      readonly minRequests: number;
+      readonly intervalMs: number;
+      readonly baseMs: number;
+      readonly maxMs: number;
+      readonly maxPercent: number;
+    };
+    readonly probes: number;
+    readonly fallbackDefaultShare: number;
+  };
+  /** `null` when hedging is off. */
+  readonly hedge: { readonly afterMs: number | null; readonly percentile: number | null; readonly maxExtraLoad: number } | null;
+  readonly routes: readonly {
+    readonly name: string;
+    readonly url: string;
+    readonly weight: number;
+    readonly fallback: boolean;
+    readonly forwardCredentials: boolean;
+  }[];
+  /** `null`: a random seed, drawn on the first call. */
+  readonly seed: number | null;
+  readonly redact: { readonly query: boolean };
+}
+
 export interface Snapshot {
+  /** The config this client runs: its fingerprint and every field with its default. */
+  config: ConfigInfo;
   /** Calls started, lifetime. */
   tasks: number;
   /** Calls started and not settled yet (in flight, queued or sleeping between attempts). */

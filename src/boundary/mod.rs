@@ -17,6 +17,7 @@
 
 use crate::core::action::{AbortReason, Action, ErrorCode, Failed, Failure, Settlement};
 use crate::core::call::AttemptRecord;
+use crate::core::config::canonical::Sink;
 use crate::core::counts::Counts;
 use crate::core::events::{Event, RetryCause, KINDS};
 use crate::core::metrics::{Quantiles, Snapshot};

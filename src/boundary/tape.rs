@@ -269,3 +269,30 @@ impl Tape {
         }
     }
 }
+
+/// The canonical form of a config as `[path, value]` pairs (`config::canonical::walk`), which
+/// JS turns into `snapshot().config.effective`.
+impl Sink for Tape {
+    fn path(&mut self, head: &str, route: Option<(usize, &str)>) {
+        self.list(2);
+        match route {
+            Some((i, key)) => self.str(&cat!(head, "[", i, "].", key)),
+            None => self.str(head),
+        }
+    }
+    fn null(&mut self) {
+        Tape::null(self)
+    }
+    fn bool(&mut self, b: bool) {
+        Tape::bool(self, b)
+    }
+    fn num(&mut self, n: f64) {
+        Tape::num(self, n)
+    }
+    fn str(&mut self, s: &str) {
+        Tape::str(self, s)
+    }
+    fn list(&mut self, n: usize, _strings: bool) {
+        Tape::list(self, n)
+    }
+}

@@ -233,6 +233,18 @@ impl Client {
         t.nums
     }
 
+    /// The config this client runs, as a tape: its fingerprint, then its canonical form (every
+    /// field, defaults filled in) as `[path, value]` pairs. JS reads it once and reports it in
+    /// `snapshot().config`.
+    #[wasm_bindgen(js_name = configInfo)]
+    pub fn config_info(&mut self) -> Vec<f64> {
+        let c = self.engine.config_mut();
+        let mut t = Tape::default();
+        t.str(&crate::core::config::fingerprint_mut(c));
+        crate::core::config::canonical::walk(c, &mut t);
+        t.nums
+    }
+
     /// Counters and windowed figures at `now`, as a tape (one `snapshot` record). Reads only.
     pub fn snapshot(&self, now: f64) -> Vec<f64> {
         let mut t = Tape::default();

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fingerprint, effectiveConfig, diffConfig, lintConfig, lintRules, validateConfig, ScenarioError } from "../../pkg/drift-node.js";
 import { simulate } from "../../pkg/sim-node.js";
+import { createFetch } from "../../pkg/node.js";
+import { toOpenMetrics } from "../../pkg/export.js";
 
 test("fingerprint: 12 hex digits, equal for configs that behave alike, different for any change", () => {
   const base = fingerprint({});
@@ -121,4 +123,40 @@ test("drift and sim share one module in a process", () => {
   const before = fingerprint({ retry: { maxAttempts: 2 } });
   simulate("burst", { policy: "naive", seed: 1, durationMs: 2000 });
   assert.equal(fingerprint({ retry: { maxAttempts: 2 } }), before);
+});
+
+test("snapshot().config: the running client's fingerprint (as drift computes it) and its effective config", () => {
+  const config = {
+    retry: { maxAttempts: 3, statuses: [503, 429, 503], methods: ["put", "GET"] },
+    routes: [{ name: "eu", url: "https://eu.api.example/" }, { name: "mirror", url: "https://mirror.example", fallback: true }],
+    hedge: { afterMs: 80 },
+    transport: async () => new Response("ok"),
+  };
+  const api = createFetch(config);
+  const s = api.snapshot();
+  assert.equal(s.config.fingerprint, fingerprint(config));
+  assert.notEqual(s.config.fingerprint, createFetch().snapshot().config.fingerprint);
+  assert.equal(createFetch().snapshot().config.fingerprint, fingerprint({}));
+  const e = s.config.effective;
+  assert.equal(e.retry.maxAttempts, 3);
+  assert.deepEqual(e.retry.statuses, [429, 503], "a set: sorted, once each");
+  assert.deepEqual(e.retry.methods, ["GET", "PUT"]);
+  assert.equal(e.budget.ratio, 0.2, "defaults filled in");
+  assert.equal(e.timeout.totalMs, 30000);
+  assert.deepEqual(e.hedge, { afterMs: 80, percentile: null, maxExtraLoad: 0.05 });
+  assert.deepEqual(e.routes.map((r) => [r.name, r.url, r.fallback]), [["eu", "https://eu.api.example", false], ["mirror", "https://mirror.example", true]]);
+  assert.equal(e.seed, null);
+  assert.equal(createFetch().snapshot().config.effective.hedge, null);
+  assert.ok(!("transport" in e));
+  // The same frozen object in every snapshot: read once.
+  assert.equal(api.snapshot().config, s.config);
+  assert.ok(Object.isFrozen(e) && Object.isFrozen(e.retry.statuses) && Object.isFrozen(e.routes[0]));
+  assert.throws(() => {
+    "use strict";
+    e.retry.maxAttempts = 9;
+  }, TypeError);
+  // What a scrape shows.
+  assert.match(toOpenMetrics(s), new RegExp(`^ballast_config_info\\{fingerprint="${s.config.fingerprint}"\\} 1$`, "m"));
+  // The effective config is the config: it gives the same fingerprint.
+  assert.equal(fingerprint(JSON.parse(JSON.stringify(e))), s.config.fingerprint);
 });

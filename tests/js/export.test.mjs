@@ -178,6 +178,7 @@ function sample(families, name, labels = {}) {
 // ---- a full snapshot, as the engine with backpressure and pressure reports it --------------------
 
 const FULL = Object.freeze({
+  config: { fingerprint: "0123456789ab", effective: {} },
   tasks: 120,
   activeTasks: 4,
   attempts: 150,
@@ -209,6 +210,7 @@ test("toOpenMetrics: a full snapshot parses strictly, every family typed, counte
 
   const types = Object.fromEntries([...fam].map(([name, f]) => [name, f.type]));
   assert.deepEqual(types, {
+    ballast_config: "info",
     ballast_tasks: "counter",
     ballast_tasks_active: "gauge",
     ballast_attempts: "counter",
@@ -234,6 +236,7 @@ test("toOpenMetrics: a full snapshot parses strictly, every family typed, counte
     ballast_queue_wait_time_window_observations: "gauge",
     ballast_window_seconds: "gauge",
   });
+  assert.equal(sample(fam, "ballast_config_info", { fingerprint: "0123456789ab" }), 1);
   for (const [name, f] of fam) {
     assert.ok(f.help && f.help.length > 0, `${name} has a HELP`);
     assert.ok(f.samples.length > 0, `${name} has samples`);
@@ -502,7 +505,10 @@ test("OpenTelemetry: every snapshot figure of a full snapshot, with names, units
     assert.equal(m.get(name).dataPointType, type, `${name} type`);
     if (monotonic !== undefined) assert.equal(m.get(name).isMonotonic, monotonic, `${name} monotonic`);
     assert.ok(descriptor(m, name).description.length > 0, `${name} description`);
-    for (const p of m.get(name).dataPoints) assert.equal(p.attributes["service.client"], "api", `${name} attributes`);
+    for (const p of m.get(name).dataPoints) {
+      assert.equal(p.attributes["service.client"], "api", `${name} attributes`);
+      assert.equal(p.attributes["ballast.config.fingerprint"], "0123456789ab", `${name}: the config's fingerprint`);
+    }
   }
 
   const v = (name, attrs) => point(m, name, attrs).value;
@@ -581,6 +587,7 @@ test("OpenTelemetry: http.client.request.duration follows the HTTP client conven
     "server.port": 443,
     "url.scheme": "https",
     "http.response.status_code": 200,
+    "ballast.config.fingerprint": "0123456789ab",
   });
   assert.equal(ok.value.count, 2);
   assert.ok(Math.abs(ok.value.sum - 0.05) < 1e-9, `sum ${ok.value.sum} s`);
@@ -594,6 +601,7 @@ test("OpenTelemetry: http.client.request.duration follows the HTTP client conven
     "server.port": 8080,
     "url.scheme": "http",
     "error.type": "timeout",
+    "ballast.config.fingerprint": "0123456789ab",
   });
   assert.equal(point(m, "http.client.request.duration", { "error.type": "timeout" }).value.sum, 10);
   const net = point(m, "http.client.request.duration", { "error.type": "network" });
@@ -701,6 +709,7 @@ test("OpenTelemetry [needs the engine's \"attempt\" event]: real calls record ht
     "server.address": "127.0.0.1",
     "server.port": origin.port,
     "url.scheme": "http",
+    "ballast.config.fingerprint": f.snapshot().config.fingerprint,
   };
   const failed = point(m, "http.client.request.duration", { "http.response.status_code": 503 });
   assert.deepEqual(failed.attributes, { ...common, "http.response.status_code": 503, "error.type": "503" });

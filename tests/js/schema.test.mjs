@@ -115,7 +115,7 @@ test("the schema accepts what createFetch accepts and refuses what it refuses (A
   };
   const valid = JSON.parse(readFileSync(new URL("../fixtures/fingerprints.json", import.meta.url), "utf8")).map((r) => r.config);
   valid.push({ $schema: "../node_modules/ballast-fetch/config.schema.json", retry: { maxAttempts: 1 } });
-  valid.push({ hedge: null }, { hedge: { percentile: 95, afterMs: null } }, { timeout: { attemptMs: null, totalMs: null } });
+  valid.push({ seed: null }, { hedge: null }, { hedge: { percentile: 95, afterMs: null } }, { timeout: { attemptMs: null, totalMs: null } });
   for (const config of valid) {
     assert.equal(validate(config), true, `${JSON.stringify(config)}: ${ajv.errorsText(validate.errors)}`);
     assert.equal(accepts(config), true, JSON.stringify(config));
@@ -132,7 +132,6 @@ test("the schema accepts what createFetch accepts and refuses what it refuses (A
     { concurrency: { limit: 0 } },
     { concurrency: { limit: "auto" } },
     { seed: 1.5 },
-    { seed: null },
     { redact: { query: "no" } },
     { routes: [{ name: "a" }] },
     { routes: [{ name: "a", url: "https://a.example", wieght: 2 }] },

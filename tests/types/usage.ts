@@ -54,6 +54,12 @@ const limit: number | null = s.limit;
 const routeStates: string[] = s.routes.map((r) => `${r.name}:${r.state}:${r.score}:${r.credentialsStripped}`);
 const fallbackIsDefault: boolean = s.fallback.isDefault && s.fallback.activeForMs > 0;
 void [routeStates, fallbackIsDefault, s.hedges.won, s.switches.denied];
+const fingerprintNow: string = s.config.fingerprint;
+const attemptMs: number | null = s.config.effective.timeout.attemptMs;
+const hedgeOn: boolean = s.config.effective.hedge !== null;
+// @ts-expect-error: the effective config is read-only
+s.config.effective.retry.maxAttempts = 2;
+void [fingerprintNow, attemptMs, hedgeOn];
 const text: string = toOpenMetrics(f.snapshot()) + toOpenMetrics(s, { prefix: "api" });
 void [main, level, limit, text];
 

@@ -48,10 +48,15 @@ fn value_schema(kind: Kind) -> Map<String, Value> {
     let obj = |v: Value| v.as_object().cloned().unwrap_or_default();
     match kind {
         Kind::Num(r) => range("number", r),
-        Kind::Int(r) | Kind::OptInt(r) => range("integer", r),
+        Kind::Int(r) => range("integer", r),
         Kind::OrNull(r) => {
             let mut m = range("number", r);
             m.insert("type".into(), json!(["number", "null"]));
+            m
+        }
+        Kind::OptInt(r) => {
+            let mut m = range("integer", r);
+            m.insert("type".into(), json!(["integer", "null"]));
             m
         }
         Kind::Flag => obj(json!({ "type": "boolean" })),
@@ -116,7 +121,9 @@ fn insert(root: &mut Map<String, Value>, path: &str, schema: Value) {
 
 /// The whole schema.
 pub fn config_schema() -> Value {
-    let mut defaults = Config::default();
+    let mut defaults = Config::default()
+        .validated()
+        .expect("the defaults are valid");
     let mut props = Map::new();
     for (f, doc) in FIELDS.iter().zip(DOCS) {
         if f.kind == Kind::Routes {

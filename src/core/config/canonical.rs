@@ -9,7 +9,6 @@
 
 use super::*;
 use crate::core::print::{fmt_num, quoted};
-use crate::core::sort;
 
 /// A field's value in the canonical form.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,47 +56,144 @@ pub struct Entry {
     pub value: Val,
 }
 
-fn opt(v: Option<f64>) -> Val {
-    v.map_or(Val::Null, Val::Num)
+/// What the canonical walk writes to: the fingerprint's hasher, the boundary's tape (what
+/// `snapshot().config` is read from), the list of entries the tools compare. One walk, so the
+/// three cannot disagree, and no copy of the form is built where only a hash is wanted.
+pub trait Sink {
+    /// The next field: `head` (`retry.backoff.baseMs`), or for a route's field `routes`, its
+    /// index and its key.
+    fn path(&mut self, head: &str, route: Option<(usize, &str)>);
+    fn null(&mut self);
+    fn bool(&mut self, b: bool);
+    fn num(&mut self, n: f64);
+    fn str(&mut self, s: &str);
+    /// A set of `n` values, which follow: strings when `strings`, else numbers.
+    fn list(&mut self, n: usize, strings: bool);
 }
 
-/// The canonical value of a field in its slot. Sets come sorted and without repeats, methods in
-/// upper case.
-pub fn value_of(kind: Kind, slot: Slot<'_>) -> Val {
+/// Writes the value in `slot` as its canonical value. Sets (statuses, methods) come sorted,
+/// without repeats and methods in upper case: `check` normalises a config so.
+fn value(out: &mut dyn Sink, kind: Kind, slot: Slot<'_>) {
     match slot {
-        Slot::Num(v) => Val::Num(*v),
-        Slot::Count(v) => Val::Num(f64::from(*v)),
-        Slot::Opt(v) => opt(*v),
-        Slot::Flag(v) => Val::Bool(*v),
-        Slot::Backoff(k) => Val::Str(name_of(kind, BACKOFF_KINDS.iter().position(|x| x.1 == *k))),
-        Slot::Deposit(d) => Val::Str(name_of(kind, DEPOSIT_ON.iter().position(|x| x.1 == *d))),
+        Slot::Num(v) => out.num(*v),
+        Slot::Count(v) => out.num(f64::from(*v)),
+        Slot::Opt(None) | Slot::Limit(None) => out.null(),
+        Slot::Opt(Some(v)) | Slot::Limit(Some(LimitSetting::Fixed(v))) => out.num(*v),
+        Slot::Limit(Some(LimitSetting::Adaptive)) => out.str("adaptive"),
+        Slot::Flag(v) => out.bool(*v),
+        Slot::Backoff(k) => out.str(name_of(kind, BACKOFF_KINDS.iter().position(|x| x.1 == *k))),
+        Slot::Deposit(d) => out.str(name_of(kind, DEPOSIT_ON.iter().position(|x| x.1 == *d))),
         Slot::Statuses(v) => {
-            let mut v: Vec<f64> = v.iter().map(|s| f64::from(*s)).collect();
-            sort::sort_by(&mut v, |a, b| a < b);
-            v.dedup();
-            Val::Nums(v)
+            out.list(v.len(), false);
+            v.iter().for_each(|s| out.num(f64::from(*s)));
         }
         Slot::Methods(v) => {
-            let mut v: Vec<String> = v.iter().map(|m| m.to_ascii_uppercase()).collect();
-            sort::sort_by(&mut v, |a, b| a < b);
-            v.dedup();
-            Val::Strs(v)
+            out.list(v.len(), true);
+            v.iter().for_each(|m| out.str(m));
         }
-        Slot::Limit(v) => match v {
-            None => Val::Null,
-            Some(LimitSetting::Fixed(n)) => Val::Num(*n),
-            Some(LimitSetting::Adaptive) => Val::Str("adaptive".into()),
-        },
-        Slot::Text(v) => Val::Str(v.clone()),
-        Slot::Routes(r) => Val::Num(r.len() as f64),
+        Slot::Text(v) => out.str(v),
+        Slot::Routes(r) => out.num(r.len() as f64),
     }
 }
 
-fn name_of(kind: Kind, i: Option<usize>) -> String {
+fn name_of(kind: Kind, i: Option<usize>) -> &'static str {
     match kind {
-        Kind::Choice(names) => i.and_then(|i| names.get(i)).copied().unwrap_or("").into(),
-        _ => String::new(),
+        Kind::Choice(names) => i.and_then(|i| names.get(i)).copied().unwrap_or(""),
+        _ => "",
     }
+}
+
+/// Walks every field of `c` (a validated config) in the schema's order: an absent optional
+/// object (`hedge`) as one `null`, `routes` as its length followed by each route's fields.
+/// `transport` is code, not configuration, and is not part of it. Reads only (`&mut` is how the
+/// schema's slots are reached; an absent optional object is not created).
+pub fn walk(c: &mut Config, out: &mut dyn Sink) {
+    let mut off_said = false;
+    for f in FIELDS {
+        if c.hedge.is_none() && in_optional(f.path) {
+            if !off_said {
+                off_said = true;
+                out.path(OPTIONAL_OBJECT, None);
+                out.null();
+            }
+            continue;
+        }
+        out.path(f.path, None);
+        value(out, f.kind, slot(c, f.id));
+        if matches!(f.kind, Kind::Routes) {
+            for (i, r) in c.routes.iter_mut().enumerate() {
+                for rf in ROUTE_FIELDS {
+                    out.path(f.path, Some((i, rf.path)));
+                    value(out, rf.kind, route_slot(r, rf.id));
+                }
+            }
+        }
+    }
+}
+
+/// The entries of the canonical form, as the tools compare them.
+#[derive(Default)]
+struct Entries {
+    out: Vec<Entry>,
+    /// Items still to come in the current list.
+    pending: usize,
+}
+
+impl Entries {
+    fn put(&mut self, v: Val) {
+        let Some(last) = self.out.last_mut() else {
+            return;
+        };
+        match (&mut last.value, v) {
+            (Val::Nums(items), Val::Num(n)) if self.pending > 0 => items.push(n),
+            (Val::Strs(items), Val::Str(s)) if self.pending > 0 => items.push(s),
+            (slot, v) => *slot = v,
+        }
+        self.pending = self.pending.saturating_sub(1);
+    }
+}
+
+impl Sink for Entries {
+    fn path(&mut self, head: &str, route: Option<(usize, &str)>) {
+        let path = match route {
+            Some((i, key)) => cat!(head, "[", i, "].", key),
+            None => head.into(),
+        };
+        self.out.push(Entry {
+            path,
+            value: Val::Null,
+        });
+        self.pending = 0;
+    }
+    fn null(&mut self) {
+        self.put(Val::Null)
+    }
+    fn bool(&mut self, b: bool) {
+        self.put(Val::Bool(b))
+    }
+    fn num(&mut self, n: f64) {
+        self.put(Val::Num(n))
+    }
+    fn str(&mut self, s: &str) {
+        self.put(Val::Str(s.into()))
+    }
+    fn list(&mut self, n: usize, strings: bool) {
+        if let Some(last) = self.out.last_mut() {
+            last.value = if strings {
+                Val::Strs(Vec::with_capacity(n))
+            } else {
+                Val::Nums(Vec::with_capacity(n))
+            };
+        }
+        self.pending = n;
+    }
+}
+
+/// Every field of `c` with its canonical value, in the schema's order (`walk`).
+pub fn canonical(c: &Config) -> Vec<Entry> {
+    let mut e = Entries::default();
+    walk(&mut c.clone(), &mut e);
+    e.out
 }
 
 /// The canonical value of field `f` of `c` (`None`: inside the optional object, which is off).
@@ -108,78 +204,75 @@ pub fn field_value(c: &mut Config, f: &Field<Id>) -> Option<Val> {
     Some(value_of(f.kind, slot(c, f.id)))
 }
 
-/// Every field of `c` (a validated config), in the schema's order: an absent optional object
-/// (`hedge`) as one `null`, `routes` as its length followed by each route's fields. `transport`
-/// is code, not configuration, and is not part of it.
-pub fn canonical(c: &Config) -> Vec<Entry> {
-    let mut c = c.clone();
-    let mut out = Vec::with_capacity(48);
-    let mut put = |path: String, value: Val| out.push(Entry { path, value });
-    let mut off_said = false;
-    for f in FIELDS {
-        if matches!(f.kind, Kind::Routes) {
-            put(f.path.into(), Val::Num(c.routes.len() as f64));
-            for (i, r) in c.routes.iter_mut().enumerate() {
-                for rf in ROUTE_FIELDS {
-                    put(
-                        cat!("routes[", i, "].", rf.path),
-                        value_of(rf.kind, route_slot(r, rf.id)),
-                    );
-                }
-            }
-            continue;
-        }
-        match field_value(&mut c, f) {
-            Some(v) => put(f.path.into(), v),
-            None if !off_said => {
-                off_said = true;
-                put(OPTIONAL_OBJECT.into(), Val::Null);
-            }
-            None => {}
+/// The canonical value of a field in its slot.
+pub fn value_of(kind: Kind, slot: Slot<'_>) -> Val {
+    let mut e = Entries::default();
+    e.path("", None);
+    value(&mut e, kind, slot);
+    e.out.pop().map_or(Val::Null, |x| x.value)
+}
+
+/// FNV-1a over the walk: each path, a tag per value, numbers by their bits (with -0 as 0).
+struct Hasher(u64);
+
+impl Hasher {
+    fn eat(&mut self, bytes: &[u8]) {
+        for &x in bytes {
+            self.0 ^= u64::from(x);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    out
+}
+
+impl Sink for Hasher {
+    fn path(&mut self, head: &str, route: Option<(usize, &str)>) {
+        self.eat(b"\n");
+        self.eat(head.as_bytes());
+        if let Some((i, key)) = route {
+            self.eat(&(i as u64).to_le_bytes());
+            self.eat(key.as_bytes());
+        }
+        self.eat(b"=");
+    }
+    fn null(&mut self) {
+        self.eat(b"n")
+    }
+    fn bool(&mut self, b: bool) {
+        self.eat(if b { b"t" } else { b"f" })
+    }
+    fn num(&mut self, n: f64) {
+        self.eat(b"#");
+        self.eat(&(if n == 0.0 { 0.0f64 } else { n }).to_bits().to_le_bytes())
+    }
+    fn str(&mut self, s: &str) {
+        self.eat(b"s");
+        self.eat(&(s.len() as u64).to_le_bytes());
+        self.eat(s.as_bytes())
+    }
+    fn list(&mut self, n: usize, _strings: bool) {
+        self.eat(b"[");
+        self.eat(&(n as u64).to_le_bytes())
+    }
 }
 
 /// A short, stable hash of the canonical form: 12 hex digits, the same in every runtime (it is
-/// this code everywhere). FNV-1a over each path and value, numbers by their bits (with -0 as 0).
+/// this code everywhere).
 pub fn fingerprint(c: &Config) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &x in bytes {
-            h ^= u64::from(x);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    let num = |n: f64| (if n == 0.0 { 0.0f64 } else { n }).to_bits().to_le_bytes();
-    for e in canonical(c) {
-        eat(e.path.as_bytes());
-        eat(b"=");
-        match &e.value {
-            Val::Null => eat(b"n"),
-            Val::Bool(b) => eat(if *b { b"t" } else { b"f" }),
-            Val::Num(n) => eat(&num(*n)),
-            Val::Str(s) => {
-                eat(b"s");
-                eat(s.as_bytes());
-            }
-            Val::Nums(v) => {
-                for n in v {
-                    eat(&num(*n));
-                }
-            }
-            Val::Strs(v) => {
-                for s in v {
-                    eat(s.as_bytes());
-                    eat(b",");
-                }
-            }
-        }
-        eat(b"\n");
-    }
+    fingerprint_mut(&mut c.clone())
+}
+
+/// `fingerprint` without a copy of the config (`walk` creates nothing in it).
+pub fn fingerprint_mut(c: &mut Config) -> String {
+    let mut h = Hasher(0xcbf2_9ce4_8422_2325);
+    walk(c, &mut h);
+    // The top 48 bits, as 12 hex digits.
     let mut out = String::with_capacity(12);
-    for i in (16..64).step_by(4).rev() {
-        out.push(char::from(b"0123456789abcdef"[((h >> i) & 0xf) as usize]));
+    let mut shift = 60;
+    while shift >= 16 {
+        out.push(char::from(
+            b"0123456789abcdef"[((h.0 >> shift) & 0xf) as usize],
+        ));
+        shift -= 4;
     }
     out
 }

@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::core::print::{fmt_num, quoted};
+use crate::core::sort;
 use crate::core::url::origin_of;
 
 /// The failed checks of a config read (`read.rs`) or of `Config::validated`, in order.
@@ -114,6 +115,12 @@ impl Config {
             }
             *m = m.to_ascii_uppercase();
         }
+        // Sets: their order and repeats mean nothing, so the canonical form (fingerprints,
+        // `snapshot().config`) shows each once, in order.
+        sort::sort_by(&mut r.statuses, |a, b| a < b);
+        r.statuses.dedup();
+        sort::sort_by(&mut r.methods, |a, b| a < b);
+        r.methods.dedup();
         let p = &self.pressure;
         at_least(ck, "pressure.critical", p.critical, "pressure.warn", p.warn);
         if p.hysteresis > p.warn {

@@ -127,7 +127,8 @@ fn item_path(path: &str, i: usize) -> String {
 /// What the reader says is allowed for a value of `kind` whose type is wrong.
 fn allowed(kind: Kind) -> String {
     match kind {
-        Kind::Num(_) | Kind::OptInt(_) => "a number".into(),
+        Kind::Num(_) => "a number".into(),
+        Kind::OptInt(_) => "a number, or null".into(),
         Kind::OrNull(_) => "a number, or null to disable".into(),
         Kind::Int(range) => {
             let (lo, hi) = range.bounds();
@@ -181,8 +182,7 @@ fn parse(o: &Obj<'_>, key: &str, kind: Kind) -> Option<Got> {
                 .map(Got::Num)
         }
         Kind::Num(_) => v.as_f64().map(Got::Num),
-        Kind::OptInt(_) => v.as_f64().map(|n| Got::Opt(Some(n))),
-        Kind::OrNull(_) => match v {
+        Kind::OrNull(_) | Kind::OptInt(_) => match v {
             Value::Null => Some(Got::Opt(None)),
             v => v.as_f64().map(|n| Got::Opt(Some(n))),
         },

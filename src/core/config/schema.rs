@@ -24,7 +24,7 @@ pub enum Kind {
     Int(Range),
     /// A number in the range, or `null` to switch the feature off.
     OrNull(Range),
-    /// An integer in the range, or absent (no `null`).
+    /// An integer in the range, or `null` (as absent: none given).
     OptInt(Range),
     Flag,
     /// One of these names.
@@ -382,7 +382,7 @@ mod tests {
             }
             Kind::Statuses => (Value::List(vec![Value::Num(418.0)]), Val::Nums(vec![418.0])),
             Kind::Methods => (
-                Value::List(vec![Value::Str("patch".into())]),
+                Value::List(vec![Value::Str("PATCH".into())]),
                 Val::Strs(vec!["PATCH".into()]),
             ),
             Kind::Limit => (Value::Str("adaptive".into()), Val::Str("adaptive".into())),

@@ -137,6 +137,16 @@ impl Engine {
         &self.cfg
     }
 
+    /// The config, to walk its canonical form in place (`config::canonical::walk` changes
+    /// nothing; the wasm binding reaches the schema's slots through it without a copy).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", feature = "binding")),
+        allow(dead_code)
+    )]
+    pub(crate) fn config_mut(&mut self) -> &mut Config {
+        &mut self.cfg
+    }
+
     pub fn reseed(&mut self, seed: u64) {
         self.rng = Rng::with_seed(seed);
     }
