@@ -311,9 +311,10 @@ export class Executor {
     const t = this.clock.now();
     if (ok && isResponse(v)) {
       const status = Math.min(Math.max(Number(v.status) || 0, 0), 999);
-      // Read only where the engine honours it: a header lookup per response is measurable.
+      // Read only where the engine may honour it (a status it may retry): a header lookup per
+      // response is measurable.
       let ra;
-      if (status === 429 || status === 503) {
+      if (status >= 400) {
         const h = v.headers.get("retry-after");
         ra = h == null ? undefined : String(h);
       }

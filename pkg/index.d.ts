@@ -27,7 +27,7 @@
  */
 export type BackoffKind = "exponential" | "full" | "equal" | "decorrelated";
 
-/** The wait between attempts. Ignored when a 429 or 503 carries `Retry-After`. */
+/** The wait between attempts. Ignored when a retried response carries `Retry-After`. */
 export interface BackoffConfig {
   /**
    * Jitter strategy. Full jitter does less than half the work of plain exponential backoff with
@@ -66,12 +66,12 @@ export interface RetryConfig {
   /**
    * Methods that are retried (case-insensitive). POST and PATCH are also retried when the request
    * has an `Idempotency-Key` header.
-   * @defaultValue `["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]`
+   * @defaultValue `["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", "QUERY"]`
    */
   methods?: string[];
   /**
-   * Longest `Retry-After` wait honoured (on 429 and 503), in ms, in [0, 3600000]; longer ones are
-   * clamped to it.
+   * Longest `Retry-After` wait honoured (on any retried status, and on a 413, which is retried
+   * only when it carries one), in ms, in [0, 3600000]; longer ones are clamped to it.
    * @defaultValue `20000`
    */
   maxRetryAfterMs?: number;

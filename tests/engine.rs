@@ -109,13 +109,13 @@ fn a_status_that_is_not_retried_settles_at_once() {
 }
 
 #[test]
-fn retry_after_is_honoured_on_429_and_503_clamped_and_ignored_elsewhere() {
+fn retry_after_is_honoured_on_every_retried_status_and_clamped() {
     let mut c = cfg();
     c.retry.max_retry_after_ms = 1_500.0;
     let replies = [
         Reply::RetryAfter(503, "1".into()),
         Reply::RetryAfter(429, "60".into()),
-        Reply::RetryAfter(500, "9".into()),
+        Reply::RetryAfter(500, "0".into()),
         status(200),
     ];
     let mut ex = exec(
@@ -126,11 +126,38 @@ fn retry_after_is_honoured_on_429_and_503_clamped_and_ignored_elsewhere() {
     let call = ex.call(get(URL));
     assert_eq!(response_of(call.settlement()), Some(4));
     let delays: Vec<f64> = retries(&ex).iter().map(|r| r.1).collect();
-    assert_eq!(
-        delays,
-        [1_000.0, 1_500.0, 400.0],
-        "clamped; on a 500 the backoff applies"
+    assert_eq!(delays, [1_000.0, 1_500.0, 0.0], "clamped; a 500's too");
+}
+
+#[test]
+fn a_413_is_retried_only_when_it_says_when() {
+    // With Retry-After: retried after it, as ky does.
+    let replies = [Reply::RetryAfter(413, "2".into()), status(200)];
+    let mut ex = exec(
+        cfg(),
+        1,
+        scripted(move |n| (1.0, replies[n as usize - 1].clone())),
     );
+    let call = ex.call(get(URL));
+    assert_eq!(response_of(call.settlement()), Some(2));
+    assert_eq!(
+        retries(&ex).iter().map(|r| r.1).collect::<Vec<_>>(),
+        [2_000.0]
+    );
+    // Without: the 413 is the answer.
+    let mut ex = exec(cfg(), 1, scripted(|_| (1.0, status(413))));
+    let call = ex.call(get(URL));
+    assert_eq!(response_of(call.settlement()), Some(1));
+    assert!(retries(&ex).is_empty());
+    // A status that is not retried stays so, Retry-After or not.
+    let mut ex = exec(
+        cfg(),
+        1,
+        scripted(|_| (1.0, Reply::RetryAfter(404, "1".into()))),
+    );
+    let call = ex.call(get(URL));
+    assert_eq!(response_of(call.settlement()), Some(1));
+    assert!(retries(&ex).is_empty());
 }
 
 #[test]

@@ -1,17 +1,18 @@
 //! Parsing `Retry-After` (RFC 9110 section 10.2.3): delta-seconds or an HTTP-date.
 //!
 //! Why a pure function: the header is input from the network and must never panic or produce a
-//! negative or absurd wait. The caller decides on which statuses it applies (429 and 503) and
-//! clamps the result to `retry.maxRetryAfterMs`; this only turns text into milliseconds.
+//! negative or absurd wait. The caller decides on which statuses it applies (any status it
+//! retries, and 413, which RFC 9110 lets carry `Retry-After` for a temporary condition) and clamps
+//! the result to `retry.maxRetryAfterMs`; this only turns text into milliseconds.
 //!
 //! Why the HTTP-date parser is written here rather than taken from the `httpdate` crate: that
 //! crate returns `std::time::SystemTime`, and the wasm build is `no_std` (see `lib.rs`). The
 //! tests check this parser against `httpdate` on every format and on invalid dates.
 
-/// Statuses on which `Retry-After` is honoured.
-pub fn applies_to(status: u16) -> bool {
-    status == 429 || status == 503
-}
+/// A status retried only when it carries `Retry-After` (content too large: the server says when
+/// the condition that made it so ends), as ky does. Any status in `retry.statuses` is retried,
+/// and its `Retry-After` honoured, whether it has one or not.
+pub const RETRIED_WITH_RETRY_AFTER: u16 = 413;
 
 /// The wait in ms that `value` asks for, given the current wall-clock time in ms since the Unix
 /// epoch. Dates in the past mean "now" (0). Unparseable values give `None` (fall back to backoff).
@@ -25,7 +26,7 @@ pub fn parse(value: &str, now_unix_ms: f64) -> Option<f64> {
         let secs: f64 = v.parse::<u64>().map(|s| s as f64).unwrap_or(f64::MAX);
         return Some((secs * 1000.0).min(f64::MAX));
     }
-    let at_ms = http_date_ms(v.as_bytes())?;
+    let at_ms = http_date_ms(v.as_bytes(), now_unix_ms)?;
     Some((at_ms - now_unix_ms).max(0.0))
 }
 
@@ -44,10 +45,11 @@ const WEEKDAYS: [&[u8]; 7] = [
 
 /// An HTTP-date (RFC 9110 section 5.6.7) in ms since the Unix epoch: the IMF-fixdate
 /// `Sun, 06 Nov 1994 08:49:37 GMT`, or one of the obsolete forms recipients must accept, RFC 850
-/// `Sunday, 06-Nov-94 08:49:37 GMT` (two-digit years below 70 are 20xx) and asctime
-/// `Sun Nov  6 08:49:37 1994`. As in `httpdate`: years 1970 to 9999, no leap second, and the
-/// weekday must be the date's.
-fn http_date_ms(s: &[u8]) -> Option<f64> {
+/// `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`. Years 1970 to 9999,
+/// and the weekday must be the date's. As RFC 9110 asks: a leap second (`23:59:60`, which the
+/// grammar allows) is the instant after `:59`, and an RFC 850 two-digit year is the nearest year
+/// with those digits that is not more than 50 years after `now_unix_ms`.
+fn http_date_ms(s: &[u8], now_unix_ms: f64) -> Option<f64> {
     let (wday, day, mon, year, time) = match s.len() {
         29 if &s[3..5] == b", "
             && s[7] == b' '
@@ -88,7 +90,7 @@ fn http_date_ms(s: &[u8]) -> Option<f64> {
                 WEEKDAYS.iter().position(|d| *d == name)? as u32,
                 num(&r[2..4])?,
                 month(&r[5..8])?,
-                if yy < 70 { 2000 + yy } else { 1900 + yy },
+                two_digit_year(yy, now_unix_ms),
                 &r[12..20],
             )
         }
@@ -97,7 +99,7 @@ fn http_date_ms(s: &[u8]) -> Option<f64> {
         return None;
     }
     let (h, m, sec) = (num(&time[..2])?, num(&time[3..5])?, num(&time[6..8])?);
-    if h > 23 || m > 59 || sec > 59 || !(1970..=9999).contains(&year) {
+    if h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year) {
         return None;
     }
     if day == 0 || day > days_in_month(year, mon) {
@@ -110,6 +112,36 @@ fn http_date_ms(s: &[u8]) -> Option<f64> {
     }
     let secs = days * 86_400 + u64::from(h * 3_600 + m * 60 + sec);
     Some(secs as f64 * 1000.0)
+}
+
+/// The year an RFC 850 date's two digits name: the one in the current century, or the century
+/// before when that would be more than 50 years ahead (RFC 9110 section 5.6.7).
+fn two_digit_year(yy: u32, now_unix_ms: f64) -> u32 {
+    let now = year_of(now_unix_ms);
+    let year = now - now % 100 + yy;
+    if year > now + 50 {
+        year - 100
+    } else {
+        year
+    }
+}
+
+/// The (proleptic Gregorian) year of an instant, for instants from 1970 on (earlier ones: 1970).
+fn year_of(unix_ms: f64) -> u32 {
+    // Howard Hinnant's `civil_from_days`, for days since 1970-01-01.
+    let days = if unix_ms > 0.0 {
+        (unix_ms / 86_400_000.0) as u64
+    } else {
+        0
+    };
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let year = yoe + era * 400 + u64::from(mp >= 10);
+    u32::try_from(year).unwrap_or(u32::MAX)
 }
 
 fn short_weekday(s: &[u8]) -> Option<u32> {
@@ -176,6 +208,9 @@ mod tests {
             ("Sun Nov  6 08:49:40 1994", T, Some(3_000.0)),  // asctime
             ("Sun, 06 Nov 1994 08:49:37 PST", T, None),
             ("Sun, 32 Nov 1994 08:49:37 GMT", T, None),
+            // A leap second is the instant after :59.
+            ("Sun, 06 Nov 1994 08:49:60 GMT", T, Some(23_000.0)),
+            ("Sun, 06 Nov 1994 08:49:61 GMT", T, None),
         ];
         for (input, now, want) in cases {
             assert_eq!(parse(input, *now), *want, "parse({input:?})");
@@ -218,20 +253,31 @@ mod tests {
                 imf.replacen(&format!(" {dd} "), " 31 ", 1),
                 imf.replacen(&format!(" {dd} "), " 00 ", 1),
                 imf.replacen(time, "24:00:00", 1),
-                imf.replacen(time, "23:59:60", 1),
             ];
-            for f in &forms {
-                assert_eq!(http_date_ms(f.as_bytes()), oracle(f), "{f:?}");
+            // The date's own instant as now: an RFC 850 year is then the date's year (`httpdate`
+            // reads two-digit years with a fixed pivot instead, so that form is checked below).
+            let now = secs as f64 * 1000.0;
+            for (i, f) in forms.iter().enumerate() {
+                if i != 1 {
+                    assert_eq!(http_date_ms(f.as_bytes(), now), oracle(f), "{f:?}");
+                }
                 checked += 1;
             }
-            let want = Some(secs as f64 * 1000.0);
-            assert_eq!(http_date_ms(forms[0].as_bytes()), want);
-            assert_eq!(http_date_ms(forms[2].as_bytes()), want);
-            if yyyy < "2070" {
-                assert_eq!(http_date_ms(forms[1].as_bytes()), want);
-            }
+            let want = Some(now);
+            assert_eq!(http_date_ms(forms[0].as_bytes(), 0.0), want);
+            assert_eq!(http_date_ms(forms[2].as_bytes(), 0.0), want);
+            assert_eq!(http_date_ms(forms[1].as_bytes(), now), want);
+            // A leap second (which `httpdate` refuses): one second after :59 of that minute.
+            let leap = imf.replacen(time, &format!("{}:60", &time[..5]), 1);
+            let at59 = imf.replacen(time, &format!("{}:59", &time[..5]), 1);
+            let at59 = http_date_ms(at59.as_bytes(), now);
+            assert_eq!(
+                http_date_ms(leap.as_bytes(), now),
+                at59.map(|t| t + 1000.0),
+                "{leap:?}"
+            );
         }
-        assert_eq!(checked, 160_000);
+        assert_eq!(checked, 140_000);
         for bad in [
             "",
             "Sun, 06 Nov 1994 08:49:37 gmt",
@@ -243,19 +289,39 @@ mod tests {
             "Sun, 06 Nov 1994 08:4a:37 GMT",
             "Thu, 29 Feb 2001 00:00:00 GMT",
         ] {
-            assert_eq!(http_date_ms(bad.as_bytes()), oracle(bad), "{bad:?}");
+            assert_eq!(http_date_ms(bad.as_bytes(), 0.0), oracle(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rfc850_years_follow_the_fifty_year_rule() {
+        let at = |y: u32| {
+            let days = days_since_epoch(y, 6, 1);
+            days as f64 * 86_400_000.0
+        };
+        for (now, yy, want) in [
+            (1994, 94, 1994),
+            (2026, 94, 1994),
+            (2026, 70, 2070), // not more than 50 years ahead: this century
+            (2026, 76, 2076),
+            (2026, 77, 1977), // 51 years ahead: the century before
+            (2026, 0, 2000),
+            (2099, 49, 2049), // not in the future: as written
+            (2099, 99, 2099),
+            (2100, 50, 2150),
+            (2100, 51, 2051),
+        ] {
+            assert_eq!(year_of(at(now)), now);
+            assert_eq!(two_digit_year(yy, at(now)), want, "{yy:02} in {now}");
+        }
+        assert_eq!(year_of(0.0), 1970);
+        assert_eq!(year_of(-5.0), 1970);
+        assert_eq!(year_of(at(9999) + 200.0 * 86_400_000.0), 9999);
     }
 
     #[test]
     fn huge_delta_saturates_instead_of_failing() {
         let d = parse("99999999999999999999999999", 0.0).unwrap();
         assert!(d > 1e20);
-    }
-
-    #[test]
-    fn applies_only_to_429_and_503() {
-        assert!(applies_to(429) && applies_to(503));
-        assert!(!applies_to(500) && !applies_to(502) && !applies_to(200));
     }
 }

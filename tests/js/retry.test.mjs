@@ -127,6 +127,49 @@ test("Retry-After is clamped by retry.maxRetryAfterMs", async () => {
   assert.equal(retries[0].delayMs, 50);
 });
 
+test("Retry-After is honoured on any retried status, not only 429 and 503 (a 500 that says 1 s)", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  const retries = collect(f, "retry");
+  const key = uniqueKey("ra500");
+  const res = await f(u(`/seq?key=${key}&codes=500,200&ra=1`));
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.equal(origin.hits(key), 2);
+  assert.equal(retries[0].delayMs, 1000, "the 500's Retry-After, not the 10-20 ms backoff");
+});
+
+test("a 413 is retried only when it carries Retry-After (as ky); a 404 with one is not retried", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  const retries = collect(f, "retry");
+  const k1 = uniqueKey("413ra");
+  const r1 = await f(u(`/seq?key=${k1}&codes=413,200&ra=0`));
+  assert.equal(r1.status, 200);
+  await r1.text();
+  assert.equal(origin.hits(k1), 2);
+  assert.equal(retries.length, 1);
+  const k2 = uniqueKey("413");
+  const r2 = await f(u(`/seq?key=${k2}&codes=413,200`));
+  assert.equal(r2.status, 413, "without Retry-After the 413 is the answer");
+  await r2.text();
+  assert.equal(origin.hits(k2), 1);
+  const k3 = uniqueKey("404ra");
+  const r3 = await f(u(`/seq?key=${k3}&codes=404,200&ra=0`));
+  assert.equal(r3.status, 404);
+  await r3.text();
+  assert.equal(origin.hits(k3), 1);
+  assert.equal(retries.length, 1);
+});
+
+test("QUERY is retried by default (safe and idempotent); its body is sent again", async () => {
+  const f = createFetch({ retry: { backoff: FAST } });
+  const key = uniqueKey("query");
+  const res = await f(u(`/seq?key=${key}&codes=503,200`), { method: "QUERY", body: "select 1", headers: { "content-type": "text/plain" } });
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.equal(origin.hits(key), 2);
+  assert.deepEqual(f.snapshot().config.effective.retry.methods, ["DELETE", "GET", "HEAD", "OPTIONS", "PUT", "QUERY", "TRACE"]);
+});
+
 test("POST is not retried by default: giveup reason method-not-retryable", async () => {
   const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
   const giveups = collect(f, "giveup");

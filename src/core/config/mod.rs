@@ -120,7 +120,10 @@ pub struct RetryConfig {
 }
 
 pub const DEFAULT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
-pub const DEFAULT_METHODS: [&str; 6] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
+/// Safe or idempotent methods (RFC 9110 section 9.2), and QUERY (safe and idempotent, as ky and
+/// undici retry it).
+pub const DEFAULT_METHODS: [&str; 7] =
+    ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", "QUERY"];
 
 impl Default for RetryConfig {
     fn default() -> Self {

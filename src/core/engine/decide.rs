@@ -4,7 +4,7 @@
 //! The checks come cheapest and most certain first, and the budget last, so that a call which
 //! would give up anyway never spends a token: a status that is not retried settles the call;
 //! another attempt still in flight: wait for it; method or body not replayable; attempts used up;
-//! the wait (backoff, or `Retry-After` on 429/503, clamped) would pass the deadline (a fallback
+//! the wait (backoff, or a response's `Retry-After`, clamped) would pass the deadline (a fallback
 //! route, if any, serves at once instead); the retry budget is empty (likewise).
 
 use super::*;
@@ -51,9 +51,14 @@ impl Engine {
             _ => None,
         };
         let (outcome, retryable) = match &ended {
-            Ended::Response { status, .. } => (
+            Ended::Response {
+                status,
+                retry_after_ms,
+            } => (
                 AttemptOutcome::Response,
-                self.cfg.retry.statuses.contains(status),
+                self.cfg.retry.statuses.contains(status)
+                    || (*status == retry_after::RETRIED_WITH_RETRY_AFTER
+                        && retry_after_ms.is_some()),
             ),
             Ended::Failed(_) => (AttemptOutcome::Error, true),
             Ended::Timeout => (AttemptOutcome::Timeout, true),
@@ -131,9 +136,9 @@ impl Engine {
         }
         let mut delay_ms = match ended {
             Ended::Response {
-                status,
                 retry_after_ms: Some(ra),
-            } if retry_after::applies_to(*status) => ra.min(self.cfg.retry.max_retry_after_ms),
+                ..
+            } => ra.min(self.cfg.retry.max_retry_after_ms),
             _ => backoff::delay_ms(
                 &self.cfg.retry.backoff,
                 n - 1,

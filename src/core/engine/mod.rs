@@ -262,8 +262,8 @@ impl Engine {
     }
 
     /// Attempt `attempt` of `task` got its response headers: `status`, and the `Retry-After`
-    /// header's value as received (read on 429 and 503). `wall_ms` is the wall clock, for an
-    /// HTTP-date `Retry-After`.
+    /// header's value as received (an executor may leave it out below 400: nothing retries those).
+    /// `wall_ms` is the wall clock, for an HTTP-date `Retry-After`.
     pub fn handle_response(
         &mut self,
         task: TaskId,
@@ -273,10 +273,7 @@ impl Engine {
         now: f64,
         wall_ms: f64,
     ) {
-        let retry_after_ms = match retry_after {
-            Some(v) if retry_after::applies_to(status) => retry_after::parse(v, wall_ms),
-            _ => None,
-        };
+        let retry_after_ms = retry_after.and_then(|v| retry_after::parse(v, wall_ms));
         let ended = Ended::Response {
             status,
             retry_after_ms,
