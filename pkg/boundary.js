@@ -53,6 +53,8 @@ export class Boundary {
     this.ABORT_ATTEMPT_TIMEOUT = r("attempt-timeout");
     this.ABORT_DEADLINE = r("deadline");
     this.ABORT_CALLER = r("caller-abort");
+    /** The headers that say how long to wait, in the order the engine reads them. */
+    this.WAIT_HEADERS = list("wait-headers");
     const fl = (item) => at("failures", item);
     this.FAIL_NETWORK = fl("network");
     this.FAIL_INVALID_RESPONSE = fl("invalid-response");

@@ -311,16 +311,24 @@ export class Executor {
     const t = this.clock.now();
     if (ok && isResponse(v)) {
       const status = Math.min(Math.max(Number(v.status) || 0, 0), 999);
-      // Read only where the engine may honour it (a status it may retry): a header lookup per
-      // response is measurable.
-      let ra;
+      // The first header that says how long to wait (Retry-After, then the rate-limit ones, in
+      // the engine's order), read only where the engine may honour it (a status it may retry):
+      // header lookups per response are measurable.
+      let kind = 0;
+      let wait;
       if (status >= 400) {
-        const h = v.headers.get("retry-after");
-        ra = h == null ? undefined : String(h);
+        const names = this.b.WAIT_HEADERS;
+        for (; kind < names.length; kind++) {
+          const h = v.headers.get(names[kind]);
+          if (h != null) {
+            wait = String(h);
+            break;
+          }
+        }
       }
       call.response = v;
       call.responseOf = attempt;
-      this.step(() => this.client.response(task, attempt, status, ra, t, this.clock.wall()));
+      this.step(() => this.client.response(task, attempt, status, kind, wait, t, this.clock.wall()));
       if (call.response === v) {
         call.response = null; // not what the call settled with: free its connection
         discard(v);

@@ -418,13 +418,30 @@ export interface AttemptRecord {
 }
 
 /** Payload of the `"retry"` event: a retry is scheduled. */
+/**
+ * What set a retry's wait: `"backoff"`, or the response header it came from: `Retry-After`, then
+ * (when a response has no `Retry-After`) the IETF draft's `RateLimit-Reset` and `RateLimit` (its
+ * `t` or `reset`), `X-RateLimit-Reset` and `X-Rate-Limit-Reset` (delta seconds, or a Unix time
+ * from 2024 on), `X-RateLimit-Retry-After`.
+ */
+export type RetrySource =
+  | "backoff"
+  | "retry-after"
+  | "ratelimit-reset"
+  | "ratelimit"
+  | "x-ratelimit-reset"
+  | "x-rate-limit-reset"
+  | "x-ratelimit-retry-after";
+
 export interface RetryEvent {
   /** Number of the attempt about to start (2 for the first retry). */
   attempt: number;
-  /** The wait before it (backoff or `Retry-After`), ms. */
+  /** The wait before it (backoff, or what the response's header asked for, clamped), ms. */
   delayMs: number;
   /** What failed: `"status-503"` (any retryable status), `"network"`, `"attempt-timeout"`. */
   reason: string;
+  /** What set the wait: the backoff, or the response header that did (`Retry-After` wins). */
+  source: RetrySource;
   /** The call's method, upper case. */
   method: string;
   /** The call's URL: no user-info, query values `REDACTED` unless `redact.query` is false. */

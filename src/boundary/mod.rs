@@ -149,7 +149,10 @@ pub const SCHEMAS: &[(&str, &[&str])] = &[
         &["attempt", "outcome", "status", "durationMs", "route"],
     ),
     ("failed", &["code", "reason", "message", "attempts"]),
-    ("retry", &["attempt", "delayMs", "reason", "method", "url"]),
+    (
+        "retry",
+        &["attempt", "delayMs", "reason", "source", "method", "url"],
+    ),
     ("giveup", &["reason", "attempts", "method", "url"]),
     (
         "shed",
@@ -221,6 +224,10 @@ pub fn describe() -> String {
         &mut GiveUpReason::ALL.iter().map(|r| r.as_str()),
     );
     list("failures", &mut Failure::ALL.iter().map(|f| f.as_str()));
+    list(
+        "wait-headers",
+        &mut crate::core::retry_after::WAIT_HEADERS.iter().copied(),
+    );
     list("events", &mut KINDS.iter().copied());
     for (name, fields) in SCHEMAS {
         list(&cat!("schema.", *name), &mut fields.iter().copied());

@@ -204,6 +204,7 @@ impl Tape {
                     RetryCause::Network => self.str("network"),
                     RetryCause::AttemptTimeout => self.str("attempt-timeout"),
                 }
+                self.str(e.source);
                 self.str(&e.method);
                 self.str(&e.url);
             }

@@ -62,6 +62,8 @@ pub struct RetryEvent {
     pub attempt: u32,
     pub delay_ms: f64,
     pub reason: RetryCause,
+    /// What set the wait: `"backoff"`, or the header that did (`retry_after::WAIT_HEADERS`).
+    pub source: &'static str,
     pub method: String,
     pub url: String,
 }

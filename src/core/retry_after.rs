@@ -9,6 +9,79 @@
 //! crate returns `std::time::SystemTime`, and the wasm build is `no_std` (see `lib.rs`). The
 //! tests check this parser against `httpdate` on every format and on invalid dates.
 
+/// The headers that say how long to wait, in the order they are read: `Retry-After` wins when a
+/// response has it, then the rate-limit headers APIs send instead (the IETF draft's
+/// `RateLimit-Reset` and `RateLimit`, and the common `X-` forms). Each is honoured as `Retry-After`
+/// is: clamped to `retry.maxRetryAfterMs` and under the deadline. `retry` events name the one used.
+pub const WAIT_HEADERS: [&str; 6] = [
+    "retry-after",
+    "ratelimit-reset",
+    "ratelimit",
+    "x-ratelimit-reset",
+    "x-rate-limit-reset",
+    "x-ratelimit-retry-after",
+];
+
+/// A number of seconds this large is a Unix time, not a delay (as ky decides: from 2024 on).
+const EPOCH_FROM_S: f64 = 1_704_067_200.0;
+
+/// The wait in ms that header `WAIT_HEADERS[kind]` with `value` asks for (`None`: unreadable, or
+/// an unknown kind).
+pub fn parse_header(kind: usize, value: &str, now_unix_ms: f64) -> Option<f64> {
+    match kind {
+        0 => parse(value, now_unix_ms),
+        1 => seconds(value),
+        2 => structured_reset(value),
+        3..=5 => {
+            let ms = millis(value.trim())?;
+            Some(if ms >= EPOCH_FROM_S * 1000.0 {
+                (ms - now_unix_ms).max(0.0)
+            } else {
+                ms
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Delta-seconds, as `Retry-After` writes them (digits only), in ms.
+fn seconds(value: &str) -> Option<f64> {
+    let v = value.trim();
+    (!v.contains('.')).then(|| millis(v)).flatten()
+}
+
+/// A non-negative decimal number of seconds (`12`, `1.5`) in ms, by hand: `str::parse::<f64>`
+/// would bring the standard library's float parser, many kilobytes of wasm, for a wait time. The
+/// fraction's digits are one integer divided once, so `0.3` is 300 ms exactly.
+fn millis(v: &str) -> Option<f64> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+        return None;
+    }
+    let value = |s: &str| s.bytes().fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'));
+    let scale = frac.bytes().fold(1.0, |p, _| p * 10.0);
+    let ms = value(int) * 1000.0 + value(frac) * 1000.0 / scale;
+    ms.is_finite().then_some(ms)
+}
+
+/// The IETF `RateLimit` field's time to reset, in ms: its `t` parameter (the current draft,
+/// `"default";r=0;t=30`), or `reset` in the earlier list form (`limit=100, remaining=0,
+/// reset=30`). With several policies, the longest wait.
+fn structured_reset(value: &str) -> Option<f64> {
+    let mut best: Option<f64> = None;
+    for part in value.split([';', ',']) {
+        let part = part.trim();
+        let v = part
+            .strip_prefix("t=")
+            .or_else(|| part.strip_prefix("reset="));
+        if let Some(ms) = v.and_then(seconds) {
+            best = Some(best.map_or(ms, |b| b.max(ms)));
+        }
+    }
+    best
+}
+
 /// A status retried only when it carries `Retry-After` (content too large: the server says when
 /// the condition that made it so ends), as ky does. Any status in `retry.statuses` is retried,
 /// and its `Retry-After` honoured, whether it has one or not.
@@ -291,6 +364,42 @@ mod tests {
         ] {
             assert_eq!(http_date_ms(bad.as_bytes(), 0.0), oracle(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let now = 1_800_000_000_000.0; // 2027-01-15
+        let cases: &[(&str, &str, Option<f64>)] = &[
+            ("ratelimit-reset", "30", Some(30_000.0)),
+            ("ratelimit-reset", " 7 ", Some(7_000.0)),
+            ("ratelimit-reset", "1.5", None),
+            ("ratelimit-reset", "soon", None),
+            ("ratelimit", "\"default\";r=0;t=12", Some(12_000.0)),
+            (
+                "ratelimit",
+                "limit=100, remaining=0, reset=20",
+                Some(20_000.0),
+            ),
+            ("ratelimit", "\"a\";r=0;t=5, \"b\";r=0;t=9", Some(9_000.0)),
+            ("ratelimit", "\"default\";r=10", None),
+            ("x-ratelimit-reset", "15", Some(15_000.0)),
+            ("x-ratelimit-reset", "0.25", Some(250.0)),
+            ("x-ratelimit-retry-after", "0.3", Some(300.0)),
+            ("x-ratelimit-reset", "1800000042", Some(42_000.0)), // a Unix time
+            ("x-ratelimit-reset", "1700000000", Some(1_700_000_000_000.0)), // before 2024: a delay
+            ("x-ratelimit-reset", "1799999000", Some(0.0)),      // a Unix time past: now
+            ("x-rate-limit-reset", "3", Some(3_000.0)),
+            ("x-ratelimit-retry-after", "4", Some(4_000.0)),
+            ("x-ratelimit-reset", "-1", None),
+            ("x-ratelimit-reset", "1e3", None),
+            ("x-ratelimit-reset", ".", None),
+            ("retry-after", "2", Some(2_000.0)),
+        ];
+        for (name, value, want) in cases {
+            let kind = WAIT_HEADERS.iter().position(|h| h == name).unwrap();
+            assert_eq!(parse_header(kind, value, now), *want, "{name}: {value}");
+        }
+        assert_eq!(parse_header(WAIT_HEADERS.len(), "1", now), None);
     }
 
     #[test]

@@ -169,21 +169,23 @@ impl Client {
         self.step(Some(id))
     }
 
-    /// Attempt `attempt` of `task` got its response headers; `retry_after` is the header's
-    /// value (read on 429 and 503), `wall` the wall clock (ms since the epoch).
+    /// Attempt `attempt` of `task` got its response headers: `wait` is the value of the first
+    /// header that says how long to wait (`wait_kind` indexes the boundary's "wait-headers", which
+    /// JS reads in that order: `Retry-After` first), `wall` the wall clock (ms since the epoch).
     pub fn response(
         &mut self,
         task: f64,
         attempt: u32,
         status: u16,
-        retry_after: Option<String>,
+        wait_kind: u32,
+        wait: Option<String>,
         now: f64,
         wall: f64,
     ) -> Vec<f64> {
         let task = task_of(task);
-        let ra = retry_after.as_deref();
+        let wait = wait.as_deref().map(|v| (wait_kind as usize, v));
         self.engine
-            .handle_response(task, attempt, status, ra, now, wall);
+            .handle_response_waiting(task, attempt, status, wait, now, wall);
         self.step(None)
     }
 

@@ -170,6 +170,42 @@ test("QUERY is retried by default (safe and idempotent); its body is sent again"
   assert.deepEqual(f.snapshot().config.effective.retry.methods, ["DELETE", "GET", "HEAD", "OPTIONS", "PUT", "QUERY", "TRACE"]);
 });
 
+test("rate-limit headers set the wait when there is no Retry-After, and the retry event names the one used", async () => {
+  const f = createFetch({ retry: { maxAttempts: 2, backoff: FAST } });
+  const retries = collect(f, "retry");
+  const wh = (h) => `wh=${encodeURIComponent(h)}`;
+  const cases = [
+    [[wh("ratelimit-reset:1")], 1000, "ratelimit-reset"],
+    [[wh('ratelimit:"default";r=0;t=1')], 1000, "ratelimit"],
+    [[wh("x-ratelimit-reset:0.5")], 500, "x-ratelimit-reset"],
+    [[wh("x-rate-limit-reset:0.25")], 250, "x-rate-limit-reset"],
+    [[wh("x-ratelimit-retry-after:0.3")], 300, "x-ratelimit-retry-after"],
+    // Retry-After wins over every rate-limit header.
+    [["ra=0", wh("ratelimit-reset:9")], 0, "retry-after"],
+    // Unreadable: the backoff.
+    [[wh("ratelimit-reset:soon")], null, "backoff"],
+  ];
+  for (const [params, delayMs, source] of cases) {
+    const key = uniqueKey("rl");
+    const res = await f(u(`/seq?key=${key}&codes=429,200&${params.join("&")}`));
+    assert.equal(res.status, 200);
+    await res.text();
+    const r = retries.at(-1);
+    assert.equal(r.source, source, params.join("&"));
+    if (delayMs !== null) assert.equal(r.delayMs, delayMs, params.join("&"));
+    else assert.ok(r.delayMs <= 20, `backoff ${r.delayMs}`);
+  }
+  // A Unix time (as X-RateLimit-Reset may be): the wait until it, clamped to maxRetryAfterMs.
+  const g = createFetch({ retry: { maxAttempts: 2, backoff: FAST, maxRetryAfterMs: 1500 } });
+  const gr = collect(g, "retry");
+  const key = uniqueKey("rlepoch");
+  const at = Math.ceil(Date.now() / 1000) + 3600;
+  const res = await g(u(`/seq?key=${key}&codes=503,200&${wh(`x-ratelimit-reset:${at}`)}`));
+  await res.text();
+  assert.equal(gr[0].delayMs, 1500);
+  assert.equal(gr[0].source, "x-ratelimit-reset");
+});
+
 test("POST is not retried by default: giveup reason method-not-retryable", async () => {
   const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
   const giveups = collect(f, "giveup");

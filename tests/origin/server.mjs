@@ -181,9 +181,17 @@ export async function startOrigin({ port = 0 } = {}) {
     };
   }
 
+  /** On a non-2xx: `ra` as Retry-After, and each `wh=name:value` as a header (rate-limit ones). */
   function withRetryAfter(params, status) {
+    if (status >= 200 && status <= 299) return {};
+    const out = {};
     const ra = params.get("ra");
-    return ra !== null && (status < 200 || status > 299) ? { "retry-after": ra } : {};
+    if (ra !== null) out["retry-after"] = ra;
+    for (const h of params.getAll("wh")) {
+      const i = h.indexOf(":");
+      if (i > 0) out[h.slice(0, i)] = h.slice(i + 1);
+    }
+    return out;
   }
 
   async function handle(req, res) {

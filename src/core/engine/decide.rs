@@ -12,10 +12,12 @@ use super::*;
 /// How an attempt ended, inside the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Ended {
-    /// A response arrived. `retry_after_ms` is the parsed `Retry-After`, if any.
+    /// A response arrived. `retry_after_ms` is the wait its `Retry-After` (or a rate-limit header:
+    /// `wait_header` names it) asks for, if any.
     Response {
         status: u16,
         retry_after_ms: Option<f64>,
+        wait_header: Option<&'static str>,
     },
     Failed(Failure),
     /// `timeout.attemptMs` ran out.
@@ -54,6 +56,7 @@ impl Engine {
             Ended::Response {
                 status,
                 retry_after_ms,
+                ..
             } => (
                 AttemptOutcome::Response,
                 self.cfg.retry.statuses.contains(status)
@@ -172,10 +175,19 @@ impl Engine {
                 Ended::Failed(_) => RetryCause::Network,
                 Ended::Timeout => RetryCause::AttemptTimeout,
             };
+            let source = match ended {
+                Ended::Response {
+                    retry_after_ms: Some(_),
+                    wait_header: Some(h),
+                    ..
+                } => h,
+                _ => "backoff",
+            };
             let ev = Event::Retry(RetryEvent {
                 attempt: n + 1,
                 delay_ms,
                 reason,
+                source,
                 method: String::from(&*call.meta.method),
                 url: self.shown_url(&call.meta),
             });

@@ -273,10 +273,30 @@ impl Engine {
         now: f64,
         wall_ms: f64,
     ) {
-        let retry_after_ms = retry_after.and_then(|v| retry_after::parse(v, wall_ms));
+        let wait = retry_after.map(|v| (0, v));
+        self.handle_response_waiting(task, attempt, status, wait, now, wall_ms)
+    }
+
+    /// `handle_response` with the header that says how long to wait, whichever it is:
+    /// `retry_after::WAIT_HEADERS[kind]` and its value (the first of them the response has).
+    pub fn handle_response_waiting(
+        &mut self,
+        task: TaskId,
+        attempt: u32,
+        status: u16,
+        wait: Option<(usize, &str)>,
+        now: f64,
+        wall_ms: f64,
+    ) {
+        let (retry_after_ms, wait_header) =
+            match wait.and_then(|(k, v)| Some((retry_after::parse_header(k, v, wall_ms)?, k))) {
+                Some((ms, k)) => (Some(ms), retry_after::WAIT_HEADERS.get(k).copied()),
+                None => (None, None),
+            };
         let ended = Ended::Response {
             status,
             retry_after_ms,
+            wait_header,
         };
         self.with_call(task, now, |e, id, call| {
             e.attempt_ended(id, call, attempt, ended, now)
