@@ -77,6 +77,8 @@ function later(err) {
 class Call {
   constructor(ex, task, input, init, d) {
     this.ex = ex;
+    /** A FormData body, encoded once for every attempt (`encodedOnce`). */
+    this.encoded = undefined;
     this.task = task;
     this.input = input;
     this.init = init;
@@ -130,6 +132,40 @@ function configInfo([fingerprint, ...entries]) {
     return v;
   };
   return freeze({ fingerprint, effective });
+}
+
+/**
+ * A FormData body as bytes, encoded once per call and sent as they are on every attempt: fetch
+ * draws a new multipart boundary each time it encodes one, so a retry (of a POST with an
+ * Idempotency-Key, say) would otherwise not send the same bytes. Its content type, with that
+ * boundary, goes with it, unless the caller set one.
+ */
+function encodedOnce(call) {
+  call.encoded ??= (async () => {
+    const r = new Response(call.init.body);
+    const body = new Uint8Array(await r.arrayBuffer());
+    const headers = new Headers(call.init.headers);
+    if (!headers.has("content-type")) headers.set("content-type", r.headers.get("content-type"));
+    return { ...call.init, body, headers };
+  })();
+  return call.encoded;
+}
+
+/**
+ * A stream body the transport failed before reading: cancelled (with the transport's error), so
+ * its source learns nobody will read it and frees what it holds. A stream is sent once, so no
+ * attempt will read it after this one. A body the transport started reading is the transport's.
+ */
+function cancelUnread(body, reason) {
+  try {
+    if (typeof ReadableStream === "function" && body instanceof ReadableStream) {
+      if (!body.locked) body.cancel(reason).catch(() => {});
+    } else if (body != null && typeof body.destroy === "function" && body.readableDidRead === false) {
+      body.destroy(); // a Node stream nothing has read from
+    }
+  } catch {
+    // a body that cannot be cancelled: nothing to free
+  }
 }
 
 export class Executor {
@@ -289,10 +325,24 @@ export class Executor {
     const controller = this.timed ? new AbortController() : null;
     call.flights.set(attempt, controller);
     const strip = (flags & this.b.STRIP) !== 0;
-    send(this.transport, call.input, call.init, call.d, controller, url, strip).then(
+    const go = (init) => send(this.transport, call.input, init, call.d, controller, url, strip);
+    const form = call.init != null && typeof FormData === "function" && call.init.body instanceof FormData;
+    (form && this.mayRetry(call.d) ? encodedOnce(call).then(go) : go(call.init)).then(
       (v) => this.answered(call, attempt, url, true, v),
       (v) => this.answered(call, attempt, url, false, v),
     );
+  }
+
+  /** Whether the engine may retry a call so described (its method, or an Idempotency-Key). */
+  mayRetry(d) {
+    const retry = this.snapshotConfig().effective.retry;
+    return retry.maxAttempts > 1 && ((d.flags & 1) !== 0 || retry.methods.includes(d.method));
+  }
+
+  /** The client's config info (`snapshot().config`), read once. */
+  snapshotConfig() {
+    this.config ??= configInfo(this.b.decode(this.client.configInfo()));
+    return this.config;
   }
 
   /** Attempt `attempt` of `call` settled (its promise): reports it to the engine. */
@@ -346,6 +396,7 @@ export class Executor {
       kind = k === "permission-denied" ? this.b.FAIL_PERMISSION : k === "invalid-request" ? this.b.FAIL_INVALID_REQUEST : this.b.FAIL_NETWORK;
     }
     call.failed(attempt, err);
+    if (!ok) cancelUnread(call.init?.body, v);
     const detail = describeValue(err);
     this.step(() => this.client.failure(task, attempt, kind, detail, t));
   }
@@ -392,7 +443,7 @@ export class Executor {
     try {
       s = this.b.decode(this.client.snapshot(this.clock.now()))[0];
       // The config never changes: read once, frozen, shared by every snapshot.
-      this.config ??= configInfo(this.b.decode(this.client.configInfo()));
+      this.snapshotConfig();
     } catch (err) {
       throw this.fault(err);
     }

@@ -74,8 +74,11 @@ for (const [name, make] of bodyKinds) {
     assert.equal(second.headers["content-length"], first.headers["content-length"]);
     assert.equal(stripBoundary(first.headers["content-type"]), stripBoundary(ref.headers["content-type"]));
     if (name === "FormData") {
-      // fetch picks a fresh multipart boundary each time it serialises a FormData; the replay is
-      // identical up to that boundary, and each attempt's body must use its own header's boundary.
+      // fetch picks a fresh multipart boundary each time it serialises a FormData: ballast encodes
+      // it once, so every attempt sends the same bytes with the same boundary (an Idempotency-Key
+      // server comparing bodies sees one request); the body is what fetch sends, up to the boundary.
+      assert.ok(first.body.equals(second.body), "FormData: the retry sends the first attempt's bytes");
+      assert.equal(second.headers["content-type"], first.headers["content-type"]);
       const normalise = (r) => {
         const boundary = /boundary=(.*)$/.exec(r.headers["content-type"])?.[1];
         const text = r.body.toString("latin1");
@@ -93,6 +96,47 @@ for (const [name, make] of bodyKinds) {
     }
   });
 }
+
+test("a FormData POST with an Idempotency-Key sends the same bytes on every attempt", async () => {
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST } });
+  const key = uniqueKey("form-post");
+  const fd = new FormData();
+  fd.append("order", "42");
+  fd.append("file", new Blob(["receipt"], { type: "text/plain" }), "r.txt");
+  const res = await f(u(`/seq?key=${key}&codes=503,503,200`), { method: "POST", body: fd, headers: { "idempotency-key": "k-42" } });
+  assert.equal(res.status, 200);
+  await res.text();
+  const reqs = origin.requests(key);
+  assert.equal(reqs.length, 3);
+  for (const r of reqs.slice(1)) {
+    assert.ok(r.body.equals(reqs[0].body), "same bytes");
+    assert.equal(r.headers["content-type"], reqs[0].headers["content-type"]);
+  }
+  assert.match(reqs[0].headers["content-type"], /^multipart\/form-data; boundary=/);
+});
+
+test("a stream body is cancelled when the transport fails before reading it", async () => {
+  let cancelled = null;
+  const body = new ReadableStream({
+    pull(c) {
+      c.enqueue(new TextEncoder().encode("never read"));
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  const boom = new TypeError("connect refused before the body");
+  const f = createFetch({ retry: { maxAttempts: 3, backoff: FAST }, transport: () => Promise.reject(boom) });
+  await assert.rejects(f("http://127.0.0.1:9/upload", { method: "PUT", body, duplex: "half" }), (e) => e.name === "BallastError");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(cancelled, boom, "the stream's source was told, with the transport's error");
+  // A transport that read the body (the stream is locked): left alone.
+  let cancelled2 = false;
+  const read = new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1])); c.close(); }, cancel() { cancelled2 = true; } });
+  const g = createFetch({ transport: async (_u, init) => { init.body.getReader(); throw new TypeError("reset mid-body"); } });
+  await assert.rejects(g("http://127.0.0.1:9/upload", { method: "PUT", body: read, duplex: "half" }));
+  assert.equal(cancelled2, false);
+});
 
 test("input forms: string, URL and Request all work", async () => {
   // Query strings kept in events (redacted by default), so the URLs can be compared whole.
