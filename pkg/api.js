@@ -17,7 +17,7 @@ export function bind(getModule, { instantiate, clock } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
-    const { data, transport } = readConfig(config);
+    const { data, transport, hooks: userHooks } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
     const hooks = {
       configError: (path, allowed, masked) => configError(path, masked ?? valueAt(data, path), allowed),
@@ -36,7 +36,7 @@ export function bind(getModule, { instantiate, clock } = {}) {
         h.fault();
         throw internalError(h, err);
       }
-      return new Executor({ host: h, client, transport, listeners, onFault: recover, clock });
+      return new Executor({ host: h, client, transport, hooks: userHooks, listeners, onFault: recover, clock });
     };
 
     /** The executor faulted (pkg/host.js): the client starts over on a fresh instance. */

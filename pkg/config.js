@@ -129,13 +129,16 @@ function own(obj, key, path) {
   }
 }
 
+/** The hooks a config may set (functions, which stay on the JS side). */
+const HOOKS = ["beforeAttempt"];
+
 /**
- * The user's config as plain data the engine can read without anything throwing, and the
- * transport (a function, which stays on the JS side). Throws ConfigError for what cannot be read
- * or is not an object; everything else is checked by the engine.
+ * The user's config as plain data the engine can read without anything throwing, and what stays
+ * on the JS side: the transport and the hooks (functions). Throws ConfigError for what cannot be
+ * read or is not an object; everything else is checked by the engine.
  */
 export function readConfig(config) {
-  if (config === undefined || config === null) return { data: Object.create(null), transport: null };
+  if (config === undefined || config === null) return { data: Object.create(null), transport: null, hooks: {} };
   let kind;
   try {
     kind = typeof config === "object" && !Array.isArray(config) ? "object" : "other";
@@ -149,7 +152,18 @@ export function readConfig(config) {
   if (transport !== null && typeof transport !== "function") {
     throw configError("transport", transport, "a fetch-like function");
   }
-  return { data, transport };
+  const given = data.hooks ?? null;
+  delete data.hooks;
+  const hooks = {};
+  if (given !== null) {
+    if (typeof given !== "object" || Array.isArray(given)) throw configError("hooks", given, "an object of functions");
+    for (const [k, v] of Object.entries(given)) {
+      if (!HOOKS.includes(k)) throw configError(`hooks.${k}`, v, `no such hook; known hooks: ${HOOKS.join(", ")}`);
+      if (v != null && typeof v !== "function") throw configError(`hooks.${k}`, v, "a function");
+      if (v != null) hooks[k] = v;
+    }
+  }
+  return { data, transport, hooks };
 }
 
 /** Appends plain data to a tape, with the engine's tags (`T`, pkg/boundary.js). */

@@ -151,6 +151,22 @@ function encodedOnce(call) {
   return call.encoded;
 }
 
+/** The RequestInit fields of `x` (an init, or a Request used as one). */
+function pick(x) {
+  const out = {};
+  for (const k of ["method", "headers", "body", "redirect", "credentials", "cache", "mode", "referrer", "referrerPolicy", "integrity", "keepalive"]) {
+    if (x[k] !== undefined) out[k] = x[k];
+  }
+  return out;
+}
+
+/** A hook's failure, as the attempt's error: `fetch`'s invalid-request kind, named for the hook. */
+function hookError(err) {
+  const e = new TypeError(`ballast: hooks.beforeAttempt failed: ${describeValue(err)}`, { cause: err });
+  e.ballastHook = true;
+  return e;
+}
+
 /**
  * A stream body the transport failed before reading: cancelled (with the transport's error), so
  * its source learns nobody will read it and frees what it holds. A stream is sent once, so no
@@ -174,11 +190,12 @@ export class Executor {
    * global fetch; `listeners`: the client's event listeners; `onFault(error)`: what to do when a
    * call into the wasm throws (pkg/host.js), which replaces this executor's client.
    */
-  constructor({ host, client, transport, listeners, onFault, clock = REAL_CLOCK }) {
+  constructor({ host, client, transport, hooks = {}, listeners, onFault, clock = REAL_CLOCK }) {
     this.host = host;
     this.b = host.boundary;
     this.client = client;
     this.transport = transport;
+    this.beforeAttempt = hooks.beforeAttempt ?? null;
     this.listeners = listeners;
     this.onFault = onFault;
     this.clock = clock;
@@ -325,12 +342,40 @@ export class Executor {
     const controller = this.timed ? new AbortController() : null;
     call.flights.set(attempt, controller);
     const strip = (flags & this.b.STRIP) !== 0;
-    const go = (init) => send(this.transport, call.input, init, call.d, controller, url, strip);
+    const go = (init) =>
+      this.beforeAttempt === null
+        ? send(this.transport, call.input, init, call.d, controller, url, strip)
+        : this.hooked(call, attempt, init, controller, url, strip, (flags & this.b.HEDGE) !== 0);
     const form = call.init != null && typeof FormData === "function" && call.init.body instanceof FormData;
     (form && this.mayRetry(call.d) ? encodedOnce(call).then(go) : go(call.init)).then(
       (v) => this.answered(call, attempt, url, true, v),
       (v) => this.answered(call, attempt, url, false, v),
     );
+  }
+
+  /**
+   * An attempt through `hooks.beforeAttempt`: the hook gets the attempt's Request (its route's URL,
+   * the caller's headers and body) and may return another (a refreshed token, say), or a promise
+   * of one; nothing keeps this one. Credentials are stripped after it, as the route says. A hook
+   * that throws, rejects or returns something else fails the attempt as an invalid request, which
+   * is not retried: the call rejects with a BallastError whose message names the hook.
+   */
+  async hooked(call, attempt, init, controller, url, strip, hedge) {
+    const target = url ?? (call.d.isRequest ? call.input.url : String(call.input));
+    let request;
+    try {
+      const base = call.d.isRequest ? call.input.clone() : init;
+      const given = base != null && base.body != null ? { ...pick(base), duplex: "half" } : base && pick(base);
+      const built = new Request(target, given ?? undefined);
+      const out = await this.beforeAttempt(built, { attempt, hedge, url: target });
+      request = out === undefined ? built : out;
+    } catch (err) {
+      throw hookError(err);
+    }
+    if (!(typeof Request === "function" && request instanceof Request)) {
+      throw hookError(new TypeError(`it returned ${describeValue(request)}, not a Request or undefined`));
+    }
+    return send(this.transport, request, undefined, { ...call.d, isRequest: true }, controller, undefined, strip);
   }
 
   /** Whether the engine may retry a call so described (its method, or an Idempotency-Key). */
@@ -392,7 +437,7 @@ export class Executor {
       err = new TypeError(`ballast: the transport resolved with ${describeValue(v)} instead of a Response`);
     } else {
       const target = url ?? (call.d.isRequest ? call.input.url : String(call.input));
-      const k = failureKind(v, target, call.d.method);
+      const k = v?.ballastHook === true ? "invalid-request" : failureKind(v, target, call.d.method);
       kind = k === "permission-denied" ? this.b.FAIL_PERMISSION : k === "invalid-request" ? this.b.FAIL_INVALID_REQUEST : this.b.FAIL_NETWORK;
     }
     call.failed(attempt, err);

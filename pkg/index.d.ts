@@ -329,6 +329,27 @@ export interface RedactConfig {
   query?: boolean;
 }
 
+/** What `hooks.beforeAttempt` is told about the attempt it may change. */
+export interface AttemptInfo {
+  /** The attempt's number (1 for the first). */
+  attempt: number;
+  /** Whether it is a hedge (sent beside a slow attempt). */
+  hedge: boolean;
+  /** Where it goes: the call's URL, or its route's when routing chose one. */
+  url: string;
+}
+
+export interface Hooks {
+  /**
+   * Called before every attempt with its Request (the route's URL, the caller's headers and
+   * body): return another Request to send instead (a refreshed token, say), or a promise of one,
+   * or nothing to send it as it is. Credentials are stripped after it, as the route says. A hook
+   * that throws, rejects or returns something else fails the call at once with a `BallastError`
+   * (`INVALID_REQUEST`) whose message names the hook; no retry, no budget spent.
+   */
+  beforeAttempt?: (request: Request, info: AttemptInfo) => Request | void | Promise<Request | void>;
+}
+
 export interface BallastConfig {
   /** What is retried, how often, and the backoff. */
   retry?: RetryConfig;
@@ -365,6 +386,8 @@ export interface BallastConfig {
    * @defaultValue the global `fetch`, looked up on every call
    */
   transport?: FetchLike;
+  /** Functions called as a call runs (code, not configuration: no part of the fingerprint). */
+  hooks?: Hooks;
 }
 
 // ==== Events =====================================================================================

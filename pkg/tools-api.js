@@ -72,11 +72,12 @@ export function bindTools(module) {
   /** A seed from the platform's secure random source (below 2^53). */
   const randomSeed = guard("randomSeed", () => tools.randomSeed());
 
-  // A config as an app passes it to createFetch may carry its `transport` (code, not
-  // configuration: no part of the fingerprint, the diff or the lint): read without it.
+  // A config as an app passes it to createFetch may carry its `transport` and `hooks` (code, not
+  // configuration: no part of the fingerprint, the diff or the lint): read without them.
   const data = (config) => {
-    if (config === null || typeof config !== "object" || !Object.hasOwn(config, "transport")) return config;
-    const { transport: _, ...rest } = config;
+    if (config === null || typeof config !== "object") return config;
+    if (!Object.hasOwn(config, "transport") && !Object.hasOwn(config, "hooks")) return config;
+    const { transport: _t, hooks: _h, ...rest } = config;
     return rest;
   };
 

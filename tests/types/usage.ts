@@ -64,5 +64,17 @@ const text: string = toOpenMetrics(f.snapshot()) + toOpenMetrics(s, { prefix: "a
 void [main, level, limit, text];
 
 createFetch({ redact: { query: false } });
+createFetch({
+  hooks: {
+    beforeAttempt: async (request: Request, info) => {
+      if (info.attempt < 2 || info.hedge) return;
+      const headers = new Headers(request.headers);
+      headers.set("authorization", `Bearer ${info.url.length}`);
+      return new Request(request, { headers });
+    },
+  },
+});
+// @ts-expect-error: only the hooks ballast knows
+createFetch({ hooks: { beforeRetry: () => {} } });
 // @ts-expect-error redact.query is a boolean
 createFetch({ redact: { query: "keep" } });
