@@ -380,7 +380,14 @@ export class Executor {
 
   /** Whether the engine may retry a call so described (its method, or an Idempotency-Key). */
   mayRetry(d) {
-    const retry = this.snapshotConfig().effective.retry;
+    let retry;
+    try {
+      retry = this.snapshotConfig().effective.retry;
+    } catch {
+      // The engine faulted reading its config: encode anyway (always correct, only not needed
+      // for a call that is never retried); the fault shows on the next call into it.
+      return true;
+    }
     return retry.maxAttempts > 1 && ((d.flags & 1) !== 0 || retry.methods.includes(d.method));
   }
 
