@@ -140,7 +140,7 @@ function stepDriver(module, config, statuses) {
       }
       if (started >= 0) {
         now += 0.005;
-        out = after(client.response(task, started, statuses[answer++], undefined, now, 1.7e12 + now));
+        out = after(client.response(task, started, statuses[answer++], 0, undefined, now, 1.7e12 + now));
       } else {
         // Sleeping before a retry: the backoff timer is the next one due.
         if (!(wake < Infinity)) throw new Error("a call neither settled, started nor waits on a timer");
