@@ -24,14 +24,14 @@ fi
 # same). --converge reruns the passes while they still shrink the file; --low-memory-unused lets it
 # fold constant offsets into loads and stores, which is sound unless an address computation wraps
 # around into the first 1 KB (Rust's stack grows down from 1 MB toward 0 and traps below it, and
-# data sits above it, so none does). Together 0.4 KB less gzip. The producers and target-features
+# data sits above it, so none does). The producers and target-features
 # sections name the compilers and the features they assumed: nothing reads them at run time.
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 # The browser build's passes (scripts/wasm-opt-browser.flags): -Oz, then the control flow flattened
 # and rebuilt by binaryen's relooper (--flatten --rereloop: it finds shorter block structures than
 # LLVM's), -Oz again, then -Oz once more knowing each function's side effects
 # (--generate-global-effects: calls that cannot trap or write memory are dropped or moved). All
-# semantics-preserving; 0.4 KB less gzip than -Oz alone.
+# semantics-preserving, and a smaller file than -Oz alone.
 mapfile -t wasm_opt_browser < scripts/wasm-opt-browser.flags
 if [ "$what" = all ]; then
 # Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
