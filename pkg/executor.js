@@ -17,6 +17,7 @@ import {
   describeValue,
   discard,
   failureKind,
+  initOf,
   isResponse,
   send,
 } from "./request.js";
@@ -149,15 +150,6 @@ function encodedOnce(call) {
     return { ...call.init, body, headers };
   })();
   return call.encoded;
-}
-
-/** The RequestInit fields of `x` (an init, or a Request used as one). */
-function pick(x) {
-  const out = {};
-  for (const k of ["method", "headers", "body", "redirect", "credentials", "cache", "mode", "referrer", "referrerPolicy", "integrity", "keepalive"]) {
-    if (x[k] !== undefined) out[k] = x[k];
-  }
-  return out;
 }
 
 /** A hook's failure, as the attempt's error: `fetch`'s invalid-request kind, named for the hook. */
@@ -365,7 +357,7 @@ export class Executor {
     let request;
     try {
       const base = call.d.isRequest ? call.input.clone() : init;
-      const given = base != null && base.body != null ? { ...pick(base), duplex: "half" } : base && pick(base);
+      const given = base != null && base.body != null ? { ...initOf(base), duplex: "half" } : base && initOf(base);
       const built = new Request(target, given ?? undefined);
       const out = await this.beforeAttempt(built, { attempt, hedge, url: target });
       request = out === undefined ? built : out;

@@ -82,6 +82,15 @@ function attemptSignal(callerSignal, controller) {
 
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
+const INIT_FIELDS = ["method", "headers", "body", "redirect", "credentials", "cache", "mode", "referrer", "referrerPolicy", "integrity", "keepalive"];
+
+/** The RequestInit fields `x` sets (an init, or a Request read as one). */
+export function initOf(x) {
+  const out = {};
+  for (const k of INIT_FIELDS) if (x[k] !== undefined) out[k] = x[k];
+  return out;
+}
+
 // One attempt. A Request input is cloned so its body can be sent again. `url` (a string) replaces
 // the target when routing chose a route; `strip` drops credentials for a cross-origin failover.
 // Without a controller of ours, input / init go as they came, with the caller's signal, exactly as
@@ -99,19 +108,7 @@ export function send(transport, input, init, d, controller, url, strip) {
     let attemptInit;
     if (d.isRequest) {
       const c = input.clone();
-      attemptInit = {
-        method: c.method,
-        headers: c.headers,
-        body: c.body,
-        redirect: c.redirect,
-        credentials: c.credentials,
-        cache: c.cache,
-        mode: c.mode,
-        referrer: c.referrer,
-        referrerPolicy: c.referrerPolicy,
-        integrity: c.integrity,
-        keepalive: c.keepalive,
-      };
+      attemptInit = initOf(c);
       if (c.body) attemptInit.duplex = "half";
       if (init) Object.assign(attemptInit, init);
     } else {

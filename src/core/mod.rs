@@ -11,6 +11,7 @@ pub mod config;
 pub mod counts;
 pub mod engine;
 pub mod events;
+pub mod fnv;
 pub mod limiter;
 pub mod math;
 pub mod metrics;

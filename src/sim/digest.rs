@@ -5,6 +5,7 @@
 //! wasm in Node and in Chromium); the tests compare these fingerprints with committed ones, which
 //! also catches a change that was meant to be an optimization and moved a single number.
 
+use crate::core::fnv::Fnv1a;
 use crate::prelude::*;
 use crate::sim::series::{Point, TaskTrace, TimelineEvent};
 use crate::sim::{Output, Summary};
@@ -12,16 +13,13 @@ use crate::sim::{Output, Summary};
 /// Integers up to this are exact in a JS number (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE: u64 = (1 << 53) - 1;
 
-/// FNV-1a, 64 bits: small, and good enough to tell runs apart (not a defence against forgery).
-/// `1` says whether every number it was given is plain (`Output::is_plain`).
-struct Fnv(u64, bool);
+/// The run's hash (`core::fnv`); `1` says whether every number it was given is plain
+/// (`Output::is_plain`).
+struct Fnv(Fnv1a, bool);
 
 impl Fnv {
     fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
+        self.0.bytes(b);
     }
     fn u64(&mut self, v: u64) {
         self.1 &= v <= MAX_SAFE;
@@ -76,7 +74,7 @@ impl Output {
     }
 
     fn walk(&self) -> (u64, bool) {
-        let mut h = Fnv(0xcbf2_9ce4_8422_2325, true);
+        let mut h = Fnv(Fnv1a::new(), true);
         h.u64(self.series.len() as u64);
         for p in &self.series {
             point(&mut h, p);
@@ -90,7 +88,7 @@ impl Output {
             task(&mut h, t);
         }
         summary(&mut h, &self.summary);
-        (h.0, h.1)
+        (h.0 .0, h.1)
     }
 }
 

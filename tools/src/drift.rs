@@ -3,25 +3,12 @@
 //! bad field is a `ScenarioError` with input `config` and its path).
 
 use crate::diff::diff;
-use crate::input::{self, InputError, Plain};
+use crate::input::{InputError, Plain};
 use crate::lint::{lint, Target, RULES};
-use crate::wasm::{error, json, to_js};
-use ballast_fetch::core::config::{canonical, fingerprint as fingerprint_of, read_all, Config};
+use crate::wasm::{config_from, error, from_js, to_js};
+use ballast_fetch::core::config::{canonical, fingerprint as fingerprint_of, read_all};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-
-/// A config from a JS value, read as `createFetch` reads it.
-fn config(v: JsValue) -> Result<Config, JsValue> {
-    let Plain(value) = serde_path_to_error::deserialize(json(v, "config").map_err(error)?)
-        .map_err(|e| {
-            error(InputError {
-                input: "config",
-                path: e.path().to_string(),
-                problem: input::problem_of(e.inner()),
-            })
-        })?;
-    input::config(&value, "config", "").map_err(error)
-}
 
 #[derive(Serialize)]
 struct Problem {
@@ -34,16 +21,7 @@ struct Problem {
 /// range in the schema's order, then the rules between fields. `createFetch` throws the first.
 #[wasm_bindgen(js_name = validateConfig)]
 pub fn validate_config(config_value: JsValue) -> Result<JsValue, JsValue> {
-    let Plain(value) = serde_path_to_error::deserialize(
-        json(config_value, "config").map_err(error)?,
-    )
-    .map_err(|e| {
-        error(InputError {
-            input: "config",
-            path: e.path().to_string(),
-            problem: input::problem_of(e.inner()),
-        })
-    })?;
+    let Plain(value) = from_js(config_value, "config")?;
     let problems: Vec<Problem> = match read_all(&value) {
         Ok(_) => Vec::new(),
         Err(all) => all
@@ -62,7 +40,7 @@ pub fn validate_config(config_value: JsValue) -> Result<JsValue, JsValue> {
 /// are written, and what `snapshot().config.fingerprint` reports for a client running it.
 #[wasm_bindgen]
 pub fn fingerprint(config_value: JsValue) -> Result<String, JsValue> {
-    Ok(fingerprint_of(&config(config_value)?))
+    Ok(fingerprint_of(&config_from(config_value)?))
 }
 
 #[derive(Serialize)]
@@ -75,7 +53,7 @@ struct Effective {
 /// The config as it behaves: every field with defaults filled in, and its fingerprint.
 #[wasm_bindgen(js_name = effectiveConfig)]
 pub fn effective_config(config_value: JsValue) -> Result<JsValue, JsValue> {
-    let c = config(config_value)?;
+    let c = config_from(config_value)?;
     to_js(&Effective {
         fingerprint: fingerprint_of(&c),
         fields: canonical(&c)
@@ -93,7 +71,7 @@ pub fn diff_config(
     a_name: Option<String>,
     b_name: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    let (ca, cb) = (config(a)?, config(b)?);
+    let (ca, cb) = (config_from(a)?, config_from(b)?);
     let an = a_name.unwrap_or_else(|| "the first".into());
     let bn = b_name.unwrap_or_else(|| "the second".into());
     to_js(&diff(&ca, &cb, &an, &bn))
@@ -108,17 +86,8 @@ struct LintOptions {
 /// Findings, most severe first: `{ rule, severity, path, message, fix, help }`.
 #[wasm_bindgen(js_name = lintConfig)]
 pub fn lint_config(config_value: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let c = config(config_value)?;
-    let o: Option<LintOptions> = serde_path_to_error::deserialize(
-        json(options, "options").map_err(error)?,
-    )
-    .map_err(|e| {
-        error(InputError {
-            input: "options",
-            path: e.path().to_string(),
-            problem: input::problem_of(e.inner()),
-        })
-    })?;
+    let c = config_from(config_value)?;
+    let o: Option<LintOptions> = from_js(options, "options")?;
     let target = match o.unwrap_or_default().target.as_deref() {
         None | Some("any") => Target::Any,
         Some("cloudflare") => Target::Cloudflare,

@@ -56,7 +56,7 @@ impl fmt::Display for InputError {
     }
 }
 
-fn path_error<E: fmt::Display>(
+pub(crate) fn path_error<E: fmt::Display>(
     input: &'static str,
     e: serde_path_to_error::Error<E>,
 ) -> InputError {

@@ -4,7 +4,7 @@
 //! `input`, so a bad field is named by its path), runs and reports out as plain objects
 //! (`json_compatible`: maps as objects, `None` as `null`, integers as numbers).
 
-use crate::input::{self, InputError, Plain};
+use crate::input::{self, InputError};
 use crate::rehearse::{self, Thresholds};
 use ballast_fetch::sim::scenario::Scenario;
 use ballast_fetch::sim::{presets, simulate as run_simulation};
@@ -54,6 +54,21 @@ pub(crate) fn json(v: JsValue, input: &'static str) -> Result<serde_json::Value,
         path: String::new(),
         problem: input::problem_of(&e),
     })
+}
+
+/// A JS value read as `T` through JSON data; a bad field is an error naming its path in `input`.
+pub(crate) fn from_js<T: serde::de::DeserializeOwned>(
+    v: JsValue,
+    input: &'static str,
+) -> Result<T, JsValue> {
+    let data = json(v, input).map_err(error)?;
+    serde_path_to_error::deserialize(data).map_err(|e| error(input::path_error(input, e)))
+}
+
+/// A config from a JS value, read as `createFetch` reads it.
+pub(crate) fn config_from(v: JsValue) -> Result<ballast_fetch::core::config::Config, JsValue> {
+    let input::Plain(value) = from_js(v, "config")?;
+    input::config(&value, "config", "").map_err(error)
 }
 
 /// A scenario: a preset's name, or a scenario object.
@@ -138,15 +153,7 @@ pub fn rehearse(
     scenarios: Vec<JsValue>,
     options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let Plain(cfg) = serde_path_to_error::deserialize(json(config, "config").map_err(error)?)
-        .map_err(|e| {
-            error(InputError {
-                input: "config",
-                path: e.path().to_string(),
-                problem: input::problem_of(e.inner()),
-            })
-        })?;
-    let cfg = input::config(&cfg, "config", "").map_err(error)?;
+    let cfg = config_from(config)?;
     let mut list = Vec::new();
     for (i, s) in scenarios.into_iter().enumerate() {
         // `index` says which of the scenarios the bad field is in.
@@ -160,16 +167,7 @@ pub fn rehearse(
     if list.is_empty() {
         list = presets::all();
     }
-    let o: Option<RehearseOptions> = serde_path_to_error::deserialize(
-        json(options, "options").map_err(error)?,
-    )
-    .map_err(|e| {
-        error(InputError {
-            input: "options",
-            path: e.path().to_string(),
-            problem: input::problem_of(e.inner()),
-        })
-    })?;
+    let o: Option<RehearseOptions> = from_js(options, "options")?;
     let o = o.unwrap_or_default();
     let d = Thresholds::default();
     let t = Thresholds {

@@ -8,6 +8,7 @@
 //! shows at once when two environments do not run the same config.
 
 use super::*;
+use crate::core::fnv::Fnv1a;
 use crate::core::print::{fmt_num, quoted};
 
 /// A field's value in the canonical form.
@@ -212,15 +213,13 @@ pub fn value_of(kind: Kind, slot: Slot<'_>) -> Val {
     e.out.pop().map_or(Val::Null, |x| x.value)
 }
 
-/// FNV-1a over the walk: each path, a tag per value, numbers by their bits (with -0 as 0).
-struct Hasher(u64);
+/// FNV-1a (`core::fnv`) over the walk: each path, a tag per value, numbers by their bits (with
+/// -0 as 0).
+struct Hasher(Fnv1a);
 
 impl Hasher {
     fn eat(&mut self, bytes: &[u8]) {
-        for &x in bytes {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
+        self.0.bytes(bytes);
     }
 }
 
@@ -263,14 +262,14 @@ pub fn fingerprint(c: &Config) -> String {
 
 /// `fingerprint` without a copy of the config (`walk` creates nothing in it).
 pub fn fingerprint_mut(c: &mut Config) -> String {
-    let mut h = Hasher(0xcbf2_9ce4_8422_2325);
+    let mut h = Hasher(Fnv1a::new());
     walk(c, &mut h);
     // The top 48 bits, as 12 hex digits.
     let mut out = String::with_capacity(12);
     let mut shift = 60;
     while shift >= 16 {
         out.push(char::from(
-            b"0123456789abcdef"[((h.0 >> shift) & 0xf) as usize],
+            b"0123456789abcdef"[((h.0 .0 >> shift) & 0xf) as usize],
         ));
         shift -= 4;
     }
