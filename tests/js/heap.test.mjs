@@ -69,6 +69,13 @@ test("20,000 more calls of every kind grow the wasm memory by at most two pages 
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
+    // Sixteen workers keep the limit's queue occupied, and hedges never queue: so hedges get a
+    // phase of their own, four slow calls at a time, each outliving the hedge delay.
+    let left = Math.ceil(n / 100);
+    const hedged = async () => {
+      while (left-- > 0) await (await f(`/slow?ms=25&key=heap-hedge`)).text();
+    };
+    await Promise.all(Array.from({ length: 4 }, hedged));
   }
 
   await calls(2500);
