@@ -59,7 +59,8 @@ fn call(e: &mut Engine, now: &mut f64, statuses: &[u16]) -> Settlement {
                     timers(e, *now);
                     return settlement;
                 }
-                Action::Abort { .. } => {}
+                // No retry hooks here: nothing aborts, nothing asks.
+                Action::Abort { .. } | Action::Consult { .. } => {}
             }
         }
         timers(e, *now);

@@ -31,6 +31,8 @@ export function bind(getModule, { instantiate, clock } = {}) {
       try {
         client = new h.Client(encode(data, h.boundary.T), hooks);
         client.setListening(listeners.mask());
+        const consult = (userHooks.shouldRetry ? 1 : 0) | (userHooks.delay ? 2 : 0);
+        if (consult !== 0) client.setConsult(consult);
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         h.fault();

@@ -45,6 +45,7 @@ export class Boundary {
     this.SETTLE_ABORTED = a("settle-aborted");
     this.SETTLE_DEADLINE = a("settle-deadline");
     this.SETTLE_FAILED = a("settle-failed");
+    this.CONSULT = a("consult");
     this.STRIP = 1 << at("start-flags", "strip-credentials");
     this.HEDGE = 1 << at("start-flags", "hedge");
     this.PENDING_EVENTS = 1;
@@ -60,6 +61,7 @@ export class Boundary {
     this.FAIL_INVALID_RESPONSE = fl("invalid-response");
     this.FAIL_INVALID_REQUEST = fl("invalid-request");
     this.FAIL_PERMISSION = fl("permission-denied");
+    this.FAIL_HOOK = fl("hook");
     this.events = list("events");
     const t = (item) => at("tags", item);
     this.T = {

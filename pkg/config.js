@@ -129,8 +129,9 @@ function own(obj, key, path) {
   }
 }
 
-/** The hooks a config may set (functions, which stay on the JS side). */
+/** The hooks a config may set (functions, which stay on the JS side): `hooks.*`, `retry.*`. */
 const HOOKS = ["beforeAttempt"];
+const RETRY_HOOKS = ["shouldRetry", "delay"];
 
 /**
  * The user's config as plain data the engine can read without anything throwing, and what stays
@@ -160,6 +161,16 @@ export function readConfig(config) {
     for (const [k, v] of Object.entries(given)) {
       if (!HOOKS.includes(k)) throw configError(`hooks.${k}`, v, `no such hook; known hooks: ${HOOKS.join(", ")}`);
       if (v != null && typeof v !== "function") throw configError(`hooks.${k}`, v, "a function");
+      if (v != null) hooks[k] = v;
+    }
+  }
+  const retry = data.retry;
+  if (retry !== null && typeof retry === "object" && !Array.isArray(retry)) {
+    for (const k of RETRY_HOOKS) {
+      if (!(k in retry)) continue;
+      const v = retry[k];
+      delete retry[k];
+      if (v != null && typeof v !== "function") throw configError(`retry.${k}`, v, "a function");
       if (v != null) hooks[k] = v;
     }
   }

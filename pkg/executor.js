@@ -89,6 +89,8 @@ class Call {
     /** Responses that arrived, by attempt, until the step that received them is over. */
     this.response = null;
     this.responseOf = 0;
+    /** The response the retry hooks are deciding on (`consult`), freed if the call ends first. */
+    this.held = null;
     /** Errors of attempts that failed without a response, by attempt; the last is the cause. */
     this.errors = null;
     this.lastError = undefined;
@@ -108,6 +110,8 @@ class Call {
 
   /** The call is over (settled, or lost to a fault): nothing of it is left behind. */
   close() {
+    if (this.held !== null) discard(this.held);
+    this.held = null;
     if (this.d.signal !== null) this.ex.unwatch(this);
     for (const c of this.flights.values()) if (c !== null) c.abort();
     this.flights.clear();
@@ -152,7 +156,7 @@ function encodedOnce(call) {
   return call.encoded;
 }
 
-/** A hook's failure, as the attempt's error: `fetch`'s invalid-request kind, named for the hook. */
+/** `hooks.beforeAttempt`'s failure, as the attempt's error (kind `hook`), named for the hook. */
 function hookError(err) {
   const e = new TypeError(`ballast: hooks.beforeAttempt failed: ${describeValue(err)}`, { cause: err });
   e.ballastHook = true;
@@ -188,6 +192,8 @@ export class Executor {
     this.client = client;
     this.transport = transport;
     this.beforeAttempt = hooks.beforeAttempt ?? null;
+    this.shouldRetry = hooks.shouldRetry ?? null;
+    this.delay = hooks.delay ?? null;
     this.listeners = listeners;
     this.onFault = onFault;
     this.clock = clock;
@@ -293,7 +299,9 @@ export class Executor {
       if (call === undefined) continue;
       const kind = out[at + b.F_KIND];
       const attempt = out[at + b.F_ATTEMPT];
-      if (kind === b.START) {
+      if (kind === b.CONSULT) {
+        this.consult(call, attempt, out[at + b.F_ARG0] === 1, out[at + b.F_ARG1]);
+      } else if (kind === b.START) {
         const urlAt = out[at + b.F_ARG2];
         this.start(call, attempt, urlAt < 0 ? undefined : detail[urlAt], out[at + b.F_ARG1]);
       } else if (kind === b.ABORT) {
@@ -349,8 +357,8 @@ export class Executor {
    * An attempt through `hooks.beforeAttempt`: the hook gets the attempt's Request (its route's URL,
    * the caller's headers and body) and may return another (a refreshed token, say), or a promise
    * of one; nothing keeps this one. Credentials are stripped after it, as the route says. A hook
-   * that throws, rejects or returns something else fails the attempt as an invalid request, which
-   * is not retried: the call rejects with a BallastError whose message names the hook.
+   * that throws, rejects or returns something else fails the attempt (kind `hook`), which is not
+   * retried: the call rejects with a BallastError, code HOOK, whose message names the hook.
    */
   async hooked(call, attempt, init, controller, url, strip, hedge) {
     const target = url ?? (call.d.isRequest ? call.input.url : String(call.input));
@@ -368,6 +376,77 @@ export class Executor {
       throw hookError(new TypeError(`it returned ${describeValue(request)}, not a Request or undefined`));
     }
     return send(this.transport, request, undefined, { ...call.d, isRequest: true }, controller, undefined, strip);
+  }
+
+  /**
+   * The engine asks the retry hooks how `call` goes on after attempt `attempt` (`retry`: its own
+   * verdict; `delayMs`: the wait it would take). They run after this step, never inside one, and
+   * may return promises; their answer goes back as the `verdict` input, and the engine applies
+   * its own limits after it (attempts, deadline, budget). The attempt's response is held
+   * meanwhile, and freed unless the call settles with it (`close` frees it if the call ends first:
+   * the deadline, the caller's abort).
+   */
+  consult(call, attempt, retry, delayMs) {
+    const response = call.responseOf === attempt ? call.response : null;
+    if (response !== null) call.response = null; // held: the step must not free it
+    call.held = response;
+    const info = {
+      attempt,
+      retry,
+      status: response?.status,
+      response: response ?? undefined,
+      error: response === null ? call.errors?.get(attempt) : undefined,
+      method: call.d.method,
+      url: call.d.url,
+    };
+    Promise.resolve()
+      .then(() => this.ask(info, delayMs))
+      .then((v) => {
+        if (this.calls.get(call.task) !== call) return; // over meanwhile: `close` freed the response
+        const res = call.held;
+        call.held = null;
+        if (res !== null) {
+          call.response = res;
+          call.responseOf = attempt;
+        }
+        if (v.threw !== undefined) call.failed(attempt, v.cause);
+        this.step(() => this.client.verdict(call.task, attempt, v.retry, v.delay, v.threw, this.clock.now()));
+        if (res !== null && call.response === res) {
+          call.response = null; // retried: free its connection
+          discard(res);
+        }
+      });
+  }
+
+  /**
+   * Runs the retry hooks on `info`: `{ retry: 1 | 0 | -1 (the engine's verdict), delay (NaN: the
+   * engine's) }`, or `{ threw, cause }` when one throws, rejects or returns what it may not.
+   */
+  async ask(info, delayMs) {
+    let name = "retry.shouldRetry";
+    try {
+      let retry = -1;
+      if (this.shouldRetry !== null) {
+        const r = await this.shouldRetry(info);
+        if (r !== true && r !== false && r !== undefined) {
+          throw new TypeError(`it returned ${describeValue(r)}, not true, false or undefined`);
+        }
+        if (r !== undefined) retry = r ? 1 : 0;
+      }
+      let delay = NaN;
+      if (this.delay !== null && (retry === -1 ? info.retry : retry === 1)) {
+        name = "retry.delay";
+        const d = await this.delay({ ...info, delayMs });
+        if (d !== undefined && !(typeof d === "number" && d >= 0 && d < Infinity)) {
+          throw new TypeError(`it returned ${describeValue(d)}, not a number of milliseconds (0 or more) or undefined`);
+        }
+        if (d !== undefined) delay = d;
+      }
+      return { retry, delay };
+    } catch (err) {
+      const cause = new TypeError(`ballast: ${name} failed: ${describeValue(err)}`, { cause: err });
+      return { retry: -1, delay: NaN, threw: `${name} failed: ${describeValue(err)}`, cause };
+    }
   }
 
   /** Whether the engine may retry a call so described (its method, or an Idempotency-Key). */
@@ -436,8 +515,15 @@ export class Executor {
       err = new TypeError(`ballast: the transport resolved with ${describeValue(v)} instead of a Response`);
     } else {
       const target = url ?? (call.d.isRequest ? call.input.url : String(call.input));
-      const k = v?.ballastHook === true ? "invalid-request" : failureKind(v, target, call.d.method);
-      kind = k === "permission-denied" ? this.b.FAIL_PERMISSION : k === "invalid-request" ? this.b.FAIL_INVALID_REQUEST : this.b.FAIL_NETWORK;
+      const k = v?.ballastHook === true ? "hook" : failureKind(v, target, call.d.method);
+      kind =
+        k === "hook"
+          ? this.b.FAIL_HOOK
+          : k === "permission-denied"
+            ? this.b.FAIL_PERMISSION
+            : k === "invalid-request"
+              ? this.b.FAIL_INVALID_REQUEST
+              : this.b.FAIL_NETWORK;
     }
     call.failed(attempt, err);
     if (!ok) cancelUnread(call.init?.body, v);

@@ -27,6 +27,8 @@ const GIVEUP_REASONS = [
   "aborted",
   "invalid-response",
   "not-retryable",
+  "declined",
+  "hook-failed",
 ];
 
 /** Shed reasons the engine knows (same reason for the zeros). */

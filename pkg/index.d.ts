@@ -75,6 +75,46 @@ export interface RetryConfig {
    * @defaultValue `20000`
    */
   maxRetryAfterMs?: number;
+  /**
+   * Decides whether to retry after an attempt that failed: `true` retries, `false` stops (a
+   * response in hand resolves the call; otherwise it rejects with give-up reason `"declined"`),
+   * `undefined` leaves it to ballast (`info.retry`). Asked only when a retry is possible at all
+   * (no other attempt in flight, the request may be sent again, attempts left), after a retryable
+   * failure or any status from 400 up; never after a success. May return a promise. `true` still
+   * goes through the deadline and the retry budget: a hook can ask for fewer retries, never for
+   * more than the budget allows. Throwing, rejecting or returning anything else rejects the call
+   * with a `BallastError` (`HOOK`) naming it. Code, not configuration: no part of the fingerprint.
+   */
+  shouldRetry?: (info: RetryInfo) => boolean | undefined | Promise<boolean | undefined>;
+  /**
+   * The wait before a retry, in ms (0 or more), instead of ballast's (`info.delayMs`: the backoff,
+   * or what the response's `Retry-After` asks); `undefined` keeps ballast's. Still clamped to
+   * `maxRetryAfterMs`, and a wait that would pass `timeout.totalMs` gives up (give-up reason
+   * `"deadline"`). May return a promise. Throwing, rejecting or returning anything else rejects
+   * the call with a `BallastError` (`HOOK`) naming it.
+   */
+  delay?: (info: RetryInfo & { delayMs: number }) => number | undefined | Promise<number | undefined>;
+}
+
+/** What the retry hooks (`retry.shouldRetry`, `retry.delay`) are told about an attempt that failed. */
+export interface RetryInfo {
+  /** The attempt's number (1 for the first). */
+  attempt: number;
+  /** ballast's own verdict: it would retry. */
+  retry: boolean;
+  /** The response's status, when the attempt got one. */
+  status: number | undefined;
+  /**
+   * The response, when the attempt got one, unread: the call may still resolve with it, so read a
+   * `clone()` if the hook needs the body.
+   */
+  response: Response | undefined;
+  /** What the attempt failed with, when it got no response (a network error, a `TimeoutError`). */
+  error: unknown;
+  /** The call's method, upper case. */
+  method: string;
+  /** The call's URL as the caller gave it. */
+  url: string;
 }
 
 /**
@@ -345,7 +385,7 @@ export interface Hooks {
    * body): return another Request to send instead (a refreshed token, say), or a promise of one,
    * or nothing to send it as it is. Credentials are stripped after it, as the route says. A hook
    * that throws, rejects or returns something else fails the call at once with a `BallastError`
-   * (`INVALID_REQUEST`) whose message names the hook; no retry, no budget spent.
+   * (`HOOK`) whose message names the hook; no retry, no budget spent.
    */
   beforeAttempt?: (request: Request, info: AttemptInfo) => Request | void | Promise<Request | void>;
 }
@@ -406,7 +446,9 @@ export interface BallastConfig {
  * - `"invalid-response"`: the transport resolved with something that is not a `Response`;
  * - `"queue-full"`, `"queue-timeout"`: shed by the concurrency limiter;
  * - `"not-retryable"`: the request cannot succeed (an invalid URL, method or scheme, or a
- *   permission the runtime refused): one attempt, no retry budget spent.
+ *   permission the runtime refused): one attempt, no retry budget spent;
+ * - `"declined"`: `retry.shouldRetry` said `false` where ballast would have retried;
+ * - `"hook-failed"`: a hook threw, rejected or returned what it may not (code `HOOK`).
  */
 export type GiveUpReason =
   | "max-attempts"
@@ -418,7 +460,9 @@ export type GiveUpReason =
   | "invalid-response"
   | "queue-full"
   | "queue-timeout"
-  | "not-retryable";
+  | "not-retryable"
+  | "declined"
+  | "hook-failed";
 
 /** One attempt of a failed call, in {@link BallastError.attempts}. */
 export interface AttemptRecord {
@@ -442,13 +486,15 @@ export interface AttemptRecord {
 
 /** Payload of the `"retry"` event: a retry is scheduled. */
 /**
- * What set a retry's wait: `"backoff"`, or the response header it came from: `Retry-After`, then
+ * What set a retry's wait: `"backoff"`, `"hook"` (`retry.delay`), or the response header it came
+ * from: `Retry-After`, then
  * (when a response has no `Retry-After`) the IETF draft's `RateLimit-Reset` and `RateLimit` (its
  * `t` or `reset`), `X-RateLimit-Reset` and `X-Rate-Limit-Reset` (delta seconds, or a Unix time
  * from 2024 on), `X-RateLimit-Retry-After`.
  */
 export type RetrySource =
   | "backoff"
+  | "hook"
   | "retry-after"
   | "ratelimit-reset"
   | "ratelimit"
@@ -973,6 +1019,8 @@ export class ConfigError extends Error {
  *   scheme other than http(s)); not retried;
  * - `"PERMISSION_DENIED"`: the runtime refused the request (Deno without `--allow-net` for the
  *   host, a browser's security policy); not retried;
+ * - `"HOOK"`: a hook (`hooks.beforeAttempt`, `retry.shouldRetry`, `retry.delay`) threw, rejected
+ *   or returned what it may not; the message names it, `cause` is what it threw;
  * - `"INTERNAL"`: a bug in ballast; the message says where.
  */
 export type BallastErrorCode =
@@ -981,6 +1029,7 @@ export type BallastErrorCode =
   | "INVALID_RESPONSE"
   | "INVALID_REQUEST"
   | "PERMISSION_DENIED"
+  | "HOOK"
   | "SHED"
   | "INTERNAL";
 

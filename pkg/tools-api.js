@@ -72,12 +72,19 @@ export function bindTools(module) {
   /** A seed from the platform's secure random source (below 2^53). */
   const randomSeed = guard("randomSeed", () => tools.randomSeed());
 
-  // A config as an app passes it to createFetch may carry its `transport` and `hooks` (code, not
-  // configuration: no part of the fingerprint, the diff or the lint): read without them.
+  // A config as an app passes it to createFetch may carry its `transport` and hooks (`hooks`,
+  // `retry.shouldRetry`, `retry.delay`: code, not configuration: no part of the fingerprint, the
+  // diff or the lint): read without them.
   const data = (config) => {
     if (config === null || typeof config !== "object") return config;
-    if (!Object.hasOwn(config, "transport") && !Object.hasOwn(config, "hooks")) return config;
     const { transport: _t, hooks: _h, ...rest } = config;
+    const r = rest.retry;
+    if (r !== null && typeof r === "object" && (typeof r.shouldRetry === "function" || typeof r.delay === "function")) {
+      const { shouldRetry, delay, ...retry } = r;
+      rest.retry = retry;
+      if (typeof shouldRetry !== "function" && shouldRetry !== undefined) retry.shouldRetry = shouldRetry;
+      if (typeof delay !== "function" && delay !== undefined) retry.delay = delay;
+    }
     return rest;
   };
 

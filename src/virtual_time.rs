@@ -10,11 +10,11 @@
 //! order drawn from the executor's seed, so a test can explore the interleavings the real world
 //! produces; with seed 0 they happen in the order they were scheduled, engine timers last.
 
-use crate::core::action::{AbortReason, Action, Failure, Settlement, Start};
+use crate::core::action::{AbortReason, Action, Failure, Settlement, Start, Verdict};
 use crate::core::events::Event;
 use crate::core::policy::RequestMeta;
 use crate::core::tasks::TaskId;
-use crate::core::Engine;
+use crate::core::{Engine, RetryHooks};
 use crate::prelude::*;
 use alloc::collections::{BTreeMap, BinaryHeap};
 use core::cmp::Ordering;
@@ -73,7 +73,27 @@ enum Ev {
     Abort {
         key: u64,
     },
+    Verdict {
+        task: TaskId,
+        attempt: u32,
+        verdict: Verdict,
+    },
 }
+
+/// What the engine asks the retry hooks (`Action::Consult`), with the caller's key for the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    pub key: u64,
+    pub attempt: u32,
+    /// The engine's own verdict.
+    pub retry: bool,
+    /// The wait the engine would retry after.
+    pub delay_ms: f64,
+}
+
+/// Retry hooks written in Rust (`Executor::consult`): asked at `now`, when they answer (ms from
+/// now: a hook may be asynchronous) and what.
+pub type Consultant = Box<dyn FnMut(&Asked, f64) -> (f64, Verdict)>;
 
 /// A heap entry: when (`at`, as `order_key`), in which order among equals, and which of
 /// `Executor::evs` happens. The event itself stays in its slot, so sifting the heap moves a few
@@ -177,6 +197,8 @@ pub struct Executor<O: Origin> {
     check: Option<Check>,
     /// What the current step did (kept for `check`).
     step: Step,
+    /// The retry hooks, if any (`consult`).
+    consultant: Option<Consultant>,
 }
 
 /// What one step did, for invariant checks.
@@ -213,7 +235,20 @@ impl<O: Origin> Executor<O> {
             events: Vec::new(),
             check: None,
             step: Step::default(),
+            consultant: None,
         }
+    }
+
+    /// Gives the engine retry hooks (`Engine::set_consult`): `hooks` says which, `answer` how
+    /// they answer.
+    pub fn consult(
+        mut self,
+        hooks: RetryHooks,
+        answer: impl FnMut(&Asked, f64) -> (f64, Verdict) + 'static,
+    ) -> Self {
+        self.engine.set_consult(hooks);
+        self.consultant = Some(Box::new(answer));
+        self
     }
 
     /// Simultaneous events in an order drawn from `seed` (0: the order they were scheduled).
@@ -446,6 +481,11 @@ impl<O: Origin> Executor<O> {
                     self.engine.handle_abort(task, now);
                 }
             }
+            Ev::Verdict {
+                task,
+                attempt,
+                verdict,
+            } => self.engine.handle_verdict(task, attempt, verdict, now),
         }
     }
 
@@ -499,6 +539,35 @@ impl<O: Origin> Executor<O> {
                     if keep {
                         self.step.aborted.push((task, attempt));
                     }
+                }
+                Action::Consult {
+                    task,
+                    attempt,
+                    retry,
+                    delay_ms,
+                } => {
+                    let asked = Asked {
+                        key: self.live(task).map_or(0, |l| l.key),
+                        attempt,
+                        retry,
+                        delay_ms,
+                    };
+                    let (after, verdict) = match &mut self.consultant {
+                        Some(answer) => answer(&asked, now),
+                        None => (
+                            0.0,
+                            Verdict::Answer {
+                                retry: None,
+                                delay_ms: None,
+                            },
+                        ),
+                    };
+                    let ev = Ev::Verdict {
+                        task,
+                        attempt,
+                        verdict,
+                    };
+                    self.push(now + after.max(0.0), ev);
                 }
                 Action::Settle { task, settlement } => {
                     if let Some(l) = self.live_mut(task) {

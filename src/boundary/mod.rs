@@ -46,15 +46,17 @@ pub const PENDING_DETAIL: u32 = 2;
 
 /// Each action's fields, fixed width. `arg`s by kind: start: route index (-1: not routed), flags
 /// (`START_FLAGS`), the URL's index in `detail()` (-1: the caller's input as is); abort: the
-/// reason's index in `ABORT_REASONS`; settle-failed: the failure's index in `detail()`.
+/// reason's index in `ABORT_REASONS`; settle-failed: the failure's index in `detail()`; consult:
+/// the engine's verdict (1: retry), the wait it would retry after.
 pub const ACTION_FIELDS: [&str; 6] = ["kind", "task", "attempt", "arg0", "arg1", "arg2"];
-pub const ACTIONS: [&str; 6] = [
+pub const ACTIONS: [&str; 7] = [
     "start",
     "abort",
     "settle-response",
     "settle-aborted",
     "settle-deadline",
     "settle-failed",
+    "consult",
 ];
 /// Bits of a start's `arg1`.
 pub const START_FLAGS: [&str; 2] = ["strip-credentials", "hedge"];

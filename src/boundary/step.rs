@@ -61,6 +61,17 @@ impl StepOut {
                     (5.0, *task, 0, [i, 0.0, 0.0])
                 }
             },
+            Action::Consult {
+                task,
+                attempt,
+                retry,
+                delay_ms,
+            } => (
+                6.0,
+                *task,
+                *attempt,
+                [f64::from(u8::from(*retry)), *delay_ms, 0.0],
+            ),
         };
         self.nums.extend([
             kind,

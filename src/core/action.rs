@@ -28,6 +28,28 @@ pub enum Action {
         task: TaskId,
         settlement: Settlement,
     },
+    /// Attempt `attempt` of `task` ended and the call could go on: ask the retry hooks
+    /// (`Engine::set_consult`), then answer with `Engine::handle_verdict`. `retry` is the engine's
+    /// own verdict, `delay_ms` the wait it would retry after.
+    Consult {
+        task: TaskId,
+        attempt: u32,
+        retry: bool,
+        delay_ms: f64,
+    },
+}
+
+/// What the retry hooks answered (`Action::Consult`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Retry or not (`None`: as the engine would), after this wait instead of the engine's.
+    Answer {
+        retry: Option<bool>,
+        delay_ms: Option<f64>,
+    },
+    /// A hook threw, rejected or returned what it may not: the call ends with code `HOOK`. The
+    /// text names the hook and what it did, for the message.
+    Threw(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,16 +201,19 @@ pub enum ErrorCode {
     InvalidRequest,
     /// The runtime refused the request (Deno without `--allow-net`, a content security policy).
     PermissionDenied,
+    /// A hook (`hooks.beforeAttempt`, `retry.shouldRetry`, `retry.delay`) failed.
+    Hook,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::Network,
         ErrorCode::AttemptTimeout,
         ErrorCode::Shed,
         ErrorCode::InvalidResponse,
         ErrorCode::InvalidRequest,
         ErrorCode::PermissionDenied,
+        ErrorCode::Hook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -199,6 +224,7 @@ impl ErrorCode {
             ErrorCode::InvalidResponse => "INVALID_RESPONSE",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::Hook => "HOOK",
         }
     }
 }
@@ -216,14 +242,18 @@ pub enum Failure {
     InvalidRequest,
     /// The runtime refused the request (see `ErrorCode::PermissionDenied`). Not retried either.
     PermissionDenied,
+    /// `hooks.beforeAttempt` failed before the attempt was sent. Not retried: the route is not to
+    /// blame, and the hook would fail again.
+    Hook,
 }
 
 impl Failure {
-    pub const ALL: [Failure; 4] = [
+    pub const ALL: [Failure; 5] = [
         Failure::Network,
         Failure::InvalidResponse,
         Failure::InvalidRequest,
         Failure::PermissionDenied,
+        Failure::Hook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -232,6 +262,7 @@ impl Failure {
             Failure::InvalidResponse => "invalid-response",
             Failure::InvalidRequest => "invalid-request",
             Failure::PermissionDenied => "permission-denied",
+            Failure::Hook => "hook",
         }
     }
 
@@ -242,6 +273,7 @@ impl Failure {
             Failure::InvalidResponse => ErrorCode::InvalidResponse,
             Failure::InvalidRequest => ErrorCode::InvalidRequest,
             Failure::PermissionDenied => ErrorCode::PermissionDenied,
+            Failure::Hook => ErrorCode::Hook,
         }
     }
 }

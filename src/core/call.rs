@@ -2,11 +2,12 @@
 //! waiting for.
 //!
 //! A call is always in exactly one phase: waiting for its attempts (one, or two while a hedge
-//! races the original), sleeping before its next attempt, or queued for a concurrency slot. The
+//! races the original), sleeping before its next attempt, queued for a concurrency slot, or
+//! waiting for the executor's retry hooks to say how it goes on. The
 //! engine (`engine.rs`) moves it between them; the timers it sets are checked against the phase
 //! when they come up (`timers.rs`).
 
-use crate::core::action::Cause;
+use crate::core::action::{Cause, Failure};
 use crate::core::policy::{GiveUpReason, RequestMeta};
 use crate::core::routing::{FallbackReason, Remainder};
 use crate::prelude::*;
@@ -70,6 +71,36 @@ pub enum Phase {
     Backoff(f64),
     /// A concurrency slot, queued since this instant.
     Queued(f64),
+    /// The executor's retry hooks, on how the attempt in `Call::consult` ended.
+    Consult,
+}
+
+/// How an attempt ended, inside the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    /// A response arrived. `retry_after_ms` is the wait its `Retry-After` (or a rate-limit header:
+    /// `wait_header` names it) asks for, if any.
+    Response {
+        status: u16,
+        retry_after_ms: Option<f64>,
+        wait_header: Option<&'static str>,
+    },
+    Failed(Failure),
+    /// `timeout.attemptMs` ran out.
+    Timeout,
+}
+
+/// An attempt's end the executor's hooks were asked about (`Action::Consult`), kept until they
+/// answer: what the engine would have done is decided again from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consulted {
+    pub attempt: u32,
+    pub ended: Ended,
+    pub hedge: bool,
+    /// The engine's own verdict: retry.
+    pub retry: bool,
+    /// The wait the engine would retry after (backoff, or the response's `Retry-After`).
+    pub delay_ms: f64,
 }
 
 pub struct Call {
@@ -97,6 +128,8 @@ pub struct Call {
     pub hedge_after_ms: f64,
     /// What the last attempt that failed without a response failed with, for the message.
     pub last_error: Option<Cause>,
+    /// The attempt's end the hooks are deciding on (`Phase::Consult`).
+    pub consult: Option<Consulted>,
 }
 
 impl Call {
@@ -110,6 +143,7 @@ impl Call {
         self.remainder = None;
         self.addressed = None;
         self.last_error = None;
+        self.consult = None;
     }
 
     pub fn flight(&self, id: u32) -> Option<&Flight> {

@@ -31,10 +31,12 @@ pub mod url;
 pub mod value;
 pub mod window;
 
-pub use action::{AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start};
+pub use action::{
+    AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start, Verdict,
+};
 pub use call::{AttemptOutcome, AttemptRecord};
 pub use config::{Config, ConfigError};
-pub use engine::Engine;
+pub use engine::{Engine, RetryHooks};
 pub use events::Event;
 pub use limiter::ShedReason;
 pub use policy::{BodyKind, GiveUpReason, RequestMeta};

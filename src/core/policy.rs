@@ -48,11 +48,15 @@ pub enum GiveUpReason {
     QueueTimeout,
     /// The request cannot succeed (an invalid URL or header, a permission the runtime refused).
     NotRetryable,
+    /// The `retry.shouldRetry` hook said no where the engine would have retried.
+    Declined,
+    /// A hook threw, rejected or returned what it may not.
+    HookFailed,
 }
 
 impl GiveUpReason {
     /// Every reason, in a fixed order (the boundary names them by their index here).
-    pub const ALL: [GiveUpReason; 10] = [
+    pub const ALL: [GiveUpReason; 12] = [
         GiveUpReason::MaxAttempts,
         GiveUpReason::BudgetExhausted,
         GiveUpReason::MethodNotRetryable,
@@ -63,6 +67,8 @@ impl GiveUpReason {
         GiveUpReason::QueueFull,
         GiveUpReason::QueueTimeout,
         GiveUpReason::NotRetryable,
+        GiveUpReason::Declined,
+        GiveUpReason::HookFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +83,8 @@ impl GiveUpReason {
             GiveUpReason::QueueFull => "queue-full",
             GiveUpReason::QueueTimeout => "queue-timeout",
             GiveUpReason::NotRetryable => "not-retryable",
+            GiveUpReason::Declined => "declined",
+            GiveUpReason::HookFailed => "hook-failed",
         }
     }
 }

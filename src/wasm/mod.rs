@@ -16,7 +16,7 @@ mod panic;
 use crate::boundary::{StepOut, Tape};
 use crate::core::redact::mask_user_info;
 use crate::core::value::Value;
-use crate::core::{BodyKind, Engine, Failure, RequestMeta, TaskId};
+use crate::core::{BodyKind, Engine, Failure, RequestMeta, RetryHooks, TaskId, Verdict};
 use alloc::borrow::Cow;
 use js::Hooks;
 use wasm_bindgen::prelude::*;
@@ -211,6 +211,30 @@ impl Client {
         self.step(None)
     }
 
+    /// The retry hooks answered about attempt `attempt` of `task` (a `consult` action): `retry`
+    /// 1 retry, 0 do not, -1 as the engine would; `delay` the wait they set (NaN: the engine's);
+    /// `threw`: a hook failed, as this text says (then the rest is not read).
+    pub fn verdict(
+        &mut self,
+        task: f64,
+        attempt: u32,
+        retry: i32,
+        delay: f64,
+        threw: Option<String>,
+        now: f64,
+    ) -> Vec<f64> {
+        let verdict = match threw {
+            Some(text) => Verdict::Threw(text),
+            None => Verdict::Answer {
+                retry: (retry >= 0).then_some(retry == 1),
+                delay_ms: (!delay.is_nan()).then_some(delay),
+            },
+        };
+        self.engine
+            .handle_verdict(task_of(task), attempt, verdict, now);
+        self.step(None)
+    }
+
     /// The caller aborted `task`.
     pub fn abort(&mut self, task: f64, now: f64) -> Vec<f64> {
         self.engine.handle_abort(task_of(task), now);
@@ -255,6 +279,15 @@ impl Client {
         let mut t = Tape::default();
         t.snapshot(&self.engine.snapshot(now));
         t.nums
+    }
+
+    /// Which retry hooks the client has: bit 0 `retry.shouldRetry`, bit 1 `retry.delay`.
+    #[wasm_bindgen(js_name = setConsult)]
+    pub fn set_consult(&mut self, mask: u32) {
+        self.engine.set_consult(RetryHooks {
+            should_retry: mask & 1 != 0,
+            delay: mask & 2 != 0,
+        });
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is

@@ -25,7 +25,7 @@ test("JS finds every name it needs in what the engine declares", () => {
   assert.equal(b.WIDTH, b.lists.get("fields").length);
   assert.deepEqual(
     b.lists.get("actions"),
-    ["start", "abort", "settle-response", "settle-aborted", "settle-deadline", "settle-failed"],
+    ["start", "abort", "settle-response", "settle-aborted", "settle-deadline", "settle-failed", "consult"],
     "every action kind the engine emits is one the executor handles",
   );
 });

@@ -111,7 +111,8 @@ test("a hook that throws, rejects or returns something else fails the call at on
       (e) => e,
     );
     assert.ok(err instanceof BallastError, what);
-    assert.equal(err.code, "INVALID_REQUEST", what);
+    assert.equal(err.code, "HOOK", what);
+    assert.equal(err.reason, "hook-failed", what);
     assert.match(err.message, /hooks\.beforeAttempt failed/, what);
     assert.equal(err.attempts.length, 1, `${what}: one attempt, not retried`);
     assert.equal(S1.requests(key).length, 0, `${what}: nothing sent`);

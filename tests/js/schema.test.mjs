@@ -52,6 +52,7 @@ function declaredLeaves() {
       const parts = t.isUnion() ? t.types : [t];
       const nullable = parts.some((p) => p.flags & ts.TypeFlags.Null);
       const rest = parts.filter((p) => !(p.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)));
+      if (rest.length > 0 && rest.every((p) => p.getCallSignatures().length > 0)) continue; // a hook: code
       const objects = rest.filter((p) => p.flags & ts.TypeFlags.Object && !checker.isArrayType(p) && checker.getPropertiesOfType(p).length > 0);
       const arrays = rest.filter((p) => checker.isArrayType(p));
       if (objects.length === rest.length && objects.length === 1) {

@@ -76,5 +76,18 @@ createFetch({
 });
 // @ts-expect-error: only the hooks ballast knows
 createFetch({ hooks: { beforeRetry: () => {} } });
+createFetch({
+  retry: {
+    shouldRetry: async ({ status, error, attempt, retry }) => (status === 409 ? attempt < 3 : error instanceof TypeError ? retry : undefined),
+    delay: ({ delayMs, response }) => (response?.headers.has("x-slow-down") ? delayMs * 2 : undefined),
+  },
+});
+// @ts-expect-error: shouldRetry answers true, false or undefined
+createFetch({ retry: { shouldRetry: () => "yes" } });
+// @ts-expect-error: delay answers milliseconds
+createFetch({ retry: { delay: () => "1s" } });
+const hookCode: import("../../pkg/index.js").BallastErrorCode = "HOOK";
+const declined: import("../../pkg/index.js").GiveUpReason = "declined";
+void [hookCode, declined];
 // @ts-expect-error redact.query is a boolean
 createFetch({ redact: { query: "keep" } });

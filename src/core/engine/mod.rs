@@ -12,9 +12,10 @@
 //! An executor drives it so:
 //! 1. `begin(meta, now)` for each call the caller makes; it returns the call's `TaskId`.
 //! 2. When something happens, the matching input: an attempt's response headers arrived
-//!    (`handle_response`), it failed without a response (`handle_failure`), the caller aborted
-//!    (`handle_abort`), or the instant `poll_timeout` gave has come (`handle_timeout`). Inputs
-//!    for a call or an attempt that is over are ignored.
+//!    (`handle_response`), it failed without a response (`handle_failure`), the retry hooks
+//!    answered a `Consult` (`handle_verdict`), the caller aborted (`handle_abort`), or the
+//!    instant `poll_timeout` gave has come (`handle_timeout`). Inputs for a call or an attempt
+//!    that is over are ignored.
 //! 3. After every input: drain `poll_action` and carry each action out (start an attempt, abort
 //!    one, settle a call), drain `poll_event` to the listeners, and arm the one timer at
 //!    `poll_timeout`.
@@ -26,7 +27,7 @@
 //! `decide.rs` (what happens after an attempt that failed) and `settle.rs` (how a call ends).
 
 use crate::core::action::{
-    AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start,
+    AbortReason, Action, Cause, ErrorCode, Failed, Failure, Settlement, Start, Verdict,
 };
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
@@ -54,8 +55,8 @@ mod attempts;
 mod decide;
 mod settle;
 
+use crate::core::call::Ended;
 use alloc::collections::VecDeque;
-use decide::Ended;
 use fastrand::Rng;
 
 /// At most this many finished calls are kept for reuse, so the heap held for them is bounded
@@ -88,6 +89,8 @@ pub struct Engine {
     listening: u32,
     /// Attempts carry their URL (`set_urls`).
     urls: bool,
+    /// The executor's retry hooks, asked before a call retries or gives up (`set_consult`).
+    hooks: RetryHooks,
     /// Finished calls, emptied (`Call::recycle`): `begin` reuses their boxes and lists.
     #[allow(clippy::vec_box)] // the boxes are what is reused: the slab holds boxes
     spare: Vec<Box<Call>>,
@@ -127,6 +130,7 @@ impl Engine {
             events: VecDeque::new(),
             listening: 0,
             urls: true,
+            hooks: RetryHooks::default(),
             spare: Vec::new(),
             last_sample: None,
             cfg,
@@ -161,6 +165,13 @@ impl Engine {
     /// route index says where an attempt goes, and no URL is built for it. Nothing else changes.
     pub fn set_urls(&mut self, on: bool) {
         self.urls = on;
+    }
+
+    /// Which retry hooks the executor has: with any, a call whose attempt failed and which could
+    /// retry waits for them (`Action::Consult`, answered by `handle_verdict`); with
+    /// `should_retry`, also on any status from 400 up, which the hook may retry.
+    pub fn set_consult(&mut self, hooks: RetryHooks) {
+        self.hooks = hooks;
     }
 
     /// Calls in progress.
@@ -240,6 +251,7 @@ impl Engine {
             hedge_at: None,
             hedge_after_ms: 0.0,
             last_error: None,
+            consult: None,
         };
         let call = match spare {
             Some(mut b) => {
@@ -318,6 +330,14 @@ impl Engine {
                 call.last_error = Some(Cause::Host(detail.to_string()));
             }
             e.attempt_ended(id, call, attempt, Ended::Failed(failure), now)
+        });
+    }
+
+    /// The retry hooks answered about attempt `attempt` of `task` (`Action::Consult`). Ignored for
+    /// a call that is over, or that waits for no answer about that attempt.
+    pub fn handle_verdict(&mut self, task: TaskId, attempt: u32, verdict: Verdict, now: f64) {
+        self.with_call(task, now, |e, id, call| {
+            e.verdict(id, call, attempt, verdict, now)
         });
     }
 
@@ -516,6 +536,21 @@ impl Engine {
             + self.timers.footprint()
             + self.actions.capacity() * core::mem::size_of::<Action>()
             + self.events.capacity() * core::mem::size_of::<Event>()
+    }
+}
+
+/// The retry hooks an executor has (`Engine::set_consult`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RetryHooks {
+    /// `retry.shouldRetry`: decides whether to retry.
+    pub should_retry: bool,
+    /// `retry.delay`: decides how long to wait before a retry.
+    pub delay: bool,
+}
+
+impl RetryHooks {
+    pub fn any(self) -> bool {
+        self.should_retry || self.delay
     }
 }
 
