@@ -103,7 +103,8 @@ function stepDriver(module, config, statuses) {
   let calls = 0;
   let settled = 0;
   /** After every input: what the executor reads, and the timer it would arm. */
-  const after = (out) => {
+  const after = (ptr) => {
+    const out = host.stepOut(ptr);
     const pending = out[b.H_PENDING];
     if (pending & b.PENDING_DETAIL) client.detail();
     if (pending & b.PENDING_EVENTS) client.events();

@@ -257,7 +257,7 @@ export class Executor {
     let call = null;
     this.step(() => {
       // GET goes as undefined: no method string to copy into the engine on the common path.
-      const out = this.client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, this.clock.now());
+      const out = this.host.stepOut(this.client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, this.clock.now()));
       call = new Call(this, out[this.b.H_TASK], input, init, d);
       this.calls.set(call.task, call);
       return out;
@@ -268,8 +268,9 @@ export class Executor {
   }
 
   /**
-   * Runs one input (`input()` returns the step's output), carries out the actions, delivers the
-   * events after the step, and re-arms the timer. An exception from the wasm is a fault.
+   * Runs one input (`input()` returns where the step's output is, or the output itself),
+   * carries out the actions, delivers the events after the step, and re-arms the timer. An
+   * exception from the wasm is a fault.
    */
   step(input) {
     if (this.dead) return;
@@ -278,6 +279,7 @@ export class Executor {
     let events = null;
     try {
       out = input();
+      if (typeof out === "number") out = this.host.stepOut(out);
       const pending = out[this.b.H_PENDING];
       if (pending & this.b.PENDING_DETAIL) detail = this.b.decode(this.client.detail());
       if (pending & this.b.PENDING_EVENTS) events = this.b.decodeEvents(this.client.events());

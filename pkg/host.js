@@ -25,6 +25,21 @@ export class Host {
     this.retired = false;
     /** The engine's names (actions, reasons, event kinds, schemas), read once. */
     this.boundary = new Boundary(bindings.boundary());
+    this.memory = bindings.exports.memory;
+    this.f64 = new Float64Array(this.memory.buffer);
+  }
+
+  /**
+   * A step's output, copied out of the module's memory at `ptr` (what each input of a Client
+   * returns): its header, then as many actions as the header says. A copy: the next step writes
+   * the same place, and a step may run while another's actions are carried out.
+   */
+  stepOut(ptr) {
+    let mem = this.f64;
+    if (mem.buffer !== this.memory.buffer) mem = this.f64 = new Float64Array(this.memory.buffer); // it grew
+    const b = this.boundary;
+    const at = ptr / 8;
+    return mem.slice(at, at + b.HEADER + mem[at + b.H_COUNT] * b.WIDTH);
   }
 
   /** After an exception from a wasm call: resets the stack and retires the instance. */

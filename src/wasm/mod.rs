@@ -2,9 +2,12 @@
 //! (`pkg/executor.js`), which performs every action (fetch, abort, settle) and keeps one timer per
 //! client armed where the engine asks.
 //!
-//! Each input returns the step's output as numbers (`boundary::StepOut`): the next timeout and
-//! the actions, fixed width; what they refer to (a routed URL, a failed call's detail) and the
-//! events wait in tapes that JS fetches only when the header says so. Nothing calls back into JS
+//! Each input writes the step's output as numbers (`boundary::StepOut`: the next timeout and the
+//! actions, fixed width) into one buffer the client keeps, and returns where it is in the
+//! module's memory: JS copies it out from there (`pkg/host.js`), so a step allocates nothing on
+//! either side and costs no second call to free what it returned. What the actions refer to (a
+//! routed URL, a failed call's detail) and the events wait in tapes that JS fetches only when the
+//! header says so. Nothing calls back into JS
 //! during a step, so a step never runs user code and a user's exception never crosses wasm frames
 //! (`pkg/host.js` says why that matters). Nothing runs at module scope: Workers forbid timers,
 //! random values and I/O there, so the RNG is seeded on the first call, not at construction.
@@ -89,9 +92,10 @@ fn or_nan(v: Option<f64>) -> f64 {
 
 impl Client {
     /// The output of the input just given to the engine (one copy of this loop for every
-    /// input, not one inlined into each).
+    /// input, not one inlined into each): its address in the module's memory, valid until the
+    /// next input (the header says how many numbers follow it).
     #[inline(never)]
-    fn step(&mut self, task: Option<TaskId>) -> Vec<f64> {
+    fn step(&mut self, task: Option<TaskId>) -> usize {
         self.out.begin(task);
         while let Some(a) = self.engine.poll_action() {
             self.out.action(&a);
@@ -99,7 +103,7 @@ impl Client {
         let events = self.engine.has_output();
         let timeout = self.engine.poll_timeout();
         self.out.finish(timeout, events);
-        self.out.nums.clone()
+        self.out.nums.as_ptr() as usize
     }
 }
 
@@ -145,7 +149,7 @@ impl Client {
     /// A call begins. `method` is upper-case, `undefined` for `GET` (no string crosses on the
     /// common path); `flags`: bit 0 an `Idempotency-Key` header, bits 1-2 the body (0 none,
     /// 1 replayable, 2 a stream).
-    pub fn begin(&mut self, method: Option<String>, url: String, flags: u32, now: f64) -> Vec<f64> {
+    pub fn begin(&mut self, method: Option<String>, url: String, flags: u32, now: f64) -> usize {
         if !self.seeded {
             self.seeded = true;
             let seed = self
@@ -184,7 +188,7 @@ impl Client {
         wait: Option<String>,
         now: f64,
         wall: f64,
-    ) -> Vec<f64> {
+    ) -> usize {
         let task = task_of(task);
         let wait = wait.as_deref().map(|v| (wait_kind as usize, v));
         self.engine
@@ -194,14 +198,7 @@ impl Client {
 
     /// Attempt `attempt` of `task` failed without a response: `kind` indexes `Failure::ALL`,
     /// `detail` describes the error (for the message).
-    pub fn failure(
-        &mut self,
-        task: f64,
-        attempt: u32,
-        kind: u32,
-        detail: &str,
-        now: f64,
-    ) -> Vec<f64> {
+    pub fn failure(&mut self, task: f64, attempt: u32, kind: u32, detail: &str, now: f64) -> usize {
         let f = Failure::ALL
             .get(kind as usize)
             .copied()
@@ -222,7 +219,7 @@ impl Client {
         delay: f64,
         threw: Option<String>,
         now: f64,
-    ) -> Vec<f64> {
+    ) -> usize {
         let verdict = match threw {
             Some(text) => Verdict::Threw(text),
             None => Verdict::Answer {
@@ -236,13 +233,13 @@ impl Client {
     }
 
     /// The caller aborted `task`.
-    pub fn abort(&mut self, task: f64, now: f64) -> Vec<f64> {
+    pub fn abort(&mut self, task: f64, now: f64) -> usize {
         self.engine.handle_abort(task_of(task), now);
         self.step(None)
     }
 
     /// The instant the last step asked to be woken at has come.
-    pub fn timeout(&mut self, now: f64) -> Vec<f64> {
+    pub fn timeout(&mut self, now: f64) -> usize {
         self.engine.handle_timeout(now);
         self.step(None)
     }
