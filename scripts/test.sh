@@ -34,7 +34,7 @@ wasm_test() { # <where> <wasm-pack test args...>
   shift
   log=$(mktemp)
   wasm-pack --log-level warn test --mode no-install "$@" 2>&1 | tee "$log"
-  for f in engine routes pressure_ramp; do
+  for f in engine routes hooks pressure_ramp; do
     n=$(awk -v f="tests/$f.rs" '$1 == "Running" && $2 != "headless" { on = ($2 == f) }
       on && /^test result:/ { print $4; exit }' "$log")
     [ "${n:-0}" -gt 0 ] || { echo "test.sh: tests/$f.rs ran no tests in wasm ($where)" >&2; exit 1; }
