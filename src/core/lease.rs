@@ -242,6 +242,7 @@ impl Lease {
 
     fn degrade(&mut self, p: Pending, now: f64, reason: &'static str) -> Option<Change> {
         self.unreported = self.unreported.saturating_add(p.deposits);
+        self.ask = false; // what was wanted meanwhile waits for the backoff
         self.quiet_until = now + self.backoff_ms;
         self.backoff_ms = (self.backoff_ms * 2.0).min(MAX_BACKOFF_MS);
         let was = self.mode;
@@ -332,7 +333,12 @@ mod tests {
         }
         let (r, _) = l.poll(0.0).unwrap();
         assert_eq!(r.deposits, 3);
+        assert!(
+            !l.withdraw(5.0),
+            "no token yet: wanted again, once the answer is in"
+        );
         assert_eq!(l.answer(r.id, None, 10.0), Some((Mode::Degraded, "error")));
+        assert!(!l.wants(), "degraded: not before the backoff");
         l.deposit(20.0);
         assert_eq!(l.timer(), Some(10.0 + BACKOFF_MS));
         assert!(

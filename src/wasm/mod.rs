@@ -293,10 +293,16 @@ impl Client {
         self.engine.set_shared();
     }
 
-    /// The lease request a step's header said waits: `[id, deposits, want]`, or nothing.
+    /// The lease request a step's header said waits: `[id, deposits, want, timeout]` (the
+    /// engine's timer for its answer is then at `timeout`), or nothing.
     pub fn lease(&mut self, now: f64) -> Vec<f64> {
         match self.engine.poll_lease(now) {
-            Some(r) => vec![f64::from(r.id), f64::from(r.deposits), f64::from(r.want)],
+            Some(r) => vec![
+                f64::from(r.id),
+                f64::from(r.deposits),
+                f64::from(r.want),
+                self.engine.poll_timeout().unwrap_or(-1.0),
+            ],
             None => Vec::new(),
         }
     }
