@@ -17,7 +17,7 @@ export function bind(getModule, { instantiate, clock } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
-    const { data, transport, hooks: userHooks } = readConfig(config);
+    const { data, transport, hooks: userHooks, coordinator } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
     const hooks = {
       configError: (path, allowed, masked) => configError(path, masked ?? valueAt(data, path), allowed),
@@ -33,12 +33,13 @@ export function bind(getModule, { instantiate, clock } = {}) {
         client.setListening(listeners.mask());
         const consult = (userHooks.shouldRetry ? 1 : 0) | (userHooks.delay ? 2 : 0);
         if (consult !== 0) client.setConsult(consult);
+        if (coordinator !== null) client.setShared();
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         h.fault();
         throw internalError(h, err);
       }
-      return new Executor({ host: h, client, transport, hooks: userHooks, listeners, onFault: recover, clock });
+      return new Executor({ host: h, client, transport, hooks: userHooks, coordinator, listeners, onFault: recover, clock });
     };
 
     /** The executor faulted (pkg/host.js): the client starts over on a fresh instance. */

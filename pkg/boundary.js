@@ -50,6 +50,7 @@ export class Boundary {
     this.HEDGE = 1 << at("start-flags", "hedge");
     this.PENDING_EVENTS = 1;
     this.PENDING_DETAIL = 2;
+    this.PENDING_LEASE = 4;
     const r = (item) => at("abort-reasons", item);
     this.ABORT_ATTEMPT_TIMEOUT = r("attempt-timeout");
     this.ABORT_DEADLINE = r("deadline");

@@ -82,6 +82,7 @@ function copy(value, path, depth) {
   try {
     if (value === null || (typeof value !== "object" && typeof value !== "function")) return value;
     if (typeof value === "function") return value;
+    if (path === "coordinator") return value; // code, like the transport: kept as it is
     isArray = Array.isArray(value);
   } catch (err) {
     throw unreadable(path, err); // a revoked Proxy
@@ -135,11 +136,11 @@ const RETRY_HOOKS = ["shouldRetry", "delay"];
 
 /**
  * The user's config as plain data the engine can read without anything throwing, and what stays
- * on the JS side: the transport and the hooks (functions). Throws ConfigError for what cannot be
+ * on the JS side: the transport, the hooks (functions) and the coordinator. Throws ConfigError for what cannot be
  * read or is not an object; everything else is checked by the engine.
  */
 export function readConfig(config) {
-  if (config === undefined || config === null) return { data: Object.create(null), transport: null, hooks: {} };
+  if (config === undefined || config === null) return { data: Object.create(null), transport: null, hooks: {}, coordinator: null };
   let kind;
   try {
     kind = typeof config === "object" && !Array.isArray(config) ? "object" : "other";
@@ -152,6 +153,17 @@ export function readConfig(config) {
   delete data.transport;
   if (transport !== null && typeof transport !== "function") {
     throw configError("transport", transport, "a fetch-like function");
+  }
+  const coordinator = data.coordinator ?? null;
+  delete data.coordinator;
+  if (coordinator !== null) {
+    let lease;
+    try {
+      lease = typeof coordinator === "object" || typeof coordinator === "function" ? coordinator.lease : undefined;
+    } catch (err) {
+      throw unreadable("coordinator.lease", err);
+    }
+    if (typeof lease !== "function") throw configError("coordinator", coordinator, "an object with a lease(request) method");
   }
   const given = data.hooks ?? null;
   delete data.hooks;
@@ -174,7 +186,7 @@ export function readConfig(config) {
       if (v != null) hooks[k] = v;
     }
   }
-  return { data, transport, hooks };
+  return { data, transport, hooks, coordinator };
 }
 
 /** Appends plain data to a tape, with the engine's tags (`T`, pkg/boundary.js). */

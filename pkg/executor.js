@@ -183,14 +183,16 @@ function cancelUnread(body, reason) {
 export class Executor {
   /**
    * `client`: the wasm Client on `host`'s instance; `transport`: the user's, or null for the
-   * global fetch; `listeners`: the client's event listeners; `onFault(error)`: what to do when a
+   * global fetch; `coordinator`: the user's (shared retry budget, `lease(request)`), or null;
+   * `listeners`: the client's event listeners; `onFault(error)`: what to do when a
    * call into the wasm throws (pkg/host.js), which replaces this executor's client.
    */
-  constructor({ host, client, transport, hooks = {}, listeners, onFault, clock = REAL_CLOCK }) {
+  constructor({ host, client, transport, hooks = {}, coordinator = null, listeners, onFault, clock = REAL_CLOCK }) {
     this.host = host;
     this.b = host.boundary;
     this.client = client;
     this.transport = transport;
+    this.coordinator = coordinator;
     this.beforeAttempt = hooks.beforeAttempt ?? null;
     this.shouldRetry = hooks.shouldRetry ?? null;
     this.delay = hooks.delay ?? null;
@@ -290,7 +292,48 @@ export class Executor {
     this.apply(out, detail);
     if (events !== null) for (const [kind, payload] of events) this.listeners.emit(kind, payload);
     this.arm(out[this.b.H_TIMEOUT]);
+    if (out[this.b.H_PENDING] & this.b.PENDING_LEASE && this.coordinator !== null) this.lease();
     this.listeners.flush();
+  }
+
+  /**
+   * The engine wants retry tokens leased (src/core/lease.rs): asks the coordinator in the
+   * background and reports its answer. Nothing waits for it: the engine times the request
+   * itself (its timer is armed here) and drops an answer that comes after that.
+   */
+  lease() {
+    let r;
+    try {
+      r = this.client.lease(this.clock.now());
+    } catch (err) {
+      this.fault(err);
+      return;
+    }
+    if (r.length === 0) return;
+    const [id, deposits, want, until] = r;
+    this.arm(until);
+    let p;
+    try {
+      const { fingerprint, effective } = this.snapshotConfig();
+      const { ratio, minPerSec, ttlMs } = effective.budget;
+      p = Promise.resolve(this.coordinator.lease({ fingerprint, budget: { ratio, minPerSec, ttlMs }, deposits, want }));
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const answer = (granted, ttl) => this.step(() => this.client.leased(id, granted, ttl, this.clock.now()));
+    p.then(
+      (v) => {
+        const granted = v?.granted;
+        const ttl = v?.ttlMs;
+        const ok = Number.isInteger(granted) && granted >= 0 && typeof ttl === "number" && ttl > 0;
+        this.coordinatorError = ok ? undefined : new TypeError(`ballast: coordinator.lease resolved with ${describeValue(v)}, not { granted, ttlMs }`);
+        answer(ok ? granted : -1, ok ? ttl : 0);
+      },
+      (err) => {
+        this.coordinatorError = err;
+        answer(-1, 0);
+      },
+    );
   }
 
   apply(out, detail) {

@@ -428,6 +428,40 @@ export interface BallastConfig {
   transport?: FetchLike;
   /** Functions called as a call runs (code, not configuration: no part of the fingerprint). */
   hooks?: Hooks;
+  /**
+   * Shares the retry budget with other clients (isolates, processes) through a coordinator
+   * (docs/shared-budget.md): retries spend tokens leased from it in small batches, in the
+   * background. No call ever waits for it; a retry without a leased token does not happen
+   * (give-up `budget-exhausted`). A coordinator slower than 250 ms or failing puts the client on
+   * its local budget with a tenth of `budget.minPerSec` as reserve (`"coordinator"` event,
+   * `snapshot().budget.mode`) until it answers again. Code, not configuration: no part of the
+   * fingerprint. `ballast-fetch/cloudflare` and `ballast-fetch/deno-kv` make one.
+   * @defaultValue none: the client's own budget
+   */
+  coordinator?: Coordinator;
+}
+
+/** A lease request: what a client sends its coordinator. */
+export interface LeaseRequest {
+  /** The client's config fingerprint: a bucket serves clients of one config. */
+  fingerprint: string;
+  /** The client's budget, which a new bucket takes. */
+  budget: { ratio: number; minPerSec: number; ttlMs: number };
+  /** Deposits the client made since its last report. */
+  deposits: number;
+  /** Retry tokens wanted. */
+  want: number;
+}
+
+/** A coordinator's answer: tokens granted, spendable for `ttlMs`. */
+export interface LeaseResponse {
+  granted: number;
+  ttlMs: number;
+}
+
+/** Where a shared retry budget lives (see {@link BallastConfig.coordinator}). */
+export interface Coordinator {
+  lease(request: LeaseRequest): LeaseResponse | Promise<LeaseResponse>;
 }
 
 // ==== Events =====================================================================================
@@ -656,6 +690,16 @@ export interface InternalErrorEvent {
   recovered: boolean;
 }
 
+/**
+ * Payload of the `"coordinator"` event: a client with a shared budget (`coordinator`) changed
+ * mode. `degraded`: its coordinator was slower than 250 ms (`timeout`) or failed (`error`), and
+ * it retries on its local budget with a small reserve; `shared` (`granted`): it answered again.
+ */
+export interface CoordinatorEvent {
+  state: "shared" | "degraded";
+  reason: "granted" | "timeout" | "error";
+}
+
 /** Every event type {@link BallastFetch.on} accepts, and its payload. */
 export interface EventMap {
   /** A retry is scheduled. */
@@ -678,6 +722,8 @@ export interface EventMap {
   "fallback-default": FallbackDefaultEvent;
   /** A hedge was sent. */
   hedge: HedgeEvent;
+  /** A shared budget's coordinator became unreachable, or reachable again. */
+  coordinator: CoordinatorEvent;
   /** The client faulted and started over (see {@link InternalErrorEvent}). */
   "internal-error": InternalErrorEvent;
 }
@@ -859,6 +905,13 @@ export interface Snapshot {
     exhausted: number;
     /** The part of the balance that is the reserve (`budget.minPerSec × budget.ttlMs`). */
     reserve: number;
+    /**
+     * `"local"`: the client's own budget; with a `coordinator`, `"shared"` (retries spend leased
+     * tokens) or `"degraded"` (the coordinator is unreachable: the local budget, small reserve).
+     */
+    mode: "local" | "shared" | "degraded";
+    /** Tokens leased from the coordinator, not spent or expired (0 when `local`). */
+    leased: number;
   };
   /** Whole-call latency over the recent window, ms. */
   latency: Quantiles;

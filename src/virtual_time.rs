@@ -12,6 +12,7 @@
 
 use crate::core::action::{AbortReason, Action, Failure, Settlement, Start, Verdict};
 use crate::core::events::Event;
+use crate::core::lease::LeaseRequest;
 use crate::core::policy::RequestMeta;
 use crate::core::tasks::TaskId;
 use crate::core::{Engine, RetryHooks};
@@ -78,6 +79,10 @@ enum Ev {
         attempt: u32,
         verdict: Verdict,
     },
+    Lease {
+        id: u32,
+        answer: Option<(u32, f64)>,
+    },
 }
 
 /// What the engine asks the retry hooks (`Action::Consult`), with the caller's key for the call.
@@ -94,6 +99,11 @@ pub struct Asked {
 /// Retry hooks written in Rust (`Executor::consult`): asked at `now`, when they answer (ms from
 /// now: a hook may be asynchronous) and what.
 pub type Consultant = Box<dyn FnMut(&Asked, f64) -> (f64, Verdict)>;
+
+/// A coordinator of leased retries written in Rust (`Executor::coordinate`): asked at `now`,
+/// when it answers (ms from now; `f64::INFINITY`: never) and what (`Some((granted, ttl_ms))`, or
+/// `None` for a failure).
+pub type Coordinator = Box<dyn FnMut(&LeaseRequest, f64) -> (f64, Option<(u32, f64)>)>;
 
 /// A heap entry: when (`at`, as `order_key`), in which order among equals, and which of
 /// `Executor::evs` happens. The event itself stays in its slot, so sifting the heap moves a few
@@ -199,6 +209,8 @@ pub struct Executor<O: Origin> {
     step: Step,
     /// The retry hooks, if any (`consult`).
     consultant: Option<Consultant>,
+    /// The coordinator of leased retries, if any (`coordinate`).
+    coordinator: Option<Coordinator>,
 }
 
 /// What one step did, for invariant checks.
@@ -236,6 +248,7 @@ impl<O: Origin> Executor<O> {
             check: None,
             step: Step::default(),
             consultant: None,
+            coordinator: None,
         }
     }
 
@@ -248,6 +261,16 @@ impl<O: Origin> Executor<O> {
     ) -> Self {
         self.engine.set_consult(hooks);
         self.consultant = Some(Box::new(answer));
+        self
+    }
+
+    /// Puts the engine in shared mode (`Engine::set_shared`) with `answer` as its coordinator.
+    pub fn coordinate(
+        mut self,
+        answer: impl FnMut(&LeaseRequest, f64) -> (f64, Option<(u32, f64)>) + 'static,
+    ) -> Self {
+        self.engine.set_shared();
+        self.coordinator = Some(Box::new(answer));
         self
     }
 
@@ -486,6 +509,7 @@ impl<O: Origin> Executor<O> {
                 attempt,
                 verdict,
             } => self.engine.handle_verdict(task, attempt, verdict, now),
+            Ev::Lease { id, answer } => self.engine.handle_lease(id, answer, now),
         }
     }
 
@@ -594,6 +618,14 @@ impl<O: Origin> Executor<O> {
                     if keep {
                         self.step.settled.push((task, settlement));
                     }
+                }
+            }
+        }
+        if let Some(c) = &mut self.coordinator {
+            if let Some(r) = self.engine.poll_lease(now) {
+                let (after, answer) = c(&r, now);
+                if after.is_finite() {
+                    self.push(now + after.max(0.0), Ev::Lease { id: r.id, answer });
                 }
             }
         }

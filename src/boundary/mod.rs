@@ -43,6 +43,8 @@ pub const STEP_HEADER: [&str; 4] = ["task", "timeout", "pending", "actions"];
 pub const PENDING_EVENTS: u32 = 1;
 /// Values some actions refer to wait (`detail()`).
 pub const PENDING_DETAIL: u32 = 2;
+/// Shared mode: a lease request waits to be sent (`lease()`).
+pub const PENDING_LEASE: u32 = 4;
 
 /// Each action's fields, fixed width. `arg`s by kind: start: route index (-1: not routed), flags
 /// (`START_FLAGS`), the URL's index in `detail()` (-1: the caller's input as is); abort: the
@@ -107,7 +109,10 @@ pub const SCHEMAS: &[(&str, &[&str])] = &[
         ],
     ),
     ("shed-snapshot", &["total", "byReason"]),
-    ("budget", &["balance", "exhausted", "reserve"]),
+    (
+        "budget",
+        &["balance", "exhausted", "reserve", "mode", "leased"],
+    ),
     ("quantiles", &["p50", "p95", "p99", "max", "count"]),
     (
         "pressure-snapshot",
@@ -179,6 +184,7 @@ pub const SCHEMAS: &[(&str, &[&str])] = &[
     ("fallback", &["reason", "route", "from", "method", "url"]),
     ("fallback-default", &["isDefault", "share"]),
     ("hedge", &["route", "from", "afterMs", "method", "url"]),
+    ("coordinator", &["state", "reason"]),
 ];
 
 /// The index of schema `name` (a constant where `name` is a literal).
@@ -410,7 +416,7 @@ mod tests {
             attempt: 1,
             reason: AbortReason::HedgeLost,
         });
-        out.finish(Some(12.5), true);
+        out.finish(Some(12.5), true, false);
         assert_eq!(out.nums[..4], [5.0, 12.5, 3.0, 2.0]);
         assert_eq!(out.nums.len(), 4 + 2 * ACTION_FIELDS.len());
         assert_eq!(out.nums[4..10], [0.0, 5.0, 1.0, 0.0, 1.0, 0.0]);

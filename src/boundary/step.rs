@@ -84,8 +84,9 @@ impl StepOut {
         self.nums[3] += 1.0;
     }
 
-    /// Completes the header: the next timeout, and whether events or detail wait.
-    pub fn finish(&mut self, timeout: Option<f64>, events: bool) {
+    /// Completes the header: the next timeout, and whether events, detail or a lease request
+    /// wait.
+    pub fn finish(&mut self, timeout: Option<f64>, events: bool, lease: bool) {
         self.nums[1] = timeout.unwrap_or(-1.0);
         let mut pending = 0;
         if events {
@@ -93,6 +94,9 @@ impl StepOut {
         }
         if self.detail_items > 0 {
             pending |= PENDING_DETAIL;
+        }
+        if lease {
+            pending |= PENDING_LEASE;
         }
         self.nums[2] = f64::from(pending);
     }

@@ -145,6 +145,8 @@ impl Tape {
         for v in [b.balance, b.exhausted, b.reserve] {
             self.num(v as f64);
         }
+        self.str(b.mode);
+        self.num(b.leased as f64);
         self.quantiles(&s.latency);
         self.quantiles(&s.attempt_latency);
         self.quantiles(&s.queue_wait);
@@ -266,6 +268,10 @@ impl Tape {
                 self.num(e.after_ms);
                 self.str(&e.method);
                 self.str(&e.url);
+            }
+            Event::Coordinator(e) => {
+                self.str(e.state);
+                self.str(e.reason);
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::prelude::*;
 /// Every kind, in the order of the listening bit mask (bit i = `KINDS[i]`). The last,
 /// `internal-error`, is the npm entry's own (a client recovered from a fault of its wasm instance,
 /// `pkg/host.js`); it is named here so that one list of kinds serves both sides.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "retry",
     "giveup",
     "shed",
@@ -25,6 +25,7 @@ pub const KINDS: [&str; 11] = [
     "fallback",
     "fallback-default",
     "hedge",
+    "coordinator",
     "internal-error",
 ];
 
@@ -139,6 +140,15 @@ pub enum Event {
     Fallback(FallbackEvent),
     FallbackDefault(FallbackDefaultEvent),
     Hedge(HedgeEvent),
+    Coordinator(CoordinatorEvent),
+}
+
+/// The client's shared budget changed mode (`core::lease`): `state` is `shared` or `degraded`;
+/// `reason` is `granted` (back to shared), `timeout` or `error`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoordinatorEvent {
+    pub state: &'static str,
+    pub reason: &'static str,
 }
 
 impl Event {
@@ -154,6 +164,7 @@ impl Event {
             Event::Fallback(_) => "fallback",
             Event::FallbackDefault(_) => "fallback-default",
             Event::Hedge(_) => "hedge",
+            Event::Coordinator(_) => "coordinator",
         }
     }
 }

@@ -202,6 +202,11 @@ pub struct BudgetSnapshot {
     pub exhausted: u64,
     /// The part of the balance that is the per-second reserve.
     pub reserve: u64,
+    /// `local` (the client's own budget), or shared through a coordinator (`core::lease`):
+    /// `shared`, or `degraded` while the coordinator is unreachable.
+    pub mode: &'static str,
+    /// Tokens leased from the coordinator and not spent or expired (0 when `local`).
+    pub leased: u64,
 }
 
 /// Figures that live outside `Metrics` (budget, limiter, pressure), joined in at snapshot time.

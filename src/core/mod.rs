@@ -12,6 +12,7 @@ pub mod counts;
 pub mod engine;
 pub mod events;
 pub mod fnv;
+pub mod lease;
 pub mod limiter;
 pub mod math;
 pub mod metrics;

@@ -30,6 +30,8 @@ pub enum Timer {
     QueueTimeout(TaskId),
     /// Evaluate the pressure signal (once a second while calls are in progress).
     Pressure,
+    /// A lease request is late, or (degraded) the coordinator may be asked again (`lease.rs`).
+    Lease,
 }
 
 #[derive(Debug, Clone, Copy)]

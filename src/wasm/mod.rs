@@ -102,7 +102,7 @@ impl Client {
         }
         let events = self.engine.has_output();
         let timeout = self.engine.poll_timeout();
-        self.out.finish(timeout, events);
+        self.out.finish(timeout, events, self.engine.wants_lease());
         self.out.nums.as_ptr() as usize
     }
 }
@@ -285,6 +285,34 @@ impl Client {
             should_retry: mask & 1 != 0,
             delay: mask & 2 != 0,
         });
+    }
+
+    /// Shared mode (`core::lease`): retries spend tokens leased from the executor's coordinator.
+    #[wasm_bindgen(js_name = setShared)]
+    pub fn set_shared(&mut self) {
+        self.engine.set_shared();
+    }
+
+    /// The lease request a step's header said waits: `[id, deposits, want, timeout]` (the
+    /// engine's timer for its answer is then at `timeout`), or nothing.
+    pub fn lease(&mut self, now: f64) -> Vec<f64> {
+        match self.engine.poll_lease(now) {
+            Some(r) => vec![
+                f64::from(r.id),
+                f64::from(r.deposits),
+                f64::from(r.want),
+                self.engine.poll_timeout().unwrap_or(-1.0),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// The coordinator answered lease request `id`: `granted` tokens for `ttl` ms, or `granted`
+    /// -1 when it failed.
+    pub fn leased(&mut self, id: u32, granted: f64, ttl: f64, now: f64) -> usize {
+        let answer = (granted >= 0.0).then_some((granted as u32, ttl));
+        self.engine.handle_lease(id, answer, now);
+        self.step(None)
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is

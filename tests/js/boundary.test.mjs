@@ -57,6 +57,7 @@ test("every event's fields are the ones index.d.ts declares, in EventMap under i
     fallback: "FallbackEvent",
     "fallback-default": "FallbackDefaultEvent",
     hedge: "HedgeEvent",
+    coordinator: "CoordinatorEvent",
     "internal-error": "InternalErrorEvent",
   };
   assert.deepEqual([...b.events].sort(), Object.keys(iface).sort(), "the engine's event kinds");

@@ -171,7 +171,7 @@ impl Engine {
             self.hedges.won += 1;
         }
         if self.cfg.budget.deposit_on == DepositOn::Success {
-            self.budget.deposit(now);
+            self.deposit(now);
         }
         self.abort_all(id, call, AbortReason::HedgeLost, now);
         self.settle(id, call, Settlement::Response { attempt }, now);
@@ -271,7 +271,7 @@ impl Engine {
                 delay_ms = 0.0;
             }
         }
-        if call.forced_fallback.is_none() && !self.budget.withdraw(now) {
+        if call.forced_fallback.is_none() && !self.withdraw(now) {
             if !(routed && self.routing.has_fallback(now)) {
                 return Next::GiveUp(GiveUpReason::BudgetExhausted);
             }

@@ -36,9 +36,10 @@ use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Phase};
 use crate::core::config::{Config, DepositOn, LimitSetting};
 use crate::core::counts::Counts;
 use crate::core::events::{
-    bit, AttemptEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryCause, RetryEvent,
-    ShedEvent,
+    bit, AttemptEvent, CoordinatorEvent, Event, FallbackEvent, GiveUpEvent, HedgeEvent, RetryCause,
+    RetryEvent, ShedEvent,
 };
+use crate::core::lease::{Change, Lease, LeaseRequest};
 use crate::core::limiter::{Admit, Limiter, ShedReason};
 use crate::core::metrics::{BudgetSnapshot, Extra, HedgeSnapshot, Metrics, Snapshot};
 use crate::core::policy::{eligibility, GiveUpReason, RequestMeta};
@@ -94,6 +95,8 @@ pub struct Engine {
     /// Finished calls, emptied (`Call::recycle`): `begin` reuses their boxes and lists.
     #[allow(clippy::vec_box)] // the boxes are what is reused: the slab holds boxes
     spare: Vec<Box<Call>>,
+    /// Shared mode: retries are leased from a coordinator (`set_shared`, `core::lease`).
+    lease: Option<Lease>,
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
     /// the same number, whose bucket is then not worked out again.
     last_sample: Option<Sample>,
@@ -132,6 +135,7 @@ impl Engine {
             urls: true,
             hooks: RetryHooks::default(),
             spare: Vec::new(),
+            lease: None,
             last_sample: None,
             cfg,
         }
@@ -174,6 +178,69 @@ impl Engine {
         self.hooks = hooks;
     }
 
+    /// Shared mode (`core::lease`): retries spend tokens leased from a coordinator, which the
+    /// executor asks when `wants_lease` says so (`poll_lease`, answered by `handle_lease`).
+    /// Off by default; nothing changes without it.
+    pub fn set_shared(&mut self) {
+        if self.lease.is_none() {
+            let b = &self.cfg.budget;
+            self.lease = Some(Lease::new(b.ratio, b.min_per_sec, b.ttl_ms));
+        }
+    }
+
+    /// Whether a lease request waits to be sent (`poll_lease`).
+    pub fn wants_lease(&self) -> bool {
+        self.lease.as_ref().is_some_and(Lease::wants)
+    }
+
+    /// The lease request to send the coordinator now, if one is wanted; its answer is
+    /// `handle_lease`, which the engine stops waiting for after `lease::TIMEOUT_MS`.
+    pub fn poll_lease(&mut self, now: f64) -> Option<LeaseRequest> {
+        let (r, until) = self.lease.as_mut()?.poll(now)?;
+        self.timers.set(until, Timer::Lease);
+        Some(r)
+    }
+
+    /// The coordinator answered lease request `id`: `Some((granted, ttl_ms))`, or `None` when it
+    /// failed. An answer past the timeout is ignored.
+    pub fn handle_lease(&mut self, id: u32, answer: Option<(u32, f64)>, now: f64) {
+        let change = match &mut self.lease {
+            Some(l) => l.answer(id, answer, now),
+            None => return,
+        };
+        self.lease_changed(change);
+    }
+
+    fn lease_changed(&mut self, change: Option<Change>) {
+        if let Some(at) = self.lease.as_ref().and_then(Lease::timer) {
+            self.timers.set(at, Timer::Lease);
+        }
+        if let Some((mode, reason)) = change {
+            if self.wants(const { bit("coordinator") }) {
+                self.events.push_back(Event::Coordinator(CoordinatorEvent {
+                    state: mode.as_str(),
+                    reason,
+                }));
+            }
+        }
+    }
+
+    /// A deposit into the retry budget (and, shared, reported to the coordinator).
+    fn deposit(&mut self, now: f64) {
+        self.budget.deposit(now);
+        if let Some(l) = &mut self.lease {
+            l.deposit(now);
+        }
+    }
+
+    /// One retry from the budget, or (shared) a leased token.
+    fn withdraw(&mut self, now: f64) -> bool {
+        match &mut self.lease {
+            Some(l) => l.withdraw(now),
+            None => self.budget.withdraw(now),
+        }
+    }
+
     /// Calls in progress.
     pub fn active(&self) -> usize {
         self.calls.len()
@@ -209,7 +276,7 @@ impl Engine {
     /// attempt is started or queued (or the call is shed).
     pub fn begin(&mut self, meta: RequestMeta, now: f64) -> TaskId {
         if self.cfg.budget.deposit_on == DepositOn::Task {
-            self.budget.deposit(now);
+            self.deposit(now);
         }
         if let Some(h) = &mut self.hedge_budget {
             h.deposit(now);
@@ -381,6 +448,10 @@ impl Engine {
                 Timer::QueueTimeout(id) => {
                     self.with_call(id, now, |e, id, call| e.queue_timeout(id, call, now))
                 }
+                Timer::Lease => {
+                    let change = self.lease.as_mut().and_then(|l| l.timeout(now));
+                    self.lease_changed(change);
+                }
             }
         }
         self.compact_timers();
@@ -414,6 +485,7 @@ impl Engine {
         let call = |id| self.calls.get(id);
         match timer {
             Timer::Pressure => true,
+            Timer::Lease => self.lease.as_ref().and_then(Lease::timer) == Some(at),
             Timer::Deadline(id) => self.calls.contains(id),
             Timer::AttemptTimeout(id, attempt) => call(id)
                 .is_some_and(|c| c.flight(attempt).is_some_and(|f| f.timeout_at == Some(at))),
@@ -487,10 +559,21 @@ impl Engine {
     /// Counters and windowed figures at `now`. Reads only: polling it changes nothing.
     pub fn snapshot(&self, now: f64) -> Snapshot {
         let extra = Extra {
-            budget: BudgetSnapshot {
-                balance: self.budget.balance(now),
-                exhausted: self.budget.exhausted(),
-                reserve: self.budget.reserve_retries(),
+            budget: match &self.lease {
+                None => BudgetSnapshot {
+                    balance: self.budget.balance(now),
+                    exhausted: self.budget.exhausted(),
+                    reserve: self.budget.reserve_retries(),
+                    mode: "local",
+                    leased: 0,
+                },
+                Some(l) => BudgetSnapshot {
+                    balance: l.balance(now),
+                    exhausted: l.exhausted(),
+                    reserve: self.budget.reserve_retries(),
+                    mode: l.mode().as_str(),
+                    leased: l.leased(now),
+                },
             },
             in_flight: self.limiter.in_flight(),
             queued: self.limiter.queued() as u32,
