@@ -210,6 +210,9 @@ export class Executor {
      * from 11 concurrent calls on one signal, where 11 raw fetch calls print nothing.
      */
     this.watched = new Map();
+    /** Step outputs by nesting depth (`take`), and the current depth. */
+    this.outs = [];
+    this.depth = 0;
     this.timer = null;
     this.timerAt = Infinity;
     this.timerRef = false;
@@ -257,31 +260,57 @@ export class Executor {
       return later(err);
     }
     let call = null;
-    this.step(() => {
+    this.step(
       // GET goes as undefined: no method string to copy into the engine on the common path.
-      const out = this.host.stepOut(this.client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, this.clock.now()));
-      call = new Call(this, out[this.b.H_TASK], input, init, d);
-      this.calls.set(call.task, call);
-      return out;
-    });
+      () => this.client.begin(d.method === "GET" ? undefined : d.method, d.url, d.flags, this.clock.now()),
+      (out) => {
+        call = new Call(this, out[this.b.H_TASK], input, init, d);
+        this.calls.set(call.task, call);
+      },
+    );
     if (call === null) return later(this.faultError);
     call.beginning = false;
     return call.promise;
   }
 
   /**
-   * Runs one input (`input()` returns where the step's output is, or the output itself),
-   * carries out the actions, delivers the events after the step, and re-arms the timer. An
-   * exception from the wasm is a fault.
+   * Runs one input (`input()` returns where the step's output is), carries out the actions,
+   * delivers the events after the step, and re-arms the timer; `begun(out)` first sees the output
+   * (`begin`'s, for the call's id). An exception from the wasm is a fault.
    */
-  step(input) {
+  step(input, begun = null) {
     if (this.dead) return;
+    const depth = this.depth++;
+    try {
+      this.run(input, begun, depth);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /**
+   * A step's output, copied from the module's memory at `ptr` into this executor's buffer for
+   * `depth`: a step can run while another's actions are carried out (an abort listener that calls
+   * again), and each level keeps its own, so no step allocates for its output.
+   */
+  take(ptr, depth) {
+    const mem = this.host.view();
+    const b = this.b;
+    const at = ptr / 8;
+    const n = b.HEADER + mem[at + b.H_COUNT] * b.WIDTH;
+    let out = this.outs[depth];
+    if (out === undefined || out.length < n) out = this.outs[depth] = new Float64Array(Math.max(n, 64));
+    for (let i = 0; i < n; i++) out[i] = mem[at + i];
+    return out;
+  }
+
+  run(input, begun, depth) {
     let out;
     let detail = null;
     let events = null;
     try {
-      out = input();
-      if (typeof out === "number") out = this.host.stepOut(out);
+      out = this.take(input(), depth);
+      if (begun !== null) begun(out);
       const pending = out[this.b.H_PENDING];
       if (pending & this.b.PENDING_DETAIL) detail = this.b.decode(this.client.detail());
       if (pending & this.b.PENDING_EVENTS) events = this.b.decodeEvents(this.client.events());

@@ -31,15 +31,20 @@ export class Host {
 
   /**
    * A step's output, copied out of the module's memory at `ptr` (what each input of a Client
-   * returns): its header, then as many actions as the header says. A copy: the next step writes
-   * the same place, and a step may run while another's actions are carried out.
+   * returns): its header, then as many actions as the header says, in a new array (the executor
+   * copies into buffers it keeps instead: `Executor.take`).
    */
   stepOut(ptr) {
-    let mem = this.f64;
-    if (mem.buffer !== this.memory.buffer) mem = this.f64 = new Float64Array(this.memory.buffer); // it grew
+    const mem = this.view();
     const b = this.boundary;
     const at = ptr / 8;
     return mem.slice(at, at + b.HEADER + mem[at + b.H_COUNT] * b.WIDTH);
+  }
+
+  /** The module's memory as numbers; made again after the memory grew (which empties the old). */
+  view() {
+    if (this.f64.length === 0) this.f64 = new Float64Array(this.memory.buffer);
+    return this.f64;
   }
 
   /** After an exception from a wasm call: resets the stack and retires the instance. */
