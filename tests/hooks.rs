@@ -56,6 +56,22 @@ fn hooked(
     (ex, asked)
 }
 
+/// `hooked` with `retry.shouldRetry`, against an origin that answers every attempt with a 503.
+fn on_503s(
+    c: Config,
+    f: impl FnMut(&Asked) -> Verdict + 'static,
+) -> (Executor<Scripted>, Rc<RefCell<Vec<Asked>>>) {
+    hooked(c, SHOULD_RETRY, scripted(|_| (10.0, Reply::Status(503))), f)
+}
+
+/// The code, reason and message of a call that failed.
+fn failed(s: Option<&Settlement>) -> (ErrorCode, GiveUpReason, String) {
+    match s {
+        Some(Settlement::Failed(f)) => (f.code, f.reason, f.message()),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
 fn retry_events(ex: &Executor<Scripted>) -> Vec<RetryEvent> {
     ex.events
         .iter()
@@ -103,12 +119,7 @@ fn a_hook_that_leaves_the_verdict_to_the_engine_changes_nothing() {
 
 #[test]
 fn should_retry_false_stops_with_the_response_in_hand_and_spends_no_budget() {
-    let (mut ex, _) = hooked(
-        cfg(),
-        SHOULD_RETRY,
-        scripted(|_| (10.0, Reply::Status(503))),
-        |_| answer(Some(false), None),
-    );
+    let (mut ex, _) = on_503s(cfg(), |_| answer(Some(false), None));
     let before = ex.engine.snapshot(0.0).budget.balance;
     let c = ex.call(get(URL));
     assert_eq!(response_of(c.settlement()), Some(1));
@@ -128,16 +139,9 @@ fn should_retry_false_on_a_network_error_rejects_with_it_reason_declined() {
         |_| answer(Some(false), None),
     );
     let c = ex.call(get(URL));
-    match c.settlement() {
-        Some(Settlement::Failed(f)) => {
-            assert_eq!(
-                (f.code, f.reason),
-                (ErrorCode::Network, GiveUpReason::Declined)
-            );
-            assert!(f.message().contains("gave up: declined"), "{}", f.message());
-        }
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    let (code, reason, message) = failed(c.settlement());
+    assert_eq!((code, reason), (ErrorCode::Network, GiveUpReason::Declined));
+    assert!(message.contains("gave up: declined"), "{message}");
 }
 
 #[test]
@@ -242,12 +246,7 @@ fn a_hook_never_buys_more_than_the_attempt_cap_or_the_budget() {
     // nothing left to ask about.
     let mut three = cfg();
     three.retry.max_attempts = 3;
-    let (mut ex, asked) = hooked(
-        three,
-        SHOULD_RETRY,
-        scripted(|_| (10.0, Reply::Status(503))),
-        |_| answer(Some(true), None),
-    );
+    let (mut ex, asked) = on_503s(three, |_| answer(Some(true), None));
     let c = ex.call(get(URL));
     assert_eq!((c.starts.len(), asked.borrow().len()), (3, 2));
     assert_eq!(give_ups(&ex), [GiveUpReason::MaxAttempts]);
@@ -256,12 +255,7 @@ fn a_hook_never_buys_more_than_the_attempt_cap_or_the_budget() {
     let mut b = cfg();
     b.budget.ratio = 0.0;
     b.budget.min_per_sec = 0.0;
-    let (mut ex, asked) = hooked(
-        b,
-        SHOULD_RETRY,
-        scripted(|_| (10.0, Reply::Status(503))),
-        |_| answer(Some(true), None),
-    );
+    let (mut ex, asked) = on_503s(b, |_| answer(Some(true), None));
     let c = ex.call(get(URL));
     assert_eq!((c.starts.len(), asked.borrow().len()), (1, 1));
     assert_eq!(give_ups(&ex), [GiveUpReason::BudgetExhausted]);
@@ -269,12 +263,7 @@ fn a_hook_never_buys_more_than_the_attempt_cap_or_the_budget() {
 
 #[test]
 fn a_request_that_may_not_be_sent_twice_is_never_asked_about() {
-    let (mut ex, asked) = hooked(
-        cfg(),
-        SHOULD_RETRY,
-        scripted(|_| (10.0, Reply::Status(503))),
-        |_| answer(Some(true), None),
-    );
+    let (mut ex, asked) = on_503s(cfg(), |_| answer(Some(true), None));
     let c = ex.call(request("POST", URL));
     assert_eq!(c.starts.len(), 1);
     assert!(asked.borrow().is_empty());
@@ -283,27 +272,16 @@ fn a_request_that_may_not_be_sent_twice_is_never_asked_about() {
 
 #[test]
 fn a_hook_that_throws_ends_the_call_with_code_hook_naming_it() {
-    let (mut ex, _) = hooked(
-        cfg(),
-        SHOULD_RETRY,
-        scripted(|_| (10.0, Reply::Status(503))),
-        |_| Verdict::Threw("retry.shouldRetry threw Error: boom".into()),
-    );
+    let (mut ex, _) = on_503s(cfg(), |_| {
+        Verdict::Threw("retry.shouldRetry threw Error: boom".into())
+    });
     let c = ex.call(get(URL));
-    match c.settlement() {
-        Some(Settlement::Failed(f)) => {
-            assert_eq!(
-                (f.code, f.reason),
-                (ErrorCode::Hook, GiveUpReason::HookFailed)
-            );
-            let m = f.message();
-            assert!(
-                m.contains("(HOOK; gave up: hook-failed): retry.shouldRetry threw Error: boom"),
-                "{m}"
-            );
-        }
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    let (code, reason, m) = failed(c.settlement());
+    assert_eq!((code, reason), (ErrorCode::Hook, GiveUpReason::HookFailed));
+    assert!(
+        m.contains("(HOOK; gave up: hook-failed): retry.shouldRetry threw Error: boom"),
+        "{m}"
+    );
     assert_eq!(ex.engine.active(), 0);
     // The engine goes on as before.
     let (mut ok, _) = hooked(
@@ -366,14 +344,7 @@ fn an_answer_for_another_attempt_or_call_is_ignored() {
 fn a_hook_failure_before_an_attempt_is_not_retried_and_blames_no_route() {
     let mut ex = exec(cfg(), 1, scripted(|_| (0.0, Reply::Fail(Failure::Hook))));
     let c = ex.call(get(URL));
-    match c.settlement() {
-        Some(Settlement::Failed(f)) => {
-            assert_eq!(
-                (f.code, f.reason),
-                (ErrorCode::Hook, GiveUpReason::HookFailed)
-            )
-        }
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    let (code, reason, _) = failed(c.settlement());
+    assert_eq!((code, reason), (ErrorCode::Hook, GiveUpReason::HookFailed));
     assert_eq!(c.starts.len(), 1);
 }
