@@ -33,7 +33,10 @@ export function bind(getModule, { instantiate, clock } = {}) {
         client.setListening(listeners.mask());
         const consult = (userHooks.shouldRetry ? 1 : 0) | (userHooks.delay ? 2 : 0);
         if (consult !== 0) client.setConsult(consult);
-        if (coordinator !== null) client.setShared();
+        if (coordinator !== null && !client.setShared()) {
+          client.free();
+          throw configError("coordinator", coordinator, "nothing in a browser: the browser build has no shared retry budget (coordinators are for Workers, Deno and Node)");
+        }
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         h.fault();

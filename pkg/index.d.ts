@@ -435,7 +435,9 @@ export interface BallastConfig {
    * (give-up `budget-exhausted`). A coordinator slower than 250 ms or failing puts the client on
    * its local budget with a tenth of `budget.minPerSec` as reserve (`"coordinator"` event,
    * `snapshot().budget.mode`) until it answers again. Code, not configuration: no part of the
-   * fingerprint. `ballast-fetch/cloudflare` and `ballast-fetch/deno-kv` make one.
+   * fingerprint. `ballast-fetch/cloudflare` and `ballast-fetch/deno-kv` make one. Not in
+   * browsers: their build leaves shared mode out, and `createFetch` throws a `ConfigError` for
+   * `coordinator` there.
    * @defaultValue none: the client's own budget
    */
   coordinator?: Coordinator;

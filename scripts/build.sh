@@ -43,14 +43,17 @@ rm -rf pkg/gen pkg/gen-fast
 # [package.metadata.wasm-pack.profile.custom] settings (--omit-default-module-path; its wasm-opt
 # off: ours runs next). --no-pack and --no-gitignore: no package.json, README, licence or
 # .gitignore of its own in the output (pkg/package.json is the package).
-build() { # <cargo profile> <out dir> <wasm-opt passes...>
-  local profile=$1 out=$2
-  shift 2
+build() { # <cargo profile> <out dir> <cargo features> <wasm-opt passes...>
+  local profile=$1 out=$2 features=$3
+  shift 3
   wasm-pack --log-level warn build --mode no-install --target web --profile "$profile" \
-    --out-dir "$out" --out-name ballast --no-typescript --no-pack --no-gitignore
+    --out-dir "$out" --out-name ballast --no-typescript --no-pack --no-gitignore \
+    -- --no-default-features --features "$features"
   node_modules/.bin/wasm-opt "$@" "${wasm_opt_flags[@]}" "$out/ballast_bg.wasm" -o "$out/ballast_bg.wasm"
 }
-build wasm pkg/gen "${wasm_opt_browser[@]}"
+# Browsers get the fetch path without what only servers use (Cargo.toml's `shared`): the same
+# exports, so the same glue, whose server-only calls answer that the build has none.
+build wasm pkg/gen binding "${wasm_opt_browser[@]}"
 # The fetch path carries no formatting machinery (src/lib.rs says why): one `to_string()` or
 # `format!` pulls in core::fmt::write. Checked in the linked module's names, before wasm-opt.
 linked="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm/ballast_fetch.wasm"
@@ -59,7 +62,7 @@ if grep -q '4core3fmt5write' "$linked"; then
   echo "build.sh: the fetch path links core::fmt::write (a to_string() or format! in src/core?)" >&2
   exit 1
 fi
-build wasm-fast pkg/gen-fast -O3
+build wasm-fast pkg/gen-fast binding,shared -O3
 if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
   echo "build.sh: the two wasm builds got different JS glue from wasm-bindgen:" >&2
   echo "$glue_diff" >&2

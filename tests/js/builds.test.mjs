@@ -31,6 +31,20 @@ test("the server entries (Node, Deno, workerd) load the fast build, the browser 
   assert.match(entry("browser.js"), /"\.\/gen\/ballast_bg\.wasm"/);
 });
 
+test("only the fast build has a shared retry budget: the small one refuses a coordinator, naming it", async () => {
+  const coordinator = { lease: async () => ({ granted: 0, ttlMs: 1000 }) };
+  const [small, fast] = modules.map((m) => bind(() => m));
+  assert.throws(
+    () => small({ coordinator }),
+    (err) => err.name === "ConfigError" && err.path === "coordinator" && /browser build has no shared retry budget/.test(err.message),
+  );
+  const f = fast({ coordinator, transport: async () => new Response("ok") });
+  assert.equal((await f("http://127.0.0.1:1/")).status, 200);
+  assert.equal(f.snapshot().budget.mode, "shared");
+  // Without a coordinator the small build serves as before.
+  assert.equal((await small({ transport: async () => new Response("ok") })("http://127.0.0.1:1/")).status, 200);
+});
+
 /** Time that moves only when nothing is left to do now: timers in order, microtasks drained. */
 class VirtualClock {
   t = 1000;

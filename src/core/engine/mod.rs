@@ -180,12 +180,15 @@ impl Engine {
 
     /// Shared mode (`core::lease`): retries spend tokens leased from a coordinator, which the
     /// executor asks when `wants_lease` says so (`poll_lease`, answered by `handle_lease`).
-    /// Off by default; nothing changes without it.
-    pub fn set_shared(&mut self) {
+    /// Off by default; nothing changes without it. False in a build without shared mode (the
+    /// `shared` feature), which stays local.
+    pub fn set_shared(&mut self) -> bool {
+        #[cfg(feature = "shared")]
         if self.lease.is_none() {
             let b = &self.cfg.budget;
             self.lease = Some(Lease::new(b.ratio, b.min_per_sec, b.ttl_ms));
         }
+        cfg!(feature = "shared")
     }
 
     /// Whether a lease request waits to be sent (`poll_lease`).
