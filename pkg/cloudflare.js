@@ -67,11 +67,15 @@ export function durableObjectCoordinator(namespace, group, waitUntil) {
   if (namespace === null || typeof namespace !== "object" || typeof namespace.idFromName !== "function") {
     throw new TypeError("ballast: the coordinator needs a Durable Object namespace binding (env.BALLAST_BUDGET)");
   }
-  let stub = null;
+  let id = null;
   return {
     lease(request) {
-      stub ??= namespace.get(namespace.idFromName(group));
-      const p = stub
+      id ??= namespace.idFromName(group);
+      // A new stub per lease: a stub is an I/O object of the request that made it, and workerd
+      // refuses its use from any other request ("Cannot perform I/O on behalf of a different
+      // request"), so one kept from the first request would fail every lease after it.
+      const p = namespace
+        .get(id)
         .fetch("https://ballast-budget/lease", {
           method: "POST",
           headers: { "content-type": "application/json" },

@@ -64,7 +64,7 @@ node --test --test-concurrency=1 tests/js/
 step "runtime matrix (npm pack -> node, bun, deno, workerd, vite+chromium, plain+chromium; examples/)"
 # Each entry has its own timeout inside (120 s); this one bounds the whole run.
 timeout --kill-after=30s 600s node tests/matrix/run.mjs \
-  --only=node,bun,deno,workerd,vite,plain,vite-dev,example-node,example-node-bun,example-deno,example-worker,example-vite,example-otel
+  --only=node,bun,deno,workerd,vite,plain,vite-dev,example-node,example-node-bun,example-deno,example-worker,example-worker-shared,example-vite,example-otel
 
 step "demo site end to end (vite build, www/serve.mjs, Chromium: live mode, every chart drew, fallback reasons)"
 node tests/demo/run.mjs

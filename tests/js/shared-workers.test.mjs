@@ -103,6 +103,30 @@ for (const n of [1, 4, 16]) {
   });
 }
 
+test("one isolate, many requests: the client stays shared from one request to the next", { timeout: 120_000 }, async () => {
+  // A Durable Object stub belongs to the request that made it (workerd refuses its use from another
+  // one), so a coordinator that kept the first request's stub failed every lease after it.
+  const mf = await workers(1);
+  try {
+    const key = uniqueKey("requests");
+    const w = await mf.getWorker("isolate-0");
+    let last;
+    // One call per request, each wanting 3 retries: the leases after the first request's are made
+    // in later requests.
+    for (let i = 0; i < 8; i++) {
+      const q = new URLSearchParams({ origin: origin.url, key, n: "1", mode: "shared" });
+      const res = await w.fetch(`http://isolate/?${q}`);
+      last = JSON.parse(await res.text());
+      assert.equal(last.budget.mode, "shared", `request ${i + 1}`);
+    }
+    assert.deepEqual(last.events, []);
+    const retries = origin.hits(key) - 8;
+    assert.ok(retries <= RESERVE + 2 && retries >= RESERVE / 2, `${retries} retries in 8 calls, one a request`);
+  } finally {
+    await mf.dispose();
+  }
+});
+
 test("coordinator outage: calls flow on local budgets, none waits on it, and it says degraded", { timeout: 120_000 }, async () => {
   const n = 4;
   const mf = await workers(n);

@@ -27,6 +27,11 @@
 //      example-worker    wrangler deploy --dry-run (root's wrangler: the example's devDependencies
 //                        are omitted), miniflare with UPSTREAM=<origin>: the proxy route retries,
 //                        a failure answers 502, /metrics is OpenMetrics counting both
+//      example-worker-shared  the same bundling, then the bundle as 4 Worker scripts (isolates) in
+//                        one miniflare, an origin resetting every connection: all bound to one
+//                        BallastBudget (retries ~ one reserve in all), each to its own (one reserve
+//                        per isolate), and to an object that fails (degraded: a tenth of one per
+//                        isolate); every call a 502 that says why, /budget gives the mode
 //      example-vite      npm run build (the example's tsc --noEmit, strict, and vite build) with
 //                        VITE_API_URL=<origin url>, then the page in headless Chromium: result,
 //                        BallastError, cancel (AbortError), snapshot numbers
@@ -61,6 +66,7 @@ const ALL = [
   "example-node-bun",
   "example-deno",
   "example-worker",
+  "example-worker-shared",
   "example-vite",
   "example-otel",
 ];
@@ -693,10 +699,9 @@ function consoleMetrics(stdout) {
 
 /**
  * Bundle the Worker in `dir` with the root's wrangler (`deploy --dry-run`, which is how wrangler
- * bundles for deployment: the "workerd" export condition, the .wasm as a module) and run the bundle
- * in miniflare with `bindings` (its wrangler.json `vars` first, `bindings` over them).
+ * bundles for deployment: the "workerd" export condition, the .wasm as a module).
  */
-async function buildAndStartWorker(ctx, dir, bindings) {
+async function bundleWorker(ctx, dir) {
   const wcfg = JSON.parse(await readFile(path.join(dir, "wrangler.json"), "utf8"));
   const build = mustSucceed(
     await ctx.run(NODE, [WRANGLER_JS, "deploy", "--dry-run", "--outdir", "dist"], { cwd: dir, env: wranglerEnv() }),
@@ -708,10 +713,12 @@ async function buildAndStartWorker(ctx, dir, bindings) {
   const entry = [main, "worker.js", "index.js"].find((f) => files.includes(f)) || files.find((f) => /\.m?js$/.test(f));
   if (!entry) throw new StepError(`wrangler produced no worker script (dist: ${files.join(", ")})`, build.stdout + build.stderr);
   const warnings = (build.stdout + "\n" + build.stderr).split("\n").filter((l) => /warn|▲|✘|error/i.test(l));
+  return { wcfg, files, warnings, distDir, entry };
+}
 
-  const { Miniflare } = await import("miniflare");
-  let runtimeOut = "";
-  const mf = new Miniflare({
+/** Miniflare options for one Worker script running the bundle `bundleWorker` made. */
+function bundledScript({ wcfg, distDir, entry }, extra = {}) {
+  return {
     modules: true,
     scriptPath: path.join(distDir, entry),
     // Module names are relative to modulesRoot (default: process.cwd(), which breaks for a tmp dir).
@@ -719,7 +726,16 @@ async function buildAndStartWorker(ctx, dir, bindings) {
     compatibilityDate: wcfg.compatibility_date || COMPAT_DATE_FALLBACK,
     compatibilityFlags: wcfg.compatibility_flags || [],
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    bindings: { ...wcfg.vars, ...bindings },
+    ...extra,
+  };
+}
+
+/** Start miniflare with `options` (one script's, or `workers: [...]`); disposed when the step ends. */
+async function startMiniflare(ctx, options) {
+  const { Miniflare } = await import("miniflare");
+  let runtimeOut = "";
+  const mf = new Miniflare({
+    ...options,
     // No request.cf: otherwise miniflare fetches it from a Cloudflare endpoint (no network here) and
     // caches it in ./node_modules/.mf of the current directory, the repo.
     cf: false,
@@ -736,7 +752,17 @@ async function buildAndStartWorker(ctx, dir, bindings) {
   } catch (e) {
     throw new StepError(`miniflare: ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(runtimeOut, 40)}`);
   }
-  return { wcfg, files, warnings, worker: { mf, output: () => runtimeOut } };
+  return { mf, output: () => runtimeOut };
+}
+
+/**
+ * Bundle the Worker in `dir` (bundleWorker) and run the bundle in miniflare with `bindings` (its
+ * wrangler.json `vars` first, `bindings` over them).
+ */
+async function buildAndStartWorker(ctx, dir, bindings) {
+  const bundle = await bundleWorker(ctx, dir);
+  const worker = await startMiniflare(ctx, bundledScript(bundle, { bindings: { ...bundle.wcfg.vars, ...bindings } }));
+  return { wcfg: bundle.wcfg, files: bundle.files, warnings: bundle.warnings, worker };
 }
 
 const RUNTIMES = {
@@ -904,6 +930,111 @@ const RUNTIMES = {
       metrics_count_both_requests: figures.tasks === 2 && figures.attempts === 5 && figures.retries === 3,
     };
     return judge(verdict(checks, { proxied, failed, hits, figures, problems: problems.slice(0, 10), bundle: files, runtimeOutput: tail(worker.output(), 20) || undefined }), {});
+  },
+
+  async "example-worker-shared"(ctx) {
+    const dir = await prepExample(ctx, "example-worker-shared", "cloudflare-shared-budget", { omitDev: true });
+    const bundle = await bundleWorker(ctx, dir);
+    const { wcfg } = bundle;
+    // The bundle as N Worker scripts (each its own isolate, with its own module-scope client) three
+    // times over: `shared-*` bound to one BallastBudget namespace (the one shared-0 exports), `own-*`
+    // each bound to the namespace it exports itself (one budget object per isolate: what separate
+    // local budgets give), `broken-*` bound to an object that fails every lease (the coordinator's
+    // outage). Calls go to an origin that resets every connection: BallastError, so every answer is
+    // the Worker's 502 saying why.
+    const N = 4;
+    const CALLS = 12; // per isolate, one after the other; each would retry twice (maxAttempts 3)
+    const RESERVE = 10; // the default budget's reserve: minPerSec 1 x ttlMs 10 s
+    const range = (n) => Array.from({ length: n }, (_, i) => i);
+    const bindings = { ...wcfg.vars, UPSTREAM: ORIGIN };
+    const isolate = (name, budget) => ({ name, ...bundledScript(bundle, { bindings, durableObjects: { BALLAST_BUDGET: budget } }) });
+    const broken = {
+      name: "broken-budget",
+      modules: true,
+      script: `export class BrokenBudget { async fetch() { throw new Error("the budget object is down"); } }
+export default { async fetch() { return new Response("the broken budget's worker"); } };`,
+      compatibilityDate: wcfg.compatibility_date || COMPAT_DATE_FALLBACK,
+      durableObjects: { BROKEN: "BrokenBudget" },
+    };
+    const worker = await startMiniflare(ctx, {
+      workers: [
+        ...range(N).map((i) => isolate(`shared-${i}`, i === 0 ? "BallastBudget" : { className: "BallastBudget", scriptName: "shared-0" })),
+        ...range(N).map((i) => isolate(`own-${i}`, "BallastBudget")),
+        ...range(N).map((i) => isolate(`broken-${i}`, { className: "BrokenBudget", scriptName: "broken-budget" })),
+        broken,
+      ],
+    });
+    /** Every isolate `prefix-i` proxies CALLS requests in a row (isolates at once), then /budget. */
+    const outage = async (prefix) => {
+      const key = originKey("worker-shared", prefix);
+      const started = Date.now();
+      let isolates;
+      try {
+        isolates = await Promise.all(
+          range(N).map(async (i) => {
+            const w = await worker.mf.getWorker(`${prefix}-${i}`);
+            const answers = [];
+            for (let c = 0; c < CALLS; c++) {
+              const r = await w.fetch(`http://localhost/reset?key=${key}`);
+              answers.push({ status: r.status, text: await r.text() });
+            }
+            const b = await w.fetch("http://localhost/budget");
+            return { answers, budget: b.status === 200 ? await b.json() : { status: b.status, text: await b.text() } };
+          }),
+        );
+      } catch (e) {
+        throw new StepError(`miniflare (${prefix}): ${firstLine(e?.message || e)}`, `${e?.stack || e}\nworkerd output:\n${tail(worker.output(), 40)}`);
+      }
+      // workerd's fetch does not resend a request whose connection was reset: hits are attempts.
+      const retries = (await originHits(key)) - N * CALLS;
+      const answers = isolates.flatMap((r) => r.answers);
+      const reasons = {};
+      for (const a of answers) {
+        const m = /^upstream failed: NETWORK \(([a-z-]+)\) after [1-3] attempts?\n$/.exec(a.status === 502 ? a.text : "");
+        const why = m ? m[1] : `${a.status} ${firstLine(a.text)}`;
+        reasons[why] = (reasons[why] ?? 0) + 1;
+      }
+      return {
+        retries,
+        ms: Date.now() - started,
+        answered502: answers.filter((a) => a.status === 502 && /^upstream failed: NETWORK \((max-attempts|budget-exhausted)\) after [1-3] attempts?\n$/.test(a.text)).length,
+        reasons,
+        modes: isolates.map((r) => r.budget.budget?.mode ?? JSON.stringify(r.budget)),
+        leased: isolates.map((r) => r.budget.budget?.leased),
+        tasks: isolates.map((r) => r.budget.tasks),
+      };
+    };
+    // One after the other: a lease slower than 250 ms (a busy machine) would put a client in
+    // degraded mode.
+    const shared = await outage("shared");
+    const own = await outage("own");
+    const down = await outage("broken");
+    const dos = wcfg.durable_objects?.bindings ?? [];
+    const all = (xs, v) => xs.length === N && xs.every((x) => x === v);
+    const checks = {
+      wrangler_binds_budget: dos.some((b) => b.name === "BALLAST_BUDGET" && b.class_name === "BallastBudget"),
+      wrangler_migration_sqlite: (wcfg.migrations ?? []).some((m) => m.new_sqlite_classes?.includes("BallastBudget")),
+      shared_every_call_502_with_reason: shared.answered502 === N * CALLS && all(shared.tasks, CALLS),
+      shared_budget_refused_retries: (shared.reasons["budget-exhausted"] ?? 0) > 0,
+      shared_retries_one_reserve: shared.retries <= RESERVE + 2 && shared.retries >= RESERVE / 2,
+      shared_mode: all(shared.modes, "shared"),
+      own_retries_one_reserve_per_isolate: own.retries >= (N - 1) * RESERVE && own.retries <= N * (RESERVE + 2),
+      own_mode: all(own.modes, "shared"),
+      broken_every_call_502_with_reason: down.answered502 === N * CALLS && all(down.tasks, CALLS),
+      broken_mode_degraded: all(down.modes, "degraded"),
+      // The degraded reserve: a tenth of the budget's, per isolate (1 here).
+      broken_retries_degraded_reserve: down.retries <= N,
+      broken_degraded_logged: worker.output().includes("ballast budget: degraded (error)"),
+    };
+    const figures = (o) => ({ retries: o.retries, seconds: +(o.ms / 1000).toFixed(1), reasons: o.reasons, modes: [...new Set(o.modes)] });
+    return judge(verdict(checks, { shared, ownPerIsolate: own, coordinatorDown: down, bundle: bundle.files, runtimeOutput: tail(worker.output(), 20) || undefined }), {
+      isolates: N,
+      callsPerIsolate: CALLS,
+      retriesWanted: N * CALLS * 2,
+      shared: figures(shared),
+      onePerIsolate: figures(own),
+      coordinatorDown: figures(down),
+    });
   },
 
   async "example-vite"(ctx) {
