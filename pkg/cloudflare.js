@@ -31,8 +31,8 @@ const json = (value, status = 200) =>
 export class BallastBudget {
   constructor(state) {
     this.state = state;
-    this.bucket = undefined;
-    this.loaded = false;
+    /** Buckets read or written so far, by config fingerprint. */
+    this.buckets = new Map();
   }
 
   async fetch(request) {
@@ -43,14 +43,16 @@ export class BallastBudget {
       return json({ error: "ballast coordinator: the lease request's body must be JSON" }, 400);
     }
     try {
-      if (!this.loaded) {
-        this.bucket = (await this.state.storage.get("bucket")) ?? undefined;
-        this.loaded = true;
-      }
-      const { bucket, response } = answer(this.bucket, body, Date.now());
-      this.bucket = bucket;
+      // One bucket per config: during a deploy that changes the config, the old isolates and the
+      // new each have theirs (a reserve each until the old ones are gone) instead of one refusing
+      // the other, which would leave the new config degraded for good.
+      const fingerprint = typeof body?.fingerprint === "string" ? body.fingerprint : "";
+      const key = `bucket:${fingerprint}`;
+      if (!this.buckets.has(key)) this.buckets.set(key, (await this.state.storage.get(key)) ?? undefined);
+      const { bucket, response } = answer(this.buckets.get(key), body, Date.now());
+      this.buckets.set(key, bucket);
       // Not awaited: the object's output gate holds the response until the write is durable.
-      this.state.storage.put("bucket", bucket);
+      this.state.storage.put(key, bucket);
       return json(response);
     } catch (err) {
       return json({ error: err instanceof Error ? err.message : String(err) }, 400);

@@ -445,7 +445,7 @@ export interface BallastConfig {
 
 /** A lease request: what a client sends its coordinator. */
 export interface LeaseRequest {
-  /** The client's config fingerprint: a bucket serves clients of one config. */
+  /** The client's config fingerprint: a group keeps one bucket per config. */
   fingerprint: string;
   /** The client's budget, which a new bucket takes. */
   budget: { ratio: number; minPerSec: number; ttlMs: number };

@@ -68,3 +68,14 @@ for (const n of [1, 4, 8]) {
     if (n >= 4) assert.ok(shared.retries < local.retries / 2, `shared ${shared.retries} vs local ${local.retries}`);
   });
 }
+
+test("a deploy that changes the config: the new clients get a bucket of their own and stay shared", { skip: DENO ? false : "no deno binary", timeout: 120_000 }, async () => {
+  const key = uniqueKey("deploy");
+  const kv = path.join(dir, `${key}.db`);
+  const before = await client([origin.url, key, "2", "shared", kv]);
+  const after = await client([origin.url, key, "2", "shared-other", kv]);
+  for (const r of [before, after]) {
+    assert.equal(r.budget.mode, "shared", JSON.stringify(r));
+    assert.deepEqual(r.events.filter((e) => e.reason === "error"), [], "no lease refused");
+  }
+});

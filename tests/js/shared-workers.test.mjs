@@ -127,6 +127,22 @@ test("one isolate, many requests: the client stays shared from one request to th
   }
 });
 
+test("a deploy that changes the config: the object gives the new config a bucket of its own", { timeout: 120_000 }, async () => {
+  const mf = await workers(2);
+  try {
+    const key = uniqueKey("deploy");
+    for (const [i, mode] of [[0, "shared"], [1, "other"]]) {
+      const w = await mf.getWorker(`isolate-${i}`);
+      const q = new URLSearchParams({ origin: origin.url, key, n: "2", mode });
+      const r = JSON.parse(await (await w.fetch(`http://isolate/?${q}`)).text());
+      assert.equal(r.budget.mode, "shared", `${mode}: ${JSON.stringify(r)}`);
+      assert.deepEqual(r.events, [], `${mode}: no lease refused`);
+    }
+  } finally {
+    await mf.dispose();
+  }
+});
+
 test("coordinator outage: calls flow on local budgets, none waits on it, and it says degraded", { timeout: 120_000 }, async () => {
   const n = 4;
   const mf = await workers(n);

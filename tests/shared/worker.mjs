@@ -3,7 +3,7 @@
 // Durable Object namespaces. GET /?origin=O&key=K&n=N&mode=M makes N calls in a row to
 // O/status/503 (a full outage) with the client of mode M: `local` (its own budget), `shared`
 // (leased from BallastBudget), `broken` (a budget object that fails), `slow` (one that answers
-// after 3 s). `pause=P`: P ms between the first call and the others.
+// after 3 s), `other` (shared, another config). `pause=P`: P ms between the first call and the others.
 import { createFetch, sharedFetch } from "../../pkg/cloudflare.js";
 
 const CONFIG = { retry: { backoff: { baseMs: 5, capMs: 20 } } };
@@ -12,9 +12,11 @@ const clients = {
   shared: sharedFetch(CONFIG, { group: "outage" }),
   broken: sharedFetch(CONFIG, { group: "outage", binding: "BALLAST_BROKEN" }),
   slow: sharedFetch(CONFIG, { group: "outage", binding: "BALLAST_SLOW" }),
+  // The same group with another config, as after a deploy that changed it.
+  other: sharedFetch({ retry: { backoff: { baseMs: 6, capMs: 20 } } }, { group: "outage" }),
 };
 const events = [];
-for (const c of [clients.shared, clients.broken, clients.slow]) c.on("coordinator", (e) => events.push(e));
+for (const c of [clients.shared, clients.broken, clients.slow, clients.other]) c.on("coordinator", (e) => events.push(e));
 
 export default {
   async fetch(request, env, ctx) {

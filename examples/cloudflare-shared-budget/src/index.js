@@ -11,8 +11,8 @@ export { BallastBudget };
 // bound to the Durable Object on the first request, by `use(env, ctx)`.
 // The group names the Durable Object holding the budget: one per origin group. Every isolate of
 // this Worker calls one upstream, so one group; a Worker calling two unrelated APIs would have one
-// client (and group) for each. A group's clients must share one config: when you change the config,
-// change the group too (the object refuses a client of another config, which then runs degraded).
+// client (and group) for each. The object keeps a bucket per config, so a deploy that changes the
+// config needs no new group.
 const api = sharedFetch(
   {
     retry: { maxAttempts: 3 },
