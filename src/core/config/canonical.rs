@@ -264,7 +264,56 @@ pub fn fingerprint(c: &Config) -> String {
 pub fn fingerprint_mut(c: &mut Config) -> String {
     let mut h = Hasher(Fnv1a::new());
     walk(c, &mut h);
-    // The top 48 bits, as 12 hex digits.
+    hex(h)
+}
+
+/// The fingerprint of everything but the routes: what a state snapshot is tagged with
+/// (`core::state` matches routes one by one, so clients whose routes differ still share).
+pub fn fingerprint_without_routes(c: &mut Config) -> String {
+    let mut h = WithoutRoutes(Hasher(Fnv1a::new()), false);
+    walk(c, &mut h);
+    hex(h.0)
+}
+
+/// A sink that passes on all but `routes` and its routes' fields (`.1`: in them).
+struct WithoutRoutes(Hasher, bool);
+
+impl Sink for WithoutRoutes {
+    fn path(&mut self, head: &str, route: Option<(usize, &str)>) {
+        self.1 = head == "routes";
+        if !self.1 {
+            self.0.path(head, route)
+        }
+    }
+    fn null(&mut self) {
+        if !self.1 {
+            self.0.null()
+        }
+    }
+    fn bool(&mut self, b: bool) {
+        if !self.1 {
+            self.0.bool(b)
+        }
+    }
+    fn num(&mut self, n: f64) {
+        if !self.1 {
+            self.0.num(n)
+        }
+    }
+    fn str(&mut self, s: &str) {
+        if !self.1 {
+            self.0.str(s)
+        }
+    }
+    fn list(&mut self, n: usize, strings: bool) {
+        if !self.1 {
+            self.0.list(n, strings)
+        }
+    }
+}
+
+/// The top 48 bits of the hash, as 12 hex digits.
+fn hex(h: Hasher) -> String {
     let mut out = String::with_capacity(12);
     let mut shift = 60;
     while shift >= 16 {
@@ -333,6 +382,22 @@ mod tests {
             empty
         );
         assert_ne!(fp(obj(&[("seed", Value::Num(1.0))])), empty);
+    }
+
+    #[test]
+    fn the_fingerprint_without_routes_leaves_out_the_routes_only() {
+        let mut routed = Config {
+            routes: vec![RouteConfig::new("a", "https://a.example")],
+            ..Config::default()
+        };
+        let mut plain = Config::default();
+        assert_ne!(fingerprint(&routed), fingerprint(&plain));
+        let without = fingerprint_without_routes(&mut routed);
+        assert_eq!(without, fingerprint_without_routes(&mut plain));
+        assert_eq!(without.len(), 12);
+        assert_ne!(without, fingerprint(&plain), "a fingerprint of its own");
+        plain.budget.ratio = 0.3;
+        assert_ne!(fingerprint_without_routes(&mut plain), without);
     }
 
     #[test]

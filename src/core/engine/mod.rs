@@ -52,7 +52,9 @@ use crate::prelude::*;
 
 mod attempts;
 mod decide;
+mod routes;
 mod settle;
+mod state;
 
 use alloc::collections::VecDeque;
 use decide::Ended;
@@ -94,6 +96,8 @@ pub struct Engine {
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
     /// the same number, whose bucket is then not worked out again.
     last_sample: Option<Sample>,
+    /// What it shares with other clients of its config (`state.rs`).
+    shared: state::Shared,
 }
 
 impl Engine {
@@ -129,6 +133,7 @@ impl Engine {
             urls: true,
             spare: Vec::new(),
             last_sample: None,
+            shared: state::Shared::new(seed),
             cfg,
         }
     }
