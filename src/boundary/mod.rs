@@ -177,6 +177,11 @@ pub const SCHEMAS: &[(&str, &[&str])] = &[
     ("fallback", &["reason", "route", "from", "method", "url"]),
     ("fallback-default", &["isDefault", "share"]),
     ("hedge", &["route", "from", "afterMs", "method", "url"]),
+    ("state", &["v", "fingerprint", "routes", "isolates"]),
+    ("state-route", &["name", "url", "health"]),
+    ("state-isolate", &["id", "at", "reserve", "routes"]),
+    ("state-counts", &["route", "slots"]),
+    ("state-merged", &["isolates", "ignoredRoutes"]),
 ];
 
 /// The index of schema `name` (a constant where `name` is a literal).
