@@ -1024,7 +1024,8 @@ export interface MergeResult {
  *
  * Create it **once** per module or isolate and reuse it: the retry budget, route scores and
  * metrics live in the client, and a client created per request starts with a full budget every
- * time.
+ * time (a process or isolate that creates many clients which each serve a single call gets one
+ * console warning saying so).
  *
  * @param config - Optional; every key has a default. See {@link BallastConfig}.
  * @returns The wrapped fetch, with `snapshot()`, `on()`, `exportState()`, `mergeState()` and
