@@ -203,11 +203,6 @@ fn path(heads: &[&str], indexes: &[usize], tail: &str) -> String {
     out
 }
 
-/// Sorts with a function, not a closure: one copy of the sort per element type.
-fn sort<T>(v: &mut [T], less: fn(&T, &T) -> bool) {
-    sort_by(v, less)
-}
-
 impl State {
     /// A state from the lists `pkg/state.js` makes of a state it has checked the shape of
     /// (`[fingerprint, routes, isolates]`: a route `[name, url]`, or `[name, url, at, until,
@@ -348,7 +343,7 @@ impl State {
                 for (k, s) in r.slots.iter().enumerate() {
                     let allowed = if !(time(s.start) && s.start <= iso.at) {
                         BEFORE
-                    } else if r.slots[..k].iter().any(|o| o.start == s.start) {
+                    } else if r.slots.iter().take(k).any(|o| o.start == s.start) {
                         "a start no other slot of this route has"
                     } else {
                         continue;
@@ -384,7 +379,7 @@ impl State {
     /// (the last in their order), the `MAX_ISOLATES` last, in order of id.
     pub fn canonical(&mut self, from: f64) {
         // By identity, the latest change first: the first of each identity is kept.
-        sort(&mut self.routes, |a, b| {
+        sort_by(&mut self.routes, |a, b| {
             let by = (&a.name, &a.url).cmp(&(&b.name, &b.url));
             by.is_lt() || (by.is_eq() && later(&a.health, &b.health))
         });
@@ -402,8 +397,8 @@ impl State {
         for i in &mut self.isolates {
             i.normalise();
         }
-        let by_id: fn(&Isolate, &Isolate) -> bool = |a, b| a.id < b.id;
-        sort(&mut self.isolates, |a, b| {
+        let by_id = |a: &Isolate, b: &Isolate| a.id < b.id;
+        sort_by(&mut self.isolates, |a, b| {
             a.id < b.id || (a.id == b.id && a.order(b).is_gt())
         });
         let mut kept: Vec<Isolate> = Vec::new();
@@ -413,9 +408,9 @@ impl State {
             }
         }
         if kept.len() > MAX_ISOLATES {
-            sort(&mut kept, |a, b| a.order(b).is_gt());
+            sort_by(&mut kept, |a, b| a.order(b).is_gt());
             kept.truncate(MAX_ISOLATES);
-            sort(&mut kept, by_id);
+            sort_by(&mut kept, by_id);
         }
         self.isolates = kept;
     }
@@ -432,17 +427,16 @@ impl State {
     /// the `routes` of its plain form, which its contributions name by index.
     pub fn table(&self) -> Vec<(&str, &str)> {
         let mut all: Vec<(&str, &str)> = Vec::new();
-        let names = self.routes.iter().map(|r| (&r.name, &r.url));
-        for (n, u) in names.chain(
-            self.isolates
-                .iter()
-                .flat_map(|i| i.routes.iter().map(|r| (&r.name, &r.url))),
-        ) {
-            let key = (n.as_str(), u.as_str());
-            if let Err(at) = all.binary_search(&key) {
-                all.insert(at, key);
+        for r in &self.routes {
+            all.push((&r.name, &r.url));
+        }
+        for i in &self.isolates {
+            for r in &i.routes {
+                all.push((&r.name, &r.url));
             }
         }
+        sort_by(&mut all, |a, b| a < b);
+        all.dedup();
         all
     }
 }
@@ -471,10 +465,10 @@ impl Isolate {
         for r in &mut self.routes {
             r.slots
                 .retain(|s| (s.ok > 0 || s.failed > 0) && s.start > from);
-            sort(&mut r.slots, |a, b| a.start < b.start);
+            sort_by(&mut r.slots, |a, b| a.start < b.start);
         }
         self.routes.retain(|r| !r.slots.is_empty());
-        sort(&mut self.routes, |a, b| {
+        sort_by(&mut self.routes, |a, b| {
             (&a.name, &a.url) < (&b.name, &b.url)
         });
     }
