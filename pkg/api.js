@@ -2,12 +2,16 @@
 // entry only says how to get the compiled wasm module; it is instantiated on the first
 // createFetch() call, so importing ballast does no work at module scope (Workers forbid it).
 
-import { ConfigError, configError, readConfig, encode, valueAt } from "./config.js";
+import { ConfigError, configError, copy, readConfig, encode, valueAt } from "./config.js";
 import { hosts } from "./host.js";
 import { Listeners } from "./listeners.js";
 import { Executor, BallastError, internalError } from "./executor.js";
+import { firstCall, secondCall } from "./pitfall.js";
+import { StateError, readState, stateErrorAt } from "./state.js";
 
-export { ConfigError, BallastError };
+export { ConfigError, BallastError, StateError };
+
+const isStateError = (err) => err instanceof StateError;
 
 /**
  * `createFetch` bound to a way of getting the wasm module. For tests: `instantiate` replaces the
@@ -17,10 +21,14 @@ export function bind(getModule, { instantiate, clock } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
-    const { data, transport, hooks: userHooks, coordinator } = readConfig(config);
+    const { data, transport, hooks: userHooks, coordinator, initialState } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
+    /** What the engine's errors name paths of: the config (or the routes being set), a state. */
+    let names = data;
+    let state = null;
     const hooks = {
-      configError: (path, allowed, masked) => configError(path, masked ?? valueAt(data, path), allowed),
+      configError: (path, allowed, masked) => configError(path, masked ?? valueAt(names, path), allowed),
+      stateError: (path, shown, allowed) => stateErrorAt(state, path, shown, allowed),
     };
     let ex = null;
 
@@ -57,8 +65,70 @@ export function bind(getModule, { instantiate, clock } = {}) {
     }
 
     ex = open();
-    const wrapped = (input, init) => ex.call(input, init);
-    wrapped.snapshot = () => ex.snapshot();
+
+    // The initial state is checked now and merged on first use: merging reads the clock, which
+    // a Worker must not do at module scope (nor does its clock run there).
+    let pending = null;
+    let initial = null;
+    if (initialState !== null) {
+      pending = encode(
+        readState(initialState, (s) => (state = initial = s)),
+        ex.b.T,
+      );
+      ex.mergeState(pending, hooks, isStateError, false);
+    }
+    const settle = () => {
+      if (pending === null) return;
+      const tape = pending;
+      pending = null;
+      state = initial;
+      initial = null;
+      try {
+        ex.mergeState(tape, hooks, isStateError);
+      } catch (err) {
+        // Only the clock is left to refuse it (a state from more than a day ahead); a fault has
+        // already started the client over.
+        if (err instanceof StateError) console.warn(`ballast: initialState was not merged: ${err.message}`);
+      }
+    };
+
+    // A client is meant to serve many calls (pkg/pitfall.js): its first two are counted.
+    let calls = 0;
+    let single = null;
+    const wrapped = (input, init) => {
+      if (calls < 2) {
+        calls += 1;
+        if (calls === 1) single = firstCall();
+        else secondCall(single);
+      }
+      if (pending !== null) settle();
+      return ex.call(input, init);
+    };
+    wrapped.snapshot = () => {
+      settle();
+      return ex.snapshot();
+    };
+    wrapped.exportState = () => {
+      settle();
+      return ex.exportState();
+    };
+    wrapped.mergeState = (given) => {
+      settle();
+      const lists = readState(given, (s) => (state = s));
+      return ex.mergeState(encode(lists, ex.b.T), hooks, isStateError);
+    };
+    wrapped.setRoutes = (routes) => {
+      settle();
+      if (routes === undefined) throw configError("routes", routes, "an array of routes ([] for none)");
+      const copied = copy(routes, "routes", 1);
+      names = { routes: copied };
+      try {
+        ex.setRoutes(encode(names, ex.b.T), hooks);
+      } finally {
+        names = data;
+      }
+      data.routes = copied; // a client that starts over (pkg/host.js) runs these routes too
+    };
     wrapped.on = (type, listener) => {
       if (!listeners.has(type)) {
         throw new TypeError(`ballast: unknown event "${type}"; known events: ${listeners.kinds.join(", ")}`);

@@ -49,14 +49,14 @@ export function show(value) {
   }
 }
 
-/** The value at a path like `routes[2].url` of the copied config. */
+/** The value at a path like `routes[2].url` (or `isolates[0].routes[1].slots[2][0]`) of a copy. */
 export function valueAt(data, path) {
   let cur = data;
   for (const seg of path.split(".")) {
-    const m = /^([^[]*)(?:\[(\d+)\])?$/.exec(seg);
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(seg);
     if (m === null || cur === null || typeof cur !== "object") return undefined;
     cur = m[1] === "" ? cur : cur[m[1]];
-    if (m[2] !== undefined) cur = Array.isArray(cur) ? cur[Number(m[2])] : undefined;
+    for (const [, i] of m[2].matchAll(/\[(\d+)\]/g)) cur = Array.isArray(cur) ? cur[Number(i)] : undefined;
   }
   return cur;
 }
@@ -65,19 +65,28 @@ export function configError(path, value, allowed, shown = show(value)) {
   return new ConfigError(path, value, allowed, `invalid ballast config: ${path} = ${shown} (allowed: ${allowed})`);
 }
 
-function unreadable(path, err) {
+function unreadable(path, err, fail) {
   let why;
   try {
     why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   } catch {
     why = "an exception";
   }
-  return configError(path, undefined, "a value that can be read", `<reading it threw ${why}>`);
+  return fail(path, undefined, "a value that can be read", `<reading it threw ${why}>`);
 }
 
 const join = (path, key) => (path === "" ? key : `${path}.${key}`);
 
-function copy(value, path, depth) {
+/** What a config's copy allows, and the error for what it refuses. */
+const CONFIG = { depth: MAX_DEPTH, fail: configError, root: "config", keep: null };
+
+/**
+ * A plain copy of `value` (at `path`, `depth` levels down): own properties only, each read in a
+ * try, into objects without a prototype. `limits`: how deep it goes (`depth`), the error for
+ * what cannot be copied (`fail(path, value, allowed, shown)`), the path of the root in messages
+ * (`root`), and a root key whose value is kept as it is, for another copier (`keep`).
+ */
+export function copy(value, path, depth, limits = CONFIG) {
   let isArray;
   try {
     if (value === null || (typeof value !== "object" && typeof value !== "function")) return value;
@@ -85,23 +94,23 @@ function copy(value, path, depth) {
     if (path === "coordinator") return value; // code, like the transport: kept as it is
     isArray = Array.isArray(value);
   } catch (err) {
-    throw unreadable(path, err); // a revoked Proxy
+    throw unreadable(path === "" ? limits.root : path, err, limits.fail); // a revoked Proxy
   }
-  if (depth >= MAX_DEPTH) return Object.create(null);
+  if (depth >= limits.depth) return Object.create(null);
   if (isArray) {
     let n;
     try {
       n = value.length;
     } catch (err) {
-      throw unreadable(`${path}.length`, err);
+      throw unreadable(`${path}.length`, err, limits.fail);
     }
     if (!Number.isInteger(n) || n < 0 || n > MAX_ITEMS) {
-      throw configError(path, value, `an array of at most ${MAX_ITEMS} items`, `an array of ${show(n)} items`);
+      throw limits.fail(path, value, `an array of at most ${MAX_ITEMS} items`, `an array of ${show(n)} items`);
     }
     const out = new Array(n);
     for (let i = 0; i < n; i++) {
       const at = `${path}[${i}]`;
-      out[i] = copy(own(value, String(i), at), at, depth + 1);
+      out[i] = copy(own(value, String(i), at, limits.fail), at, depth + 1, limits);
     }
     return out;
   }
@@ -109,24 +118,25 @@ function copy(value, path, depth) {
   try {
     keys = Object.keys(value);
   } catch (err) {
-    throw unreadable(path === "" ? "config" : path, err);
+    throw unreadable(path === "" ? limits.root : path, err, limits.fail);
   }
   const out = Object.create(null);
   for (const key of keys) {
     const at = join(path, key);
-    out[key] = copy(own(value, key, at), at, depth + 1);
+    const v = own(value, key, at, limits.fail);
+    out[key] = depth === 0 && key === limits.keep ? v : copy(v, at, depth + 1, limits);
   }
   return out;
 }
 
 /** `obj[key]` if it is an own property (a getter is called), else undefined; never inherited. */
-function own(obj, key, path) {
+function own(obj, key, path, fail) {
   try {
     const d = Object.getOwnPropertyDescriptor(obj, key);
     if (d === undefined) return undefined;
     return "value" in d ? d.value : d.get === undefined ? undefined : d.get.call(obj);
   } catch (err) {
-    throw unreadable(path, err);
+    throw unreadable(path, err, fail);
   }
 }
 
@@ -136,19 +146,25 @@ const RETRY_HOOKS = ["shouldRetry", "delay"];
 
 /**
  * The user's config as plain data the engine can read without anything throwing, and what stays
- * on the JS side: the transport, the hooks (functions) and the coordinator. Throws ConfigError for what cannot be
- * read or is not an object; everything else is checked by the engine.
+ * on the JS side: the transport, the hooks (functions), the coordinator, and the initial state (its
+ * own copy, pkg/state.js): none of them is configuration, so none is in the fingerprint. Throws
+ * ConfigError for what cannot be read or is not an object; everything else is checked by the
+ * engine.
  */
 export function readConfig(config) {
-  if (config === undefined || config === null) return { data: Object.create(null), transport: null, hooks: {}, coordinator: null };
+  if (config === undefined || config === null) {
+    return { data: Object.create(null), transport: null, hooks: {}, coordinator: null, initialState: null };
+  }
   let kind;
   try {
     kind = typeof config === "object" && !Array.isArray(config) ? "object" : "other";
   } catch (err) {
-    throw unreadable("config", err);
+    throw unreadable("config", err, configError);
   }
   if (kind !== "object") throw configError("config", config, "an object");
-  const data = copy(config, "", 0);
+  const data = copy(config, "", 0, { ...CONFIG, keep: "initialState" });
+  const initialState = data.initialState ?? null;
+  delete data.initialState;
   const transport = data.transport ?? null;
   delete data.transport;
   if (transport !== null && typeof transport !== "function") {
@@ -161,7 +177,7 @@ export function readConfig(config) {
     try {
       lease = typeof coordinator === "object" || typeof coordinator === "function" ? coordinator.lease : undefined;
     } catch (err) {
-      throw unreadable("coordinator.lease", err);
+      throw unreadable("coordinator.lease", err, configError);
     }
     if (typeof lease !== "function") throw configError("coordinator", coordinator, "an object with a lease(request) method");
   }
@@ -186,7 +202,7 @@ export function readConfig(config) {
       if (v != null) hooks[k] = v;
     }
   }
-  return { data, transport, hooks, coordinator };
+  return { data, transport, hooks, coordinator, initialState };
 }
 
 /** Appends plain data to a tape, with the engine's tags (`T`, pkg/boundary.js). */

@@ -10,6 +10,7 @@
 // signal costs undici more than everything else ballast does per call, so with timeouts off a call
 // carries exactly the caller's signal, as raw fetch would.
 
+import { ConfigError } from "./config.js";
 import { inListener, probeStack } from "./listeners.js";
 import {
   abortReason,
@@ -646,13 +647,49 @@ export class Executor {
     let s;
     try {
       s = this.b.decode(this.client.snapshot(this.clock.now()))[0];
-      // The config never changes: read once, frozen, shared by every snapshot.
+      // Read once, frozen, shared by every snapshot until the routes change.
       this.snapshotConfig();
     } catch (err) {
       throw this.fault(err);
     }
     s.config = this.config;
     return s;
+  }
+
+  /**
+   * A call into the client outside a step (a state, the routes): what `fn(client)` returns. An
+   * error `passes(err)` says the engine reports on purpose (it returned it: nothing unwound
+   * through its frames) is thrown as it is; any other exception is a fault.
+   */
+  direct(fn, passes = () => false) {
+    if (this.dead) throw this.faultError;
+    try {
+      return fn(this.client);
+    } catch (err) {
+      if (passes(err)) throw err;
+      throw this.fault(err);
+    }
+  }
+
+  /** The client's state snapshot (decoded). */
+  exportState() {
+    return this.direct((c) => this.b.decode(c.exportState(this.clock.now(), this.clock.wall()))[0]);
+  }
+
+  /**
+   * Merges a state (a tape of the lists pkg/state.js makes): what the merge did, or the
+   * StateError `hooks` builds. With `apply` false it is only checked (the clock aside).
+   */
+  mergeState(tape, hooks, isStateError, apply = true) {
+    const now = this.clock.now();
+    const wall = this.clock.wall();
+    return this.direct((c) => this.b.decode(c.mergeState(tape, now, wall, hooks, apply))[0], isStateError);
+  }
+
+  /** Runs the routes of `tape` (`{ routes }`), or throws their ConfigError. */
+  setRoutes(tape, hooks) {
+    this.direct((c) => c.setRoutes(tape, this.clock.now(), hooks), (err) => err instanceof ConfigError);
+    this.config = null; // snapshot().config names the new routes
   }
 
   setListening(mask) {

@@ -441,6 +441,14 @@ export interface BallastConfig {
    * @defaultValue none: the client's own budget
    */
   coordinator?: Coordinator;
+  /**
+   * A state another client of this config exported ({@link BallastFetch.exportState}), to start
+   * from what it learnt: its routes' long-term scores and ejections, the retry reserve it spent.
+   * Checked at once (a {@link StateError} for one that cannot be taken), merged on the first call
+   * (no clock is read at module scope). Not configuration: no part of the fingerprint.
+   * @defaultValue none: the client starts from nothing
+   */
+  initialState?: BallastState | null;
 }
 
 /** A lease request: what a client sends its coordinator. */
@@ -1011,6 +1019,102 @@ export interface BallastFetch {
    * ```
    */
   on<K extends keyof EventMap>(type: K, listener: (event: EventMap[K]) => void): () => void;
+  /**
+   * What this client learnt that other clients of its config can use (other isolates of a
+   * Worker, processes, a client started later), with what it has merged from others: a plain,
+   * versioned, JSON-serialisable object. Pass it to {@link BallastFetch.mergeState} or
+   * `createFetch({ initialState })`. See docs/state.md.
+   *
+   * @example
+   * ```ts
+   * await env.STATE.put("ballast", JSON.stringify(api.exportState()));
+   * ```
+   */
+  exportState(): BallastState;
+  /**
+   * Takes another client's state: its routes' long-window counts join this client's, a later
+   * ejection or restore of a route is taken, and the retry reserve the others spent comes out of
+   * this client's. Merging is commutative, associative and idempotent: states may be merged in
+   * any order, any number of times. Routes are matched by name and URL; the state's routes this
+   * client lacks are carried along and named in the result.
+   *
+   * @throws {@link StateError} for a state of another version or config, or corrupt: nothing
+   *   of it is merged.
+   *
+   * @example
+   * ```ts
+   * const saved = await env.STATE.get("ballast");
+   * if (saved !== null) api.mergeState(JSON.parse(saved));
+   * ```
+   */
+  mergeState(state: BallastState): MergeResult;
+  /**
+   * Replaces the routes without a new client (service discovery, a mirror added during an
+   * incident), validated as `createFetch` validates them (the same {@link ConfigError}, with paths
+   * such as `routes[1].url`). A route whose name and URL remain keeps its score and ejection;
+   * calls in progress carry on, their next attempts routed among the new routes. `snapshot().config`
+   * names the new routes (and so has a new fingerprint).
+   *
+   * @throws {@link ConfigError} for an invalid route; the routes are then unchanged.
+   */
+  setRoutes(routes: RouteConfig[]): void;
+}
+
+// ==== State snapshots ============================================================================
+
+/**
+ * What {@link BallastFetch.exportState} returns and {@link BallastFetch.mergeState} and
+ * `createFetch({ initialState })` take: plain, JSON-serialisable, versioned. Times are wall-clock
+ * ms since the epoch. Treat it as opaque: its fields are described for stores and coordinators.
+ */
+export interface BallastState {
+  /** The format's version. */
+  v: 1;
+  /** The fingerprint of the config without its routes: states of another config are refused. */
+  fingerprint: string;
+  /** The routes it names (by name and URL), with each one's latest ejection or restore. */
+  routes: StateRoute[];
+  /** The latest contributions of isolates (clients), at most 32. */
+  isolates: StateIsolate[];
+}
+
+/** A route in {@link BallastState.routes}. */
+export interface StateRoute {
+  name: string;
+  url: string;
+  /**
+   * Its latest ejection `[at, until, ejections]` (ejected at `at` until `until`, the route's
+   * `ejections` count then) or restore (`until` 0), whoever saw it; `null` for none.
+   */
+  health: [at: number, until: number, ejections: number] | null;
+}
+
+/** What one client knew when it exported ({@link BallastState.isolates}). */
+export interface StateIsolate {
+  /** A random id per client, below 2^53. */
+  id: number;
+  /** When it exported. */
+  at: number;
+  /** Retries of its budget's reserve it had spent over the budget's window (`budget.ttlMs`). */
+  reserve: number;
+  /** Its routes' long-window counts. */
+  routes: StateCounts[];
+}
+
+/** One route's long-window counts in a {@link StateIsolate}. */
+export interface StateCounts {
+  /** The route's index in {@link BallastState.routes}. */
+  route: number;
+  /** The long window's slots that counted something: when each began, successes, failures. */
+  slots: [start: number, ok: number, failed: number][];
+}
+
+/** What {@link BallastFetch.mergeState} did. */
+export interface MergeResult {
+  /** Contributions of other clients the client now holds. */
+  isolates: number;
+  /** The names of the state's routes (by name and URL) this client does not have. */
+  ignoredRoutes: string[];
 }
 
 /**
@@ -1021,11 +1125,14 @@ export interface BallastFetch {
  *
  * Create it **once** per module or isolate and reuse it: the retry budget, route scores and
  * metrics live in the client, and a client created per request starts with a full budget every
- * time.
+ * time (a process or isolate that creates many clients which each serve a single call gets one
+ * console warning saying so).
  *
  * @param config - Optional; every key has a default. See {@link BallastConfig}.
- * @returns The wrapped fetch, with `snapshot()` and `on()`.
+ * @returns The wrapped fetch, with `snapshot()`, `on()`, `exportState()`, `mergeState()` and
+ *   `setRoutes()`.
  * @throws {@link ConfigError} when the config is invalid (unknown keys included).
+ * @throws {@link StateError} when `initialState` cannot be taken.
  *
  * @example
  * ```ts
@@ -1058,6 +1165,31 @@ export class ConfigError extends Error {
   /** The value found there. */
   readonly value: unknown;
   /** What is allowed there, e.g. `"a number in [0, 10]"`. */
+  readonly allowed: string;
+}
+
+/**
+ * Thrown by {@link BallastFetch.mergeState} and `createFetch({ initialState })` for a state that
+ * cannot be taken: another version, another config's fingerprint, or corrupt. The message reads
+ * `invalid ballast state: <path> = <value> (allowed: <allowed>)`. Nothing of the state was merged.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   api.mergeState(JSON.parse(saved));
+ * } catch (err) {
+ *   if (err instanceof StateError) console.warn(err.path, err.allowed); // e.g. "fingerprint"
+ *   else throw err;
+ * }
+ * ```
+ */
+export class StateError extends Error {
+  readonly name: "StateError";
+  /** Path of what is wrong, e.g. `"v"`, `"fingerprint"` or `"isolates[2].at"`. */
+  readonly path: string;
+  /** The value found there. */
+  readonly value: unknown;
+  /** What is allowed there. */
   readonly allowed: string;
 }
 

@@ -1,6 +1,6 @@
 // Everything every runtime entry exports besides createFetch (which each entry binds to its own
 // way of loading the wasm).
-export { ConfigError, BallastError } from "./api.js";
+export { ConfigError, BallastError, StateError } from "./api.js";
 export {
   toOpenMetrics,
   registerOpenTelemetry,

@@ -678,3 +678,139 @@ fn paths_resolve_against_the_route_base() {
         assert_eq!(first_url(other), None, "{other}");
     }
 }
+
+/// An origin that answers each host after its own delay, with its own status (200 unless set).
+fn hosts_origin(answers: Rc<RefCell<BTreeMap<String, (f64, u16)>>>) -> Scripted {
+    Box::new(move |_: &Start, url: &str, _| {
+        let (ms, status) = answers
+            .borrow()
+            .get(&host(url))
+            .copied()
+            .unwrap_or((5.0, 200));
+        (ms, Reply::Status(status))
+    })
+}
+
+#[test]
+fn replacing_routes_keeps_what_remains_and_the_calls_in_flight() {
+    let answers = Rc::new(RefCell::new(BTreeMap::new()));
+    // a answers 503 after 50 ms, b 200 after 50 ms: calls are in flight on both when the
+    // routes change under them.
+    answers.borrow_mut().insert("a".into(), (50.0, 503));
+    answers.borrow_mut().insert("b".into(), (50.0, 200));
+    let c = config(vec![
+        route("a", "http://a", false),
+        route("b", "http://b", false),
+    ]);
+    let mut ex = Executor::new(common::engine(c, 7), hosts_origin(answers.clone()));
+    for key in 0..20 {
+        ex.call_at(0.0, key, get("/x"));
+    }
+    ex.run_until(10.0);
+    let on = |ex: &Executor<Scripted>, h: &str| {
+        ex.calls
+            .values()
+            .filter(|c| {
+                c.starts
+                    .iter()
+                    .any(|(_, s)| host(s.url.as_deref().unwrap()) == h)
+            })
+            .count()
+    };
+    let (on_a, on_b) = (on(&ex, "a"), on(&ex, "b"));
+    assert!(on_a > 0 && on_b > 0, "in flight on both: {on_a}, {on_b}");
+    let before = ex.engine.config().clone();
+    // b moves to the front with another weight, a goes, c comes.
+    let mut b = route("b", "http://b", false);
+    b.weight = 3.0;
+    ex.engine
+        .set_routes(vec![b, route("c", "http://c", false)], 10.0);
+    ex.run();
+    let s = ex.engine.snapshot(ex.now());
+    let names: Vec<&str> = s.routes.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+    // b kept its record: every attempt sent to it, before and after the change.
+    let sent_to_b = ex
+        .calls
+        .values()
+        .flat_map(|c| &c.starts)
+        .filter(|(_, s)| host(s.url.as_deref().unwrap()) == "b")
+        .count() as u64;
+    assert_eq!(s.routes[0].attempts, sent_to_b);
+    // Every call settled with a 200: those whose attempt on a failed were retried on the new
+    // routes, never on a again.
+    for (key, c) in &ex.calls {
+        assert!(response_of(c.settlement()).is_some(), "call {key}: {c:?}");
+        let hosts: Vec<String> = c
+            .starts
+            .iter()
+            .map(|(_, s)| host(s.url.as_deref().unwrap()))
+            .collect();
+        assert!(!hosts[1..].contains(&"a".to_string()), "{hosts:?}");
+    }
+    assert_eq!(
+        s.routes.iter().map(|r| r.attempts).sum::<u64>(),
+        s.attempts - on_a as u64
+    );
+    // The config names the new routes.
+    let after = ex.engine.config();
+    assert_eq!(after.routes[0].weight, 3.0);
+    assert_ne!(
+        ballast_fetch::core::config::fingerprint(&before),
+        ballast_fetch::core::config::fingerprint(after)
+    );
+}
+
+#[test]
+fn a_route_that_remains_stays_ejected_wherever_it_moves() {
+    let mut r = Routes::new(config(vec![
+        route("a", "http://a", false),
+        route("b", "http://b", false),
+    ]));
+    r.set_up(|h| h != "a");
+    while r.state_of("a") != "ejected" {
+        r.call("/x");
+    }
+    let now = r.now();
+    r.ex.engine.set_routes(
+        vec![
+            route("c", "http://c", false),
+            route("a", "http://a", false),
+            route("b", "http://b", false),
+        ],
+        now,
+    );
+    assert_eq!(r.state_of("a"), "ejected");
+    assert_eq!(r.ex.engine.snapshot(now).routes[1].ejections, 1);
+    for _ in 0..30 {
+        let (hosts, ok) = r.call("/x");
+        assert!(ok && hosts[0] != "a", "{hosts:?}");
+    }
+    // A route whose URL changed is another route: it starts afresh.
+    let now = r.now();
+    r.ex.engine
+        .set_routes(vec![route("a", "http://a2", false)], now);
+    assert_eq!(r.state_of("a"), "healthy");
+}
+
+#[test]
+fn without_routes_a_call_in_progress_goes_where_it_was_called() {
+    let answers = Rc::new(RefCell::new(BTreeMap::new()));
+    answers.borrow_mut().insert("a".into(), (50.0, 503));
+    let c = config(vec![route("a", "http://a", false)]);
+    let mut ex = Executor::new(common::engine(c, 7), hosts_origin(answers));
+    ex.call_at(0.0, 0, get("http://a/x"));
+    ex.call_at(0.0, 1, get("http://other/y"));
+    ex.run_until(10.0);
+    ex.engine.set_routes(Vec::new(), 10.0);
+    ex.run();
+    let call = &ex.calls[&0];
+    assert_eq!(call.starts[0].1.route, Some(0));
+    // The retry is not routed: the caller's URL as is, which goes to a again.
+    assert!(call.starts.len() > 1);
+    for (_, s) in &call.starts[1..] {
+        assert_eq!((s.route, s.url.as_deref()), (None, None));
+    }
+    assert!(ex.calls[&1].settled.is_some());
+    assert!(ex.engine.snapshot(ex.now()).routes.is_empty());
+}

@@ -185,6 +185,11 @@ pub const SCHEMAS: &[(&str, &[&str])] = &[
     ("fallback-default", &["isDefault", "share"]),
     ("hedge", &["route", "from", "afterMs", "method", "url"]),
     ("coordinator", &["state", "reason"]),
+    ("state", &["v", "fingerprint", "routes", "isolates"]),
+    ("state-route", &["name", "url", "health"]),
+    ("state-isolate", &["id", "at", "reserve", "routes"]),
+    ("state-counts", &["route", "slots"]),
+    ("state-merged", &["isolates", "ignoredRoutes"]),
 ];
 
 /// The index of schema `name` (a constant where `name` is a literal).

@@ -1,6 +1,7 @@
 //! Values on a tape: the snapshot, events and a failed call's detail, as tagged numbers.
 
 use super::*;
+use crate::core::state::{index_in, Merged, State};
 
 /// A tape of tagged values (module docs). Strings go as their UTF-16 code units, so a whole
 /// batch crosses to JS as one array of numbers.
@@ -274,6 +275,58 @@ impl Tape {
                 self.str(e.reason);
             }
         }
+    }
+}
+
+impl Tape {
+    /// A state snapshot (`core::state`): its routes listed once, in order, with their changes,
+    /// and each contribution's counts naming theirs by index.
+    pub fn state(&mut self, s: &State) {
+        let table = s.table();
+        self.record(const { schema("state") });
+        self.num(crate::core::state::VERSION);
+        self.str(&s.fingerprint);
+        self.list(table.len());
+        for (name, url) in &table {
+            self.record(const { schema("state-route") });
+            self.str(name);
+            self.str(url);
+            match s.health(name, url) {
+                Some(h) => {
+                    self.list(3);
+                    self.num(h.at);
+                    self.num(h.until);
+                    self.num(f64::from(h.ejections));
+                }
+                None => self.null(),
+            }
+        }
+        self.list(s.isolates.len());
+        for i in &s.isolates {
+            self.record(const { schema("state-isolate") });
+            self.num(i.id as f64);
+            self.num(i.at);
+            self.num(i.reserve);
+            self.list(i.routes.len());
+            for r in &i.routes {
+                self.record(const { schema("state-counts") });
+                self.num(index_in(&table, r) as f64);
+                self.list(r.slots.len());
+                for sl in &r.slots {
+                    self.list(3);
+                    self.num(sl.start);
+                    self.num(sl.ok as f64);
+                    self.num(sl.failed as f64);
+                }
+            }
+        }
+    }
+
+    /// What a merge did (`Engine::merge_state`).
+    pub fn merged(&mut self, m: &Merged) {
+        self.record(const { schema("state-merged") });
+        self.num(m.isolates as f64);
+        self.strs(&m.ignored.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
 

@@ -14,6 +14,7 @@
 #[cfg(target_arch = "wasm32")]
 use crate::core::math::F64Ext;
 use crate::core::window::{generation_of, next_at};
+use alloc::vec::Vec;
 const SLOTS: usize = 10;
 const UNIT: i64 = 1000;
 
@@ -31,6 +32,9 @@ pub struct RetryBudget {
     withdraw: i64,
     reserve: i64,
     exhausted: u64,
+    /// Other isolates' spending of their reserves (`core::state`): when each reported it (this
+    /// client's monotonic time) and how many retries. Empty unless a state was merged.
+    shared: Vec<(f64, f64)>,
 }
 
 impl RetryBudget {
@@ -53,7 +57,46 @@ impl RetryBudget {
             withdraw,
             reserve,
             exhausted: 0,
+            shared: Vec::new(),
         }
+    }
+
+    /// Other isolates' reserve spending, `(when, retries)`, in place of what was set before. A
+    /// fleet then has one reserve, not one per isolate: what the others spent comes out of this
+    /// client's reserve, in full when they report it and fading to nothing over the window (their
+    /// withdrawals expire as this client's do).
+    pub fn set_shared(&mut self, shared: Vec<(f64, f64)>) {
+        self.shared = shared;
+    }
+
+    /// The reserve at `now`, less what other isolates spent of theirs.
+    fn reserve_at(&self, now_ms: f64) -> i64 {
+        if self.shared.is_empty() {
+            return self.reserve;
+        }
+        let ttl = self.slot_ms * SLOTS as f64;
+        let spent: f64 = self
+            .shared
+            .iter()
+            .map(|(at, retries)| (1.0 - (now_ms - at) / ttl).clamp(0.0, 1.0) * retries)
+            .sum();
+        (self.reserve - (spent * self.withdraw as f64) as i64).max(0)
+    }
+
+    /// Retries of the reserve this client spent over the window at `now_ms`: its withdrawals
+    /// beyond what its deposits paid for. Reads only.
+    pub fn reserve_spent(&self, now_ms: f64) -> f64 {
+        let live = self.live(now_ms);
+        (-live).max(0) as f64 / self.withdraw as f64
+    }
+
+    /// The sum of the slots still inside the window at `now_ms`. Reads only.
+    fn live(&self, now_ms: f64) -> i64 {
+        let now = ((now_ms.max(0.0) / self.slot_ms).floor() as i64).max(self.generation);
+        let from = (self.generation - SLOTS as i64 + 1).max(now - SLOTS as i64 + 1);
+        (from..=self.generation)
+            .map(|g| self.slots[g.rem_euclid(SLOTS as i64) as usize])
+            .sum()
     }
 
     /// Clears slots whose deposits have outlived the window. Time going backwards is ignored.
@@ -80,8 +123,9 @@ impl RetryBudget {
         &mut self.slots[self.generation as usize % SLOTS]
     }
 
-    fn sum(&self) -> i64 {
-        self.reserve + self.slots.iter().sum::<i64>()
+    /// What the window holds at `now_ms`, after `expire`.
+    fn sum(&self, now_ms: f64) -> i64 {
+        self.reserve_at(now_ms) + self.slots.iter().sum::<i64>()
     }
 
     /// A task started: it earns the client a share of a retry.
@@ -99,13 +143,13 @@ impl RetryBudget {
         if total <= 0 {
             return 0.0;
         }
-        (1.0 - self.sum() as f64 / total as f64).clamp(0.0, 1.0)
+        (1.0 - self.sum(now_ms) as f64 / total as f64).clamp(0.0, 1.0)
     }
 
     /// Asks for one retry. On `false` the retry must not happen; it is counted as exhausted.
     pub fn withdraw(&mut self, now_ms: f64) -> bool {
         self.expire(now_ms);
-        if self.sum() < self.withdraw {
+        if self.sum(now_ms) < self.withdraw {
             self.exhausted += 1;
             return false;
         }
@@ -117,12 +161,7 @@ impl RetryBudget {
     /// Whole retries available at `now_ms`. Reads only: slots past the window are left out, not
     /// cleared.
     pub fn balance(&self, now_ms: f64) -> u64 {
-        let now = ((now_ms.max(0.0) / self.slot_ms).floor() as i64).max(self.generation);
-        let from = (self.generation - SLOTS as i64 + 1).max(now - SLOTS as i64 + 1);
-        let live: i64 = (from..=self.generation)
-            .map(|g| self.slots[g.rem_euclid(SLOTS as i64) as usize])
-            .sum();
-        ((self.reserve + live).max(0) / self.withdraw) as u64
+        ((self.reserve_at(now_ms) + self.live(now_ms)).max(0) / self.withdraw) as u64
     }
 
     /// The reserve expressed in retries (`minPerSec x ttl`).

@@ -25,6 +25,7 @@ pub mod route;
 pub mod routing;
 pub mod sketch;
 pub mod sort;
+pub mod state;
 pub mod tasks;
 pub mod text;
 pub mod timers;

@@ -22,11 +22,12 @@
 
 use crate::core::math;
 use crate::core::sketch::{Sample, Sketch};
-use crate::core::window::{Reset, Window};
+use crate::core::window::{Reset, Window, SLOTS};
 use crate::prelude::*;
 use core::cell::Cell;
 
-const LONG_MS: f64 = 600_000.0;
+/// The long window's span (`core::state` shares its slots).
+pub const LONG_MS: f64 = 600_000.0;
 const SHORT_MS: f64 = 10_000.0;
 const LATENCY_WINDOW_MS: f64 = 60_000.0;
 const PEAK_DECAY_MS: f64 = 10_000.0;
@@ -94,6 +95,19 @@ pub struct Route {
     pub ejected_until: f64,
     pub probe_in_flight: bool,
     pub probe_successes: u32,
+    /// When it was last restored, if it has been.
+    pub restored_at: Option<f64>,
+    /// Other isolates' long-window counts (`core::state`), by the generation of `long` they fall
+    /// in, so that they expire as its own slots do. Empty unless a state was merged.
+    remote: Vec<(i64, Counts)>,
+}
+
+/// A route's last ejection or restore, in this client's monotonic time (`core::state` carries
+/// it in wall-clock time).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    Ejected { at: f64, until: f64 },
+    Restored { at: f64 },
 }
 
 impl Route {
@@ -132,6 +146,8 @@ impl Route {
             ejected_until: 0.0,
             probe_in_flight: false,
             probe_successes: 0,
+            restored_at: None,
+            remote: Vec::new(),
         }
     }
 
@@ -197,9 +213,88 @@ impl Route {
         }
     }
 
+    /// The long window's counts at `now`, other isolates' (`set_remote`) with its own.
+    fn long_counts(&self, now: f64) -> Counts {
+        let mut c = Self::sum(&self.long, now);
+        if !self.remote.is_empty() {
+            let from = self.long.generation_at(now) - (SLOTS as i64 - 1);
+            for (g, r) in &self.remote {
+                if *g >= from {
+                    c.ok = c.ok.saturating_add(r.ok);
+                    c.failed = c.failed.saturating_add(r.failed);
+                }
+            }
+        }
+        c
+    }
+
+    /// Other isolates' long-window slots, `(start, ok, failed)` with `start` in this client's
+    /// monotonic time, in place of those set before. Each counts in the slot of the long window
+    /// it began in (a start still to come, from a clock ahead of this one, in the current one).
+    pub fn set_remote(&mut self, slots: &[(f64, u64, u64)], now: f64) {
+        self.remote.clear();
+        let newest = self.long.generation_at(now);
+        let slot_ms = self.long.slot_ms();
+        for &(start, ok, failed) in slots {
+            let g = ((start / slot_ms).floor() as i64).min(newest);
+            if g < newest - (SLOTS as i64 - 1) {
+                continue;
+            }
+            match self.remote.iter_mut().find(|(x, _)| *x == g) {
+                Some((_, c)) => {
+                    c.ok = c.ok.saturating_add(ok);
+                    c.failed = c.failed.saturating_add(failed);
+                }
+                None => self.remote.push((g, Counts { ok, failed })),
+            }
+        }
+    }
+
+    /// Its own long-window slots at `now` that counted something: `(start, ok, failed)`.
+    pub fn long_slots(&self, now: f64) -> Vec<(f64, u64, u64)> {
+        let ms = self.long.slot_ms();
+        let mut out = Vec::new();
+        for (g, c) in self.long.live_at(now) {
+            if c.total() > 0 {
+                out.push((g as f64 * ms, c.ok, c.failed));
+            }
+        }
+        out
+    }
+
+    /// Its last ejection or restore, if any.
+    pub fn change(&self) -> Option<Change> {
+        match self.state {
+            State::Healthy => self.restored_at.map(|at| Change::Restored { at }),
+            _ => Some(Change::Ejected {
+                at: self.ejected_at,
+                until: self.ejected_until,
+            }),
+        }
+    }
+
+    /// Takes a later ejection or restore that another isolate saw: the route is ejected until
+    /// then (and probed after), or healthy. Its own counts stay; its run of failures is over.
+    pub fn adopt(&mut self, change: Change) {
+        self.consecutive_failures = 0;
+        self.probe_in_flight = false;
+        self.probe_successes = 0;
+        match change {
+            Change::Restored { at } => {
+                self.state = State::Healthy;
+                self.restored_at = Some(at);
+            }
+            Change::Ejected { at, until } => {
+                self.state = State::Ejected;
+                self.ejected_at = at;
+                self.ejected_until = until;
+            }
+        }
+    }
+
     /// Long-window success rate (what the snapshot reports as `successRate`).
     pub fn success_rate(&self, now: f64) -> f64 {
-        let c = Self::sum(&self.long, now);
+        let c = self.long_counts(now);
         if c.total() == 0 {
             1.0
         } else {
@@ -209,7 +304,7 @@ impl Route {
 
     /// The stability score in (0, 1]; higher is better. See the module docs for the formula.
     pub fn score(&self, now: f64) -> f64 {
-        let long = Self::sr(Self::sum(&self.long, now));
+        let long = Self::sr(self.long_counts(now));
         let short = Self::sr(Self::sum(&self.short, now));
         // Picks score every candidate: a route whose rates have not moved since is not worked
         // out again (its `exp` and `ln`s are most of a pick).
@@ -282,12 +377,15 @@ impl Route {
 
     /// Probes succeeded: back to healthy, with the failures that led to the ejection forgiven
     /// (the ejection was their penalty; `ejections` stays, so a repeat offender is ejected longer).
-    pub fn restore(&mut self) {
+    /// Other isolates' counts from before are forgiven too.
+    pub fn restore(&mut self, now: f64) {
         self.state = State::Healthy;
         self.consecutive_failures = 0;
         self.long = Window::new(LONG_MS);
         self.short = Window::new(SHORT_MS);
         self.interval = Counts::default();
+        self.restored_at = Some(now);
+        self.remote.clear();
     }
 
     /// Ejects for `base x ejections`, capped. Returns the duration.

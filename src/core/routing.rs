@@ -256,6 +256,44 @@ impl Routing {
         self.routes.is_empty()
     }
 
+    /// Replaces the routes (validated, as `Config::validated` leaves them). A route whose
+    /// identity (name and URL) remains keeps what it learnt (score, ejection, counters) and takes
+    /// its new weight and flags; the others start afresh. Returns where each old route went.
+    pub fn replace(&mut self, routes: &[RouteConfig]) -> Vec<Option<usize>> {
+        let mut old: Vec<Option<Route>> = core::mem::take(&mut self.routes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut moved = vec![None; old.len()];
+        for (j, c) in routes.iter().enumerate() {
+            let same = old.iter().position(|r| {
+                r.as_ref()
+                    .is_some_and(|r| *r.name == *c.name && r.url == c.url)
+            });
+            let kept = same.and_then(|i| {
+                moved[i] = Some(j);
+                old[i].take()
+            });
+            self.routes.push(match kept {
+                Some(mut r) => {
+                    r.weight = c.weight;
+                    r.fallback = c.fallback;
+                    r.forward_credentials = c.forward_credentials;
+                    r
+                }
+                None => Route::new(
+                    &c.name,
+                    &c.url,
+                    origin_of(&c.url).unwrap_or_default(),
+                    c.weight,
+                    c.fallback,
+                    c.forward_credentials,
+                ),
+            });
+        }
+        moved
+    }
+
     /// The part of `url` after a route's URL (path and query), if `url` is a path or addresses a
     /// route; `None` for other absolute URLs (they pass through, never rerouted).
     pub fn remainder(&self, url: &str) -> Option<String> {
@@ -580,7 +618,7 @@ impl Routing {
             } else if ok {
                 r.probe_successes += 1;
                 if r.probe_successes >= probes {
-                    r.restore();
+                    r.restore(now);
                     out.push(Notice::Restore(RestoreEvent {
                         route: r.name.as_ref().to_owned(),
                         reason: RestoreReason::ProbesSucceeded,

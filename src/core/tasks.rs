@@ -144,6 +144,11 @@ impl<T> Slab<T> {
         })
     }
 
+    /// The calls not out on `take`, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().filter_map(|s| s.value.as_mut())
+    }
+
     /// Heap bytes held (memory-bound tests).
     pub fn footprint(&self) -> usize {
         self.slots.capacity() * core::mem::size_of::<Slot<T>>() + self.free.capacity() * 4

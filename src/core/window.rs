@@ -97,6 +97,23 @@ impl<T: Reset + Clone> Window<T> {
         (now_ms < self.until).then_some(&self.slots[..])
     }
 
+    /// The generation `live` counts back from at `now_ms`: the current one, or a later one that
+    /// time has reached without a write.
+    pub fn generation_at(&self, now_ms: f64) -> i64 {
+        generation_of(now_ms, self.slot_ms).max(self.generation)
+    }
+
+    pub fn slot_ms(&self) -> f64 {
+        self.slot_ms
+    }
+
+    /// `live`, with each slot's generation.
+    pub fn live_at(&self, now_ms: f64) -> impl Iterator<Item = (i64, &T)> {
+        let newest = self.generation;
+        let from = (newest - SLOTS as i64 + 1).max(self.generation_at(now_ms) - SLOTS as i64 + 1);
+        (from..=newest).map(move |g| (g, &self.slots[g.rem_euclid(SLOTS as i64) as usize]))
+    }
+
     /// Every slot still inside the window at `now_ms`, oldest first. Reads only: slots that have
     /// expired are skipped, not cleared (that waits for the next `current`), so a snapshot never
     /// changes what it observes.

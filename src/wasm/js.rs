@@ -25,4 +25,8 @@ extern "C" {
     #[wasm_bindgen(method, js_name = configError)]
     pub fn config_error(this: &Hooks, path: &str, allowed: &str, masked: Option<String>)
         -> JsValue;
+    /// The `StateError` for `path` (`shown`: the value as the message shows it; the npm entry
+    /// takes the value itself from its copy of the state).
+    #[wasm_bindgen(method, js_name = stateError)]
+    pub fn state_error(this: &Hooks, path: &str, shown: &str, allowed: &str) -> JsValue;
 }

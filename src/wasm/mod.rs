@@ -18,6 +18,7 @@ mod panic;
 
 use crate::boundary::{StepOut, Tape};
 use crate::core::redact::mask_user_info;
+use crate::core::state::{State, StateError};
 use crate::core::value::Value;
 use crate::core::{BodyKind, Engine, Failure, RequestMeta, RetryHooks, TaskId, Verdict};
 use alloc::borrow::Cow;
@@ -62,6 +63,8 @@ pub fn boundary() -> String {
 pub struct Client {
     engine: Engine,
     seeded: bool,
+    /// It has drawn its random isolate id (`core::state`), on its first export or merge.
+    identified: bool,
     out: StepOut,
 }
 
@@ -90,7 +93,32 @@ fn or_nan(v: Option<f64>) -> f64 {
     v.unwrap_or(f64::NAN)
 }
 
+/// A config off a tape, read and checked; its first problem as the `ConfigError` `hooks` builds.
+fn read_config(tape: &[f64], hooks: &Hooks) -> Result<crate::core::Config, JsValue> {
+    let Some(value) = crate::boundary::read_value(tape) else {
+        return Err(JsValue::from_str(
+            "ballast: internal: the config tape is malformed",
+        ));
+    };
+    crate::core::config::read(&value).map_err(|err| {
+        let masked = match value_at(&value, &err.path) {
+            Some(Value::Str(s)) if mask_user_info(s) != *s => Some(mask_user_info(s)),
+            _ => None,
+        };
+        hooks.config_error(&err.path, &err.allowed, masked)
+    })
+}
+
 impl Client {
+    /// Draws the client's isolate id on its first export or merge (inside a call: Workers refuse
+    /// random values at module scope).
+    fn identify(&mut self) {
+        if !self.identified {
+            self.identified = true;
+            self.engine.set_isolate(js::random_seed());
+        }
+    }
+
     /// The output of the input just given to the engine (one copy of this loop for every
     /// input, not one inlined into each): its address in the module's memory, valid until the
     /// next input (the header says how many numbers follow it).
@@ -114,23 +142,13 @@ impl Client {
     /// (`masked`: the value with a URL's user-info hidden, when it had one).
     #[wasm_bindgen(constructor)]
     pub fn new(config: Vec<f64>, hooks: Hooks) -> Result<Client, JsValue> {
-        let Some(value) = crate::boundary::read_value(&config) else {
-            return Err(JsValue::from_str(
-                "ballast: internal: the config tape is malformed",
-            ));
-        };
-        let cfg = crate::core::config::read(&value).map_err(|err| {
-            let masked = match value_at(&value, &err.path) {
-                Some(Value::Str(s)) if mask_user_info(s) != *s => Some(mask_user_info(s)),
-                _ => None,
-            };
-            hooks.config_error(&err.path, &err.allowed, masked)
-        })?;
+        let cfg = read_config(&config, &hooks)?;
         let seeded = cfg.seed.is_some();
         let seed = cfg.seed.unwrap_or(0.0) as u64;
         Ok(Client {
             engine: Engine::new(cfg, seed),
             seeded,
+            identified: false,
             out: StepOut::default(),
         })
     }
@@ -314,6 +332,51 @@ impl Client {
         let answer = (granted >= 0.0).then_some((granted as u32, ttl));
         self.engine.handle_lease(id, answer, now);
         self.step(None)
+    }
+
+    /// A state snapshot (`core::state`) as a tape (one `state` record), at `now` and `wall`.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&mut self, now: f64, wall: f64) -> Vec<f64> {
+        self.identify();
+        let mut t = Tape::default();
+        t.state(&self.engine.export_state(now, wall));
+        t.nums
+    }
+
+    /// Merges a state (`state`: a tape of the lists `pkg/state.js` makes of it); a tape of one
+    /// `state-merged` record. With `apply` false it is only checked (the clock aside: `now` and
+    /// `wall` unused), and the tape is empty. A state that cannot be taken throws the
+    /// `StateError` `hooks` builds, and changes nothing.
+    #[wasm_bindgen(js_name = mergeState)]
+    pub fn merge_state(
+        &mut self,
+        state: Vec<f64>,
+        now: f64,
+        wall: f64,
+        hooks: &Hooks,
+        apply: bool,
+    ) -> Result<Vec<f64>, JsValue> {
+        let s = crate::boundary::read_value(&state)
+            .and_then(|v| State::from_lists(&v))
+            .ok_or_else(|| JsValue::from_str("ballast: internal: the state tape is malformed"))?;
+        let err = |e: StateError| hooks.state_error(&e.path, &e.value, &e.allowed);
+        let mut t = Tape::default();
+        if apply {
+            self.identify();
+            t.merged(&self.engine.merge_state(s, now, wall).map_err(err)?);
+        } else {
+            self.engine.check_state(&s, f64::INFINITY).map_err(err)?;
+        }
+        Ok(t.nums)
+    }
+
+    /// Runs the routes of `config` (a tape of plain data: `{ routes }`), read and checked as a
+    /// config is (the same `ConfigError`s), from `now` on.
+    #[wasm_bindgen(js_name = setRoutes)]
+    pub fn set_routes(&mut self, config: Vec<f64>, now: f64, hooks: &Hooks) -> Result<(), JsValue> {
+        let cfg = read_config(&config, hooks)?;
+        self.engine.set_routes(cfg.routes, now);
+        Ok(())
     }
 
     /// Which event kinds have listeners (bit i = `core::events::KINDS[i]`), so no event is

@@ -90,3 +90,22 @@ test("a tape that does not decode is an error, not a wrong value", () => {
   const b = new Boundary(text);
   assert.throws(() => b.decode(new Float64Array([99])), /unknown tag 99/);
 });
+
+test("a state snapshot and what a merge did decode with exactly the fields index.d.ts declares", async () => {
+  const b = new Boundary(text);
+  const fields = (name) => b.schemas[b.schemaNames.indexOf(name)];
+  const f = createFetch({ routes: [{ name: "a", url: "http://127.0.0.1:9" }], transport: async () => new Response("ok") });
+  await (await f("/x")).text();
+  const s = f.exportState();
+  for (const [schema, iface, value] of [
+    ["state", "BallastState", s],
+    ["state-route", "StateRoute", s.routes[0]],
+    ["state-isolate", "StateIsolate", s.isolates[0]],
+    ["state-counts", "StateCounts", s.isolates[0].routes[0]],
+    ["state-merged", "MergeResult", createFetch({ routes: [{ name: "a", url: "http://127.0.0.1:9" }] }).mergeState(s)],
+  ]) {
+    assert.deepEqual(Object.keys(value), fields(schema), schema);
+    assert.deepEqual([...fields(schema)].sort(), [...members(iface)].sort(), `${schema} vs ${iface}`);
+  }
+  assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+});

@@ -46,7 +46,9 @@ function declaredLeaves() {
   const walk = (type, prefix) => {
     for (const prop of checker.getPropertiesOfType(type)) {
       const name = prop.getName();
-      if (!prefix && (name === "transport" || name === "hooks" || name === "coordinator")) continue; // code, not configuration: not in a file
+      // Code and state, not configuration: not in a file.
+      const notConfig = ["transport", "hooks", "coordinator", "initialState"];
+      if (!prefix && notConfig.includes(name)) continue;
       const path = prefix ? `${prefix}.${name}` : name;
       const t = checker.getTypeOfSymbol(prop);
       const parts = t.isUnion() ? t.types : [t];

@@ -149,19 +149,21 @@ export async function smoke(createFetch, ConfigError, originUrl, label = "rt") {
   checks.credentials_kept_from_fallback = false;
   checks.credentials_reach_addressed_origin = false;
   checks.credentials_stripped_counted = false;
+  let fc = null;
+  const other = origin.replace("//127.0.0.1", "//localhost");
+  const routed = {
+    retry: { maxAttempts: 3, backoff: { kind: "full", baseMs: 1, capMs: 5 } },
+    budget: { ratio: 2, minPerSec: 100 },
+    routing: { switchBudget: { ratio: 2, minPerSec: 100 } },
+    routes: [
+      { name: "primary", url: `${other}/status/503` },
+      { name: "fallback", url: origin, fallback: true },
+    ],
+  };
   try {
-    const other = origin.replace("//127.0.0.1", "//localhost");
     const browser = typeof document !== "undefined";
     if (browser) document.cookie = "ballast_smoke=1; path=/";
-    const fc = createFetch({
-      retry: { maxAttempts: 3, backoff: { kind: "full", baseMs: 1, capMs: 5 } },
-      budget: { ratio: 2, minPerSec: 100 },
-      routing: { switchBudget: { ratio: 2, minPerSec: 100 } },
-      routes: [
-        { name: "primary", url: `${other}/status/503` },
-        { name: "fallback", url: origin, fallback: true },
-      ],
-    });
+    fc = createFetch(routed);
     const base = `${tag}-cred`;
     const logged = [];
     for (let i = 0; i < 8; i++) {
@@ -197,6 +199,40 @@ export async function smoke(createFetch, ConfigError, originUrl, label = "rt") {
     checks.credentials_stripped_counted = stripped && stripped.credentialsStripped === onFallback.length;
   } catch (e) {
     err("credentials", e);
+  }
+
+  // (h) state snapshots: exportState -> JSON -> initialState. (f) ejected the primary; a client
+  // started from its state keeps it ejected: its first call goes to the fallback, none to the
+  // primary, and its own export carries both clients' contributions.
+  checks.state_round_trips = false;
+  if (fc) {
+    try {
+      const saved = JSON.stringify(fc.exportState());
+      const fresh = createFetch({ ...routed, initialState: JSON.parse(saved) });
+      const key = `${tag}-state`;
+      const r = await fresh(`/echo?key=${key}`);
+      await r.text();
+      const log = await (await fetch(`${origin}/log?key=${encodeURIComponent(key)}`)).json();
+      const primary = fresh.snapshot().routes.find((x) => x.name === "primary");
+      const back = fresh.exportState();
+      details.state = {
+        bytes: saved.length,
+        status: r.status,
+        hosts: log.map((e) => e.headers.host),
+        primary: primary && { state: primary.state, ejections: primary.ejections, attempts: primary.attempts },
+        isolates: back.isolates.length,
+      };
+      checks.state_round_trips =
+        r.status === 200 &&
+        log.length === 1 &&
+        String(log[0].headers.host).startsWith("127.0.0.1") &&
+        primary.state === "ejected" &&
+        primary.attempts === 0 &&
+        back.isolates.length === 2 &&
+        back.v === 1;
+    } catch (e) {
+      err("state", e);
+    }
   }
 
   // (g) a request that cannot succeed is not retried: one attempt, no budget spent.

@@ -4,8 +4,11 @@ import {
   createFetch,
   ConfigError,
   BallastError,
+  StateError,
   toOpenMetrics,
   type BallastFetch,
+  type BallastState,
+  type MergeResult,
   type Snapshot,
 } from "../../pkg/index.js";
 
@@ -91,3 +94,28 @@ const declined: import("../../pkg/index.js").GiveUpReason = "declined";
 void [hookCode, declined];
 // @ts-expect-error redact.query is a boolean
 createFetch({ redact: { query: "keep" } });
+
+// State snapshots: out as JSON, back in at creation or merged later; routes replaced in place.
+const saved: string = JSON.stringify(f.exportState());
+const restored: BallastState = JSON.parse(saved);
+const g = createFetch({ routes: [{ name: "primary", url: "https://api.example.com" }], initialState: restored });
+try {
+  const merged: MergeResult = g.mergeState(f.exportState());
+  const ignored: string[] = merged.ignoredRoutes;
+  void [ignored, merged.isolates];
+} catch (err) {
+  if (err instanceof StateError) console.warn(err.path, err.value, err.allowed);
+}
+const st: BallastState = g.exportState();
+const firstHealth: number | undefined = st.routes[0]?.health?.[1];
+const slots: number = st.isolates.reduce((n, i) => n + i.routes.reduce((m, r) => m + r.slots.length, 0), 0);
+void [firstHealth, slots, st.v === 1, st.fingerprint];
+g.setRoutes([
+  { name: "primary", url: "https://api.example.com" },
+  { name: "mirror", url: "https://mirror.example.com", fallback: true },
+]);
+createFetch({ initialState: null });
+// @ts-expect-error: a state is an object, not its JSON text
+g.mergeState(saved);
+// @ts-expect-error: routes need a name
+g.setRoutes([{ url: "https://api.example.com" }]);

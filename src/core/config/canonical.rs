@@ -264,7 +264,21 @@ pub fn fingerprint(c: &Config) -> String {
 pub fn fingerprint_mut(c: &mut Config) -> String {
     let mut h = Hasher(Fnv1a::new());
     walk(c, &mut h);
-    // The top 48 bits, as 12 hex digits.
+    hex(h)
+}
+
+/// The fingerprint of everything but the routes (the config's, with none): what a state
+/// snapshot is tagged with (`core::state` matches routes one by one, so clients whose routes
+/// differ still share).
+pub fn fingerprint_without_routes(c: &mut Config) -> String {
+    let routes = core::mem::take(&mut c.routes);
+    let f = fingerprint_mut(c);
+    c.routes = routes;
+    f
+}
+
+/// The top 48 bits of the hash, as 12 hex digits.
+fn hex(h: Hasher) -> String {
     let mut out = String::with_capacity(12);
     let mut shift = 60;
     while shift >= 16 {
@@ -333,6 +347,26 @@ mod tests {
             empty
         );
         assert_ne!(fp(obj(&[("seed", Value::Num(1.0))])), empty);
+    }
+
+    #[test]
+    fn the_fingerprint_without_routes_leaves_out_the_routes_only() {
+        let mut routed = Config {
+            routes: vec![RouteConfig::new("a", "https://a.example")],
+            ..Config::default()
+        };
+        let mut plain = Config::default();
+        assert_ne!(fingerprint(&routed), fingerprint(&plain));
+        let without = fingerprint_without_routes(&mut routed);
+        assert_eq!(without, fingerprint_without_routes(&mut plain));
+        assert_eq!(
+            without,
+            fingerprint(&plain),
+            "the fingerprint as if it had no routes"
+        );
+        assert_eq!(routed.routes.len(), 1, "the routes are put back");
+        plain.budget.ratio = 0.3;
+        assert_ne!(fingerprint_without_routes(&mut plain), without);
     }
 
     #[test]

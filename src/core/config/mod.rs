@@ -20,7 +20,7 @@ mod check;
 mod read;
 pub mod schema;
 
-pub use canonical::{canonical, fingerprint, fingerprint_mut};
+pub use canonical::{canonical, fingerprint, fingerprint_mut, fingerprint_without_routes};
 pub use check::{Checks, MAX_MS};
 #[cfg(test)]
 pub(crate) use read::fields_only;

@@ -54,7 +54,9 @@ use crate::prelude::*;
 
 mod attempts;
 mod decide;
+mod routes;
 mod settle;
+mod state;
 
 use crate::core::call::Ended;
 use alloc::collections::VecDeque;
@@ -100,6 +102,8 @@ pub struct Engine {
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
     /// the same number, whose bucket is then not worked out again.
     last_sample: Option<Sample>,
+    /// What it shares with other clients of its config (`state.rs`).
+    shared: state::Shared,
 }
 
 impl Engine {
@@ -137,6 +141,7 @@ impl Engine {
             spare: Vec::new(),
             lease: None,
             last_sample: None,
+            shared: state::Shared::new(seed),
             cfg,
         }
     }
