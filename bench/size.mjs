@@ -15,6 +15,9 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { BENCH, REPO, args, emit } from "./lib/common.mjs";
 
+// The browsers' build as scripts/build.sh makes it: profile wasm, without the `shared` feature.
+const BROWSER_BUILD = ["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown", "--lib", "--quiet", "--no-default-features", "--features", "binding"];
+
 const gzip = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
 const brotli = (buf) =>
   zlib.brotliCompressSync(buf, {
@@ -110,7 +113,7 @@ function twiggy() {
   const env = { ...process.env, CARGO_TARGET_DIR: target, CARGO_PROFILE_WASM_STRIP: "none" };
   let source = "the working tree";
   try {
-    execFileSync("cargo", ["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
+    execFileSync("cargo", BROWSER_BUILD, {
       cwd: REPO,
       env,
       stdio: ["ignore", "ignore", "pipe"],
@@ -121,7 +124,7 @@ function twiggy() {
     rmSync(head, { recursive: true, force: true });
     mkdirSync(head, { recursive: true });
     execFileSync("bash", ["-c", `git archive HEAD | tar -x -C "${head}"`], { cwd: REPO });
-    execFileSync("cargo", ["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown", "--lib", "--quiet"], {
+    execFileSync("cargo", BROWSER_BUILD, {
       cwd: head,
       env,
       stdio: ["ignore", "ignore", "inherit"],

@@ -7,28 +7,46 @@ import { hosts } from "./host.js";
 import { Listeners } from "./listeners.js";
 import { Executor, BallastError, internalError } from "./executor.js";
 import { firstCall, secondCall } from "./pitfall.js";
-import { StateError, readState, stateErrorAt } from "./state.js";
+// The class only: the state's reader comes from the server entries (`states` below), so a
+// browser bundle, whose build has no state snapshots, does not carry it.
+import { StateError } from "./state.js";
 
 export { ConfigError, BallastError, StateError };
 
 const isStateError = (err) => err instanceof StateError;
 
+/** What the browsers' build leaves out (Cargo.toml's `server`), and where to find it. */
+const SERVERS = "(they are for Workers, Deno and Node)";
+const NO_COORDINATOR = `nothing in a browser: the browser build has no shared retry budget ${SERVERS}`;
+const NO_STATE = `nothing in a browser: the browser build has no state snapshots ${SERVERS}`;
+const NO_SET_ROUTES = "nothing in a browser: the browser build cannot replace routes (setRoutes is for Workers, Deno and Node)";
+
 /**
- * `createFetch` bound to a way of getting the wasm module. For tests: `instantiate` replaces the
- * generated glue's (to make the engine fault on purpose), `clock` the real clock and timers.
+ * `createFetch` bound to a way of getting the wasm module. `states`: pkg/state.js's reader
+ * (`{ readState, stateErrorAt }`), which the server entries pass with their build (Cargo.toml's
+ * `server`); without it, or with the browsers' build, exportState, mergeState, initialState and
+ * setRoutes are refused. For tests: `instantiate` replaces the generated glue's (to make the
+ * engine fault on purpose), `clock` the real clock and timers.
  */
-export function bind(getModule, { instantiate, clock } = {}) {
+export function bind(getModule, { instantiate, clock, states = null } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
     const { data, transport, hooks: userHooks, coordinator, initialState } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
+    /** The build has what the browsers' leaves out: state snapshots, setRoutes, coordinators. */
+    const stateful = states !== null && host().boundary.features.has("server");
+    if (initialState !== null && !stateful) throw configError("initialState", initialState, NO_STATE);
+    /** Throws in the browsers' build, which has no state snapshots. */
+    const needState = (what) => {
+      if (!stateful) throw new StateError("state", undefined, NO_STATE, `ballast: ${what}: the browser build has no state snapshots ${SERVERS}`);
+    };
     /** What the engine's errors name paths of: the config (or the routes being set), a state. */
     let names = data;
     let state = null;
     const hooks = {
       configError: (path, allowed, masked) => configError(path, masked ?? valueAt(names, path), allowed),
-      stateError: (path, shown, allowed) => stateErrorAt(state, path, shown, allowed),
+      stateError: (path, shown, allowed) => states.stateErrorAt(state, path, shown, allowed),
     };
     let ex = null;
 
@@ -43,7 +61,7 @@ export function bind(getModule, { instantiate, clock } = {}) {
         if (consult !== 0) client.setConsult(consult);
         if (coordinator !== null && !client.setShared()) {
           client.free();
-          throw configError("coordinator", coordinator, "nothing in a browser: the browser build has no shared retry budget (coordinators are for Workers, Deno and Node)");
+          throw configError("coordinator", coordinator, NO_COORDINATOR);
         }
       } catch (err) {
         if (err instanceof ConfigError) throw err;
@@ -72,7 +90,7 @@ export function bind(getModule, { instantiate, clock } = {}) {
     let initial = null;
     if (initialState !== null) {
       pending = encode(
-        readState(initialState, (s) => (state = initial = s)),
+        states.readState(initialState, (s) => (state = initial = s)),
         ex.b.T,
       );
       ex.mergeState(pending, hooks, isStateError, false);
@@ -109,15 +127,18 @@ export function bind(getModule, { instantiate, clock } = {}) {
       return ex.snapshot();
     };
     wrapped.exportState = () => {
+      needState("exportState()");
       settle();
       return ex.exportState();
     };
     wrapped.mergeState = (given) => {
+      needState("mergeState()");
       settle();
-      const lists = readState(given, (s) => (state = s));
+      const lists = states.readState(given, (s) => (state = s));
       return ex.mergeState(encode(lists, ex.b.T), hooks, isStateError);
     };
     wrapped.setRoutes = (routes) => {
+      if (!stateful) throw configError("routes", routes, NO_SET_ROUTES);
       settle();
       if (routes === undefined) throw configError("routes", routes, "an array of routes ([] for none)");
       const copied = copy(routes, "routes", 1);

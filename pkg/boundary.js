@@ -64,6 +64,8 @@ export class Boundary {
     this.FAIL_PERMISSION = fl("permission-denied");
     this.FAIL_HOOK = fl("hook");
     this.events = list("events");
+    /** What this build has of what the browsers' build leaves out (`server`: coordinators, state, setRoutes). */
+    this.features = new Set(list("features").filter((f) => f !== ""));
     const t = (item) => at("tags", item);
     this.T = {
       number: t("number"),

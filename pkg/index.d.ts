@@ -445,7 +445,8 @@ export interface BallastConfig {
    * A state another client of this config exported ({@link BallastFetch.exportState}), to start
    * from what it learnt: its routes' long-term scores and ejections, the retry reserve it spent.
    * Checked at once (a {@link StateError} for one that cannot be taken), merged on the first call
-   * (no clock is read at module scope). Not configuration: no part of the fingerprint.
+   * (no clock is read at module scope). Not configuration: no part of the fingerprint. Not in
+   * browsers: their build has no state snapshots (a {@link ConfigError} there).
    * @defaultValue none: the client starts from nothing
    */
   initialState?: BallastState | null;
@@ -1023,7 +1024,8 @@ export interface BallastFetch {
    * What this client learnt that other clients of its config can use (other isolates of a
    * Worker, processes, a client started later), with what it has merged from others: a plain,
    * versioned, JSON-serialisable object. Pass it to {@link BallastFetch.mergeState} or
-   * `createFetch({ initialState })`. See docs/state.md.
+   * `createFetch({ initialState })`. See docs/state.md. Not in browsers (their build has no state
+   * snapshots): there it throws a {@link StateError} saying so.
    *
    * @example
    * ```ts
@@ -1039,7 +1041,7 @@ export interface BallastFetch {
    * client lacks are carried along and named in the result.
    *
    * @throws {@link StateError} for a state of another version or config, or corrupt: nothing
-   *   of it is merged.
+   *   of it is merged; and in browsers, whose build has no state snapshots.
    *
    * @example
    * ```ts
@@ -1055,7 +1057,8 @@ export interface BallastFetch {
    * calls in progress carry on, their next attempts routed among the new routes. `snapshot().config`
    * names the new routes (and so has a new fingerprint).
    *
-   * @throws {@link ConfigError} for an invalid route; the routes are then unchanged.
+   * @throws {@link ConfigError} for an invalid route; the routes are then unchanged. In browsers
+   *   (a page's routes come with the page, and their build leaves this out), always.
    */
   setRoutes(routes: RouteConfig[]): void;
 }

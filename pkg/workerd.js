@@ -3,6 +3,7 @@
 // (Workers forbid compiling wasm from bytes at run time). Instantiated on the first createFetch().
 import wasmModule from "./gen/ballast_fast_bg.wasm";
 import { bind } from "./api.js";
+import * as states from "./state.js";
 
 export * from "./public.js";
-export const createFetch = bind(() => wasmModule);
+export const createFetch = bind(() => wasmModule, { states });

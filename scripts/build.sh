@@ -51,7 +51,7 @@ build() { # <cargo profile> <out dir> <cargo features> <wasm-opt passes...>
     -- --no-default-features --features "$features"
   node_modules/.bin/wasm-opt "$@" "${wasm_opt_flags[@]}" "$out/ballast_bg.wasm" -o "$out/ballast_bg.wasm"
 }
-# Browsers get the fetch path without what only servers use (Cargo.toml's `shared`): the same
+# Browsers get the fetch path without what only servers use (Cargo.toml's `server`): the same
 # exports, so the same glue, whose server-only calls answer that the build has none.
 build wasm pkg/gen binding "${wasm_opt_browser[@]}"
 # The fetch path carries no formatting machinery (src/lib.rs says why): one `to_string()` or
@@ -62,7 +62,7 @@ if grep -q '4core3fmt5write' "$linked"; then
   echo "build.sh: the fetch path links core::fmt::write (a to_string() or format! in src/core?)" >&2
   exit 1
 fi
-build wasm-fast pkg/gen-fast binding,shared -O3
+build wasm-fast pkg/gen-fast binding,server -O3
 if ! glue_diff=$(diff -r -x ballast_bg.wasm pkg/gen pkg/gen-fast); then
   echo "build.sh: the two wasm builds got different JS glue from wasm-bindgen:" >&2
   echo "$glue_diff" >&2

@@ -19,7 +19,7 @@ step "cargo fmt / clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
-cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features binding -- -D warnings # the browsers' build
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features binding -- -D warnings # the browsers' build (no `server`)
 cargo clippy -p ballast-tools --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "rust tests (the engine, the simulator, the tools)"

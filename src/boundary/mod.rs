@@ -242,6 +242,11 @@ pub fn describe() -> String {
         &mut crate::core::retry_after::WAIT_HEADERS.iter().copied(),
     );
     list("events", &mut KINDS.iter().copied());
+    // What this build has of what the browsers' build leaves out (Cargo.toml's `server`).
+    list(
+        "features",
+        &mut ["server"].into_iter().filter(|_| cfg!(feature = "server")),
+    );
     for (name, fields) in SCHEMAS {
         list(&cat!("schema.", *name), &mut fields.iter().copied());
     }

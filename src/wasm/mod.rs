@@ -58,6 +58,11 @@ pub fn boundary() -> String {
     crate::boundary::describe()
 }
 
+/// Why the browsers' build refuses a state and new routes (`pkg/api.js` says so before the
+/// calls get here).
+const NO_STATE: &str = "nothing in a browser: the browser build has no state snapshots (they are for Workers, Deno and Node)";
+const NO_SET_ROUTES: &str = "nothing in a browser: the browser build cannot replace routes (setRoutes is for Workers, Deno and Node)";
+
 /// One wrapped fetch's engine.
 #[wasm_bindgen]
 pub struct Client {
@@ -334,12 +339,16 @@ impl Client {
         self.step(None)
     }
 
-    /// A state snapshot (`core::state`) as a tape (one `state` record), at `now` and `wall`.
+    /// A state snapshot (`core::state`) as a tape (one `state` record), at `now` and `wall`. An
+    /// empty tape in the browsers' build, which has no state snapshots (`server`, Cargo.toml):
+    /// there the code below is dead, and the linker drops `core::state` with it.
     #[wasm_bindgen(js_name = exportState)]
     pub fn export_state(&mut self, now: f64, wall: f64) -> Vec<f64> {
-        self.identify();
         let mut t = Tape::default();
-        t.state(&self.engine.export_state(now, wall));
+        if cfg!(feature = "server") {
+            self.identify();
+            t.state(&self.engine.export_state(now, wall));
+        }
         t.nums
     }
 
@@ -356,6 +365,9 @@ impl Client {
         hooks: &Hooks,
         apply: bool,
     ) -> Result<Vec<f64>, JsValue> {
+        if !cfg!(feature = "server") {
+            return Err(hooks.state_error("", "a state", NO_STATE));
+        }
         let s = crate::boundary::read_value(&state)
             .and_then(|v| State::from_lists(&v))
             .ok_or_else(|| JsValue::from_str("ballast: internal: the state tape is malformed"))?;
@@ -374,6 +386,9 @@ impl Client {
     /// config is (the same `ConfigError`s), from `now` on.
     #[wasm_bindgen(js_name = setRoutes)]
     pub fn set_routes(&mut self, config: Vec<f64>, now: f64, hooks: &Hooks) -> Result<(), JsValue> {
+        if !cfg!(feature = "server") {
+            return Err(hooks.config_error("routes", NO_SET_ROUTES, None));
+        }
         let cfg = read_config(&config, hooks)?;
         self.engine.set_routes(cfg.routes, now);
         Ok(())

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mulberry32 } from "../origin/server.mjs";
 import { bind } from "../../pkg/api.js";
+import * as states from "../../pkg/state.js";
 
 const gen = new URL("../../pkg/gen/", import.meta.url);
 const BUILDS = ["ballast_bg.wasm", "ballast_fast_bg.wasm"];
@@ -33,7 +34,7 @@ test("the server entries (Node, Deno, workerd) load the fast build, the browser 
 
 test("only the fast build has a shared retry budget: the small one refuses a coordinator, naming it", async () => {
   const coordinator = { lease: async () => ({ granted: 0, ttlMs: 1000 }) };
-  const [small, fast] = modules.map((m) => bind(() => m));
+  const [small, fast] = modules.map((m) => bind(() => m, { states }));
   assert.throws(
     () => small({ coordinator }),
     (err) => err.name === "ConfigError" && err.path === "coordinator" && /browser build has no shared retry budget/.test(err.message),
@@ -43,6 +44,24 @@ test("only the fast build has a shared retry budget: the small one refuses a coo
   assert.equal(f.snapshot().budget.mode, "shared");
   // Without a coordinator the small build serves as before.
   assert.equal((await small({ transport: async () => new Response("ok") })("http://127.0.0.1:1/")).status, 200);
+});
+
+test("only the fast build has state snapshots: the small one refuses them, naming why", async () => {
+  const [small, fast] = modules.map((m) => bind(() => m, { states }));
+  const transport = async () => new Response("ok");
+  const f = fast({ transport });
+  await f("http://127.0.0.1:1/");
+  const state = JSON.parse(JSON.stringify(f.exportState()));
+  assert.equal(state.v, 1);
+  const s = small({ transport });
+  await s("http://127.0.0.1:1/");
+  for (const call of [() => s.exportState(), () => s.mergeState(state)]) {
+    assert.throws(call, (err) => err.name === "StateError" && /browser build has no state snapshots/.test(err.message));
+  }
+  assert.throws(
+    () => small({ initialState: state }),
+    (err) => err.name === "ConfigError" && err.path === "initialState" && /no state snapshots/.test(err.message),
+  );
 });
 
 /** Time that moves only when nothing is left to do now: timers in order, microtasks drained. */
@@ -81,7 +100,7 @@ class VirtualClock {
  */
 async function seededRun(module) {
   const clock = new VirtualClock();
-  const createFetch = bind(() => module, { clock });
+  const createFetch = bind(() => module, { clock, states });
   const rand = mulberry32(5);
   const log = [];
   const transport = (input, init) =>

@@ -203,9 +203,27 @@ export async function smoke(createFetch, ConfigError, originUrl, label = "rt") {
 
   // (h) state snapshots: exportState -> JSON -> initialState. (f) ejected the primary; a client
   // started from its state keeps it ejected: its first call goes to the fallback, none to the
-  // primary, and its own export carries both clients' contributions.
+  // primary, and its own export carries both clients' contributions. In a page (the browsers'
+  // build, which has no state snapshots): both refused, saying why.
   checks.state_round_trips = false;
-  if (fc) {
+  if (fc && typeof document !== "undefined") {
+    const refused = (f) => {
+      try {
+        f();
+        return "not refused";
+      } catch (e) {
+        return `${e.name}: ${e.message}`;
+      }
+    };
+    const exported = refused(() => fc.exportState());
+    const initial = refused(() => createFetch({ ...routed, initialState: { v: 1 } }));
+    details.state = { exported, initial };
+    checks.state_round_trips =
+      exported.startsWith("StateError") &&
+      exported.includes("browser build has no state snapshots") &&
+      initial.startsWith("ConfigError") &&
+      initial.includes("initialState");
+  } else if (fc) {
     try {
       const saved = JSON.stringify(fc.exportState());
       const fresh = createFetch({ ...routed, initialState: JSON.parse(saved) });

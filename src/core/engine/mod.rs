@@ -186,14 +186,14 @@ impl Engine {
     /// Shared mode (`core::lease`): retries spend tokens leased from a coordinator, which the
     /// executor asks when `wants_lease` says so (`poll_lease`, answered by `handle_lease`).
     /// Off by default; nothing changes without it. False in a build without shared mode (the
-    /// `shared` feature), which stays local.
+    /// `server` feature), which stays local.
     pub fn set_shared(&mut self) -> bool {
-        #[cfg(feature = "shared")]
+        #[cfg(feature = "server")]
         if self.lease.is_none() {
             let b = &self.cfg.budget;
             self.lease = Some(Lease::new(b.ratio, b.min_per_sec, b.ttl_ms));
         }
-        cfg!(feature = "shared")
+        cfg!(feature = "server")
     }
 
     /// Whether a lease request waits to be sent (`poll_lease`).

@@ -33,6 +33,9 @@ impl Engine {
             }
         }
         self.cfg.routes = routes;
-        self.follow_others(now);
+        // Only a build with state snapshots (the `server` feature) can hold others' state.
+        if cfg!(feature = "server") {
+            self.follow_others(now);
+        }
     }
 }

@@ -72,14 +72,14 @@ pub struct LeaseRequest {
 /// A change of mode, with why: `timeout` or `error` into degraded, `granted` back to shared.
 pub type Change = (Mode, &'static str);
 
-// The client's side: `Lease`. Builds without the `shared` feature (the browsers': no coordinator
+// The client's side: `Lease`. Builds without the `server` feature (the browsers': no coordinator
 // reaches a page) get one that has no values, so the engine's `Option<Lease>` is always `None`
 // and every line that would use one compiles away, with the engine's code the same in both.
-#[cfg(feature = "shared")]
+#[cfg(feature = "server")]
 mod client;
-#[cfg(feature = "shared")]
+#[cfg(feature = "server")]
 pub use client::Lease;
-#[cfg(not(feature = "shared"))]
+#[cfg(not(feature = "server"))]
 mod off;
-#[cfg(not(feature = "shared"))]
+#[cfg(not(feature = "server"))]
 pub use off::Lease;
