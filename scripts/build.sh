@@ -29,9 +29,9 @@ fi
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 # The browser build's passes (scripts/wasm-opt-browser.flags): -Oz, then the control flow flattened
 # and rebuilt by binaryen's relooper (--flatten --rereloop: it finds shorter block structures than
-# LLVM's), -Oz again, then -Oz once more knowing each function's side effects
-# (--generate-global-effects: calls that cannot trap or write memory are dropped or moved). All
-# semantics-preserving, and a smaller file than -Oz alone.
+# LLVM's) and -Oz again, twice (the second round finds more in what the first left), then -Oz once
+# more knowing each function's side effects (--generate-global-effects: calls that cannot trap or
+# write memory are dropped or moved). All semantics-preserving, and a smaller file than -Oz alone.
 mapfile -t wasm_opt_browser < scripts/wasm-opt-browser.flags
 if [ "$what" = all ]; then
 # Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
