@@ -27,9 +27,12 @@ fi
 # data sits above it, so none does). The producers and target-features
 # sections name the compilers and the features they assumed: nothing reads them at run time.
 mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
-# The browser build's passes (scripts/wasm-opt-browser.flags): -Oz, then the control flow flattened
-# and rebuilt by binaryen's relooper (--flatten --rereloop: it finds shorter block structures than
-# LLVM's), -Oz again, then -Oz once more knowing each function's side effects
+# The browser build's passes (scripts/wasm-opt-browser.flags): functions that differ only in
+# constants merged into one that takes them as parameters (--merge-similar-functions: the copies of
+# a generic function for different types, for instance; first, as after -Oz it finds nothing to
+# merge), -Oz, then the control flow flattened and rebuilt by binaryen's relooper (--flatten
+# --rereloop: it finds shorter block structures than LLVM's) and -Oz again, twice (the second round
+# finds more in what the first left), then -Oz once more knowing each function's side effects
 # (--generate-global-effects: calls that cannot trap or write memory are dropped or moved). All
 # semantics-preserving, and a smaller file than -Oz alone.
 mapfile -t wasm_opt_browser < scripts/wasm-opt-browser.flags

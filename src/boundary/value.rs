@@ -29,9 +29,7 @@ fn value_at(t: &[f64], i: &mut usize, depth: u32) -> Option<Value> {
             let n = next()? as usize;
             let units = t.get(*i..i.checked_add(n)?)?;
             *i += n;
-            let s: String = char::decode_utf16(units.iter().map(|u| *u as u16))
-                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect();
+            let s = utf16(units);
             if tag == STRING {
                 Value::Str(s)
             } else {
@@ -62,4 +60,58 @@ fn value_at(t: &[f64], i: &mut usize, depth: u32) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// The text of UTF-16 code units (JS strings' own), a lone surrogate read as U+FFFD, as
+/// `char::decode_utf16` reads them: by hand, a loop where the iterator adapters were several.
+fn utf16(units: &[f64]) -> String {
+    let mut s = String::with_capacity(units.len());
+    let mut i = 0;
+    while let Some(&u) = units.get(i) {
+        let u = u32::from(u as u16);
+        i += 1;
+        let c = match u {
+            0xD800..=0xDBFF => match units.get(i).map(|&l| u32::from(l as u16)) {
+                Some(l @ 0xDC00..=0xDFFF) => {
+                    i += 1;
+                    0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00)
+                }
+                _ => 0xFFFD,
+            },
+            0xDC00..=0xDFFF => 0xFFFD,
+            u => u,
+        };
+        s.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_reads_as_decode_utf16_does() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let edges = [
+            0, 0x41, 0xE9, 0xD7FF, 0xD800, 0xD83D, 0xDBFF, 0xDC00, 0xDE00, 0xDFFF, 0xE000, 0xFFFD,
+            0xFFFF,
+        ];
+        for _ in 0..50_000 {
+            let units: Vec<u16> = (0..rng.usize(0..8))
+                .map(|_| {
+                    if rng.bool() {
+                        edges[rng.usize(..edges.len())]
+                    } else {
+                        rng.u16(..)
+                    }
+                })
+                .collect();
+            let want: String = char::decode_utf16(units.iter().copied())
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+            let tape: Vec<f64> = units.iter().map(|&u| f64::from(u)).collect();
+            assert_eq!(utf16(&tape), want, "{units:x?}");
+        }
+    }
 }

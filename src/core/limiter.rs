@@ -12,8 +12,8 @@
 //! granted and the engine starts that call's attempt. Queue timeouts are the engine's timers.
 
 use crate::core::adaptive::Gradient;
+use crate::core::fifo::Fifo;
 use crate::prelude::*;
-use alloc::collections::VecDeque;
 
 /// A queued attempt's place in line: the engine names it (by its call's id).
 pub type Ticket = u64;
@@ -54,7 +54,7 @@ enum Limit {
 pub struct Limiter {
     limit: Limit,
     in_flight: u32,
-    queue: VecDeque<(Ticket, f64)>,
+    queue: Fifo<(Ticket, f64)>,
     max_queue: usize,
     /// Tickets granted since the engine last collected them.
     granted: Vec<(Ticket, f64)>,
@@ -77,7 +77,7 @@ impl Limiter {
         Limiter {
             limit,
             in_flight: 0,
-            queue: VecDeque::new(),
+            queue: Fifo::default(),
             max_queue,
             granted: Vec::new(),
         }
@@ -114,7 +114,7 @@ impl Limiter {
         if self.queue.len() >= self.max_queue {
             return Admit::Shed(ShedReason::QueueFull);
         }
-        self.queue.push_back((ticket, now));
+        self.queue.push((ticket, now));
         Admit::Queued
     }
 
@@ -142,7 +142,7 @@ impl Limiter {
     /// Hands free slots to the head of the queue.
     fn grant(&mut self, now: f64) {
         while self.has_room() {
-            let Some((t, since)) = self.queue.pop_front() else {
+            let Some((t, since)) = self.queue.pop() else {
                 break;
             };
             self.in_flight += 1;
@@ -162,14 +162,14 @@ impl Limiter {
     /// Removes a ticket that is still queued (its wait timed out, or the task was aborted).
     /// Returns how long it waited, or `None` if it was not queued (already granted).
     pub fn leave(&mut self, ticket: Ticket, now: f64) -> Option<f64> {
-        let pos = self.queue.iter().position(|(t, _)| *t == ticket)?;
-        self.queue.remove(pos).map(|(_, since)| now - since)
+        self.queue
+            .take_first(|(t, _)| *t == ticket)
+            .map(|(_, since)| now - since)
     }
 
     /// Bytes of heap this limiter holds (for the memory-bound tests).
     pub fn footprint(&self) -> usize {
-        self.queue.capacity() * core::mem::size_of::<(Ticket, f64)>()
-            + self.granted.capacity() * core::mem::size_of::<(Ticket, f64)>()
+        self.queue.footprint() + self.granted.capacity() * core::mem::size_of::<(Ticket, f64)>()
     }
 }
 

@@ -2,13 +2,12 @@
 //!
 //! Why: `f64::exp`, `floor` and friends live in std, not core. On wasm, std took `exp` and `ln`
 //! from `compiler_builtins`, which vendors the `libm` crate, so the wasm build now calls
-//! `libm` directly: the same algorithms. `sqrt` was a wasm instruction; libm's portable one is
-//! slower but correctly rounded like it, so the results are the same (only routes use it).
-//! Rounding (`trunc`, `floor`, `ceil`, `round`) is done here with an integer conversion: libm's
-//! portable versions are bit-twiddling loops, while std compiled them to single wasm
-//! instructions, and the engine rounds a dozen times per call (windows, budget slots, sketch
-//! buckets). Native builds use std's inherent methods, which take precedence over this trait's,
-//! so the trait is only ever called on wasm; the tests check it against std bit for bit.
+//! `libm` directly: the same algorithms. `floor`, `ceil`, `trunc` and `sqrt` are single wasm
+//! instructions (`f64.floor`, ...), which std used and core does not expose on stable Rust; the C
+//! functions of those names are them in wasm (`c`), where libm's portable versions are loops of
+//! several hundred bytes. `round` (half away from zero, which no instruction does) is built on
+//! `trunc`. Native builds use std's inherent methods, which take precedence over this trait's, so
+//! the trait is only ever called on wasm; the tests check it against std bit for bit.
 
 /// `e^x`, the same bits on every host: `libm` everywhere, never the platform's (glibc's `exp` and
 /// libm's may differ in the last bit, and one bit moves a seeded run's latencies, so the order of
@@ -27,8 +26,19 @@ pub fn pow(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
-/// From 2^52 on, every `f64` is an integer.
-const INTEGRAL: f64 = 4_503_599_627_370_496.0;
+/// The C library's `floor`, `ceil`, `trunc` and `sqrt`. In wasm, `compiler_builtins` (which every
+/// Rust program links) defines them, for targets without a C library, as the wasm instructions;
+/// natively they are the platform's. Either way the same bits: the first three are exact, and
+/// `sqrt` is correctly rounded, as IEEE 754 asks. Were a symbol missing in wasm, the module would
+/// import it from `env`, and `tests/js/builds.test.mjs` (it imports from its glue only) would fail.
+mod c {
+    extern "C" {
+        pub fn floor(x: f64) -> f64;
+        pub fn ceil(x: f64) -> f64;
+        pub fn trunc(x: f64) -> f64;
+        pub fn sqrt(x: f64) -> f64;
+    }
+}
 
 /// `f64` methods that core lacks.
 pub trait F64Ext {
@@ -43,20 +53,12 @@ pub trait F64Ext {
 
 impl F64Ext for f64 {
     fn floor(self) -> f64 {
-        let t = F64Ext::trunc(self);
-        if t > self {
-            t - 1.0
-        } else {
-            t
-        }
+        // SAFETY: a pure function of its argument.
+        unsafe { c::floor(self) }
     }
     fn ceil(self) -> f64 {
-        let t = F64Ext::trunc(self);
-        if t < self {
-            t + 1.0
-        } else {
-            t
-        }
+        // SAFETY: as `floor`.
+        unsafe { c::ceil(self) }
     }
     /// Half away from zero, as std's.
     fn round(self) -> f64 {
@@ -67,19 +69,16 @@ impl F64Ext for f64 {
             t
         }
     }
-    /// Exact below 2^52 (the difference `self - t` is too); NaN and the infinities pass through.
     fn trunc(self) -> f64 {
-        if self.abs() < INTEGRAL {
-            (self as i64 as f64).copysign(self)
-        } else {
-            self
-        }
+        // SAFETY: as `floor`.
+        unsafe { c::trunc(self) }
     }
     fn fract(self) -> f64 {
         self - F64Ext::trunc(self)
     }
     fn sqrt(self) -> f64 {
-        libm::sqrt(self)
+        // SAFETY: as `floor`.
+        unsafe { c::sqrt(self) }
     }
     /// Square-and-multiply, as `compiler_builtins`' `__powidf2` that std's `powi` compiled to.
     fn powi(self, n: i32) -> f64 {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod counts;
 pub mod engine;
 pub mod events;
+pub mod fifo;
 pub mod fnv;
 pub mod lease;
 pub mod limiter;

@@ -96,7 +96,7 @@ pub fn parse(value: &str, now_unix_ms: f64) -> Option<f64> {
     }
     if v.bytes().all(|b| b.is_ascii_digit()) {
         // Saturate absurdly long digit strings rather than failing: they mean "a very long time".
-        let secs: f64 = v.parse::<u64>().map(|s| s as f64).unwrap_or(f64::MAX);
+        let secs = crate::core::text::digits(v).map_or(f64::MAX, |s| s as f64);
         return Some((secs * 1000.0).min(f64::MAX));
     }
     let at_ms = http_date_ms(v.as_bytes(), now_unix_ms)?;

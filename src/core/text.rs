@@ -80,6 +80,19 @@ macro_rules! widen {
 }
 widen!(u16, u32, usize);
 
+/// The number a string of ASCII digits writes: `None` when it is empty, has another character, or
+/// is above `u64::MAX`. What `str::parse::<u64>` gives such strings, without its general parser.
+pub fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        let d = b.wrapping_sub(b'0');
+        (d < 10).then_some(())?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
 /// The one loop behind every `cat!`: a call per message instead of inlined appends at each site.
 pub fn join(pieces: &[&dyn Piece]) -> String {
     let mut out = String::with_capacity(pieces.iter().map(|p| p.size_hint()).sum());
@@ -114,5 +127,43 @@ mod tests {
             format!("3{}{}", 65_535, u32::MAX)
         );
         assert_eq!(cat!(), "");
+    }
+
+    #[test]
+    fn digits_read_as_parse_reads_them() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let mut cases: Vec<String> = [
+            "",
+            "0",
+            "007",
+            "18446744073709551615",
+            "18446744073709551616",
+            "+1",
+            "1a",
+            " 1",
+            "٣",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..20_000 {
+            let n = rng.usize(0..24);
+            cases.push(
+                (0..n)
+                    .map(|_| {
+                        rng.choice(b"0123456789+-a ".iter())
+                            .map_or('0', |b| char::from(*b))
+                    })
+                    .collect(),
+            );
+            cases.push(rng.u64(..).to_string());
+        }
+        for s in cases {
+            let want = if s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse::<u64>().ok()
+            } else {
+                None
+            };
+            assert_eq!(super::digits(&s), want, "{s:?}");
+        }
     }
 }

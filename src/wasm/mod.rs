@@ -78,12 +78,12 @@ fn value_at<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = root;
     for seg in path.split('.') {
         let (key, index) = match seg.split_once('[') {
-            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            Some((k, i)) => (k, crate::core::text::digits(i.trim_end_matches(']'))),
             None => (seg, None),
         };
         cur = cur.get(key)?;
         if let (Some(i), Value::List(items)) = (index, cur) {
-            cur = items.get(i)?;
+            cur = items.get(usize::try_from(i).ok()?)?;
         }
     }
     Some(cur)

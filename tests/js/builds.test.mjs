@@ -23,6 +23,9 @@ test("both builds import and export the same names and kinds, so one glue fits b
   });
   const [small, fast] = modules.map(shape);
   assert.ok(small.exports.length > 10, "the engine's exports are there");
+  // A symbol the linker left undefined (core::math's floor, ceil, trunc and sqrt are C functions
+  // compiler_builtins defines) would be imported from "env": only wasm-bindgen's glue may be.
+  for (const i of small.imports) assert.match(i, /^\.\/ballast_bg\.js\./, "imported from the glue");
   assert.deepEqual(fast, small);
 });
 

@@ -319,7 +319,8 @@ fn fields(config: &Value, first: &First) -> Config {
         let dot = f.path.bytes().rposition(|b| b == b'.');
         let parent = dot.and_then(|i| f.path.get(..i)).unwrap_or("");
         let key = dot.and_then(|i| f.path.get(i + 1..)).unwrap_or(f.path);
-        if parent == OPTIONAL_OBJECT && config.get(OPTIONAL_OBJECT) == Some(&Value::Null) {
+        // `matches!`, not `== Some(&Value::Null)`: that would link Value's derived deep equality.
+        if parent == OPTIONAL_OBJECT && matches!(config.get(OPTIONAL_OBJECT), Some(Value::Null)) {
             continue; // `hedge: null`: off, as absent
         }
         let o = if parent.is_empty() {

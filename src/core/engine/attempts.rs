@@ -73,7 +73,7 @@ impl Engine {
                 method: String::from(&*call.meta.method),
                 url: self.shown_url(&call.meta),
             });
-            self.events.push_back(ev);
+            self.events.push(ev);
         }
     }
 
@@ -135,7 +135,7 @@ impl Engine {
                             method: String::from(&*call.meta.method),
                             url: self.shown_url(&call.meta),
                         });
-                        self.events.push_back(ev);
+                        self.events.push(ev);
                     }
                 }
                 None => call.served_by_fallback = false,
@@ -153,7 +153,7 @@ impl Engine {
                     method: String::from(&*call.meta.method),
                     url: self.shown_url(&call.meta),
                 });
-                self.events.push_back(ev);
+                self.events.push(ev);
             }
         } else if attempt > 1 {
             // Counted when sent, not when decided: a call aborted or out of time during its
@@ -175,7 +175,7 @@ impl Engine {
             holding,
             timeout_at,
         });
-        self.actions.push_back(Action::Start(start));
+        self.actions.push(Action::Start(start));
         if !hedge {
             call.hedge_at = None;
             if let Some(after) = self.hedge_delay(call, now) {
@@ -242,7 +242,7 @@ impl Engine {
 
     /// Asks the executor to abort attempt `attempt` of `id`.
     pub(super) fn abort_flight(&mut self, id: TaskId, attempt: u32, reason: AbortReason) {
-        self.actions.push_back(Action::Abort {
+        self.actions.push(Action::Abort {
             task: id,
             attempt,
             reason,
@@ -302,7 +302,7 @@ impl Engine {
                 method: String::from(&*call.meta.method),
                 url: self.shown_url(&call.meta),
             });
-            self.events.push_back(ev);
+            self.events.push(ev);
         }
         Some(f)
     }

@@ -98,7 +98,7 @@ impl Engine {
                 retry: retryable,
                 delay_ms,
             });
-            self.actions.push_back(Action::Consult {
+            self.actions.push(Action::Consult {
                 task: id,
                 attempt,
                 retry: retryable,
@@ -303,7 +303,7 @@ impl Engine {
                 method: String::from(&*call.meta.method),
                 url: self.shown_url(&call.meta),
             });
-            self.events.push_back(ev);
+            self.events.push(ev);
         }
         Next::Retry(delay_ms)
     }

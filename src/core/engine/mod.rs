@@ -59,7 +59,7 @@ mod settle;
 mod state;
 
 use crate::core::call::Ended;
-use alloc::collections::VecDeque;
+use crate::core::fifo::Fifo;
 use fastrand::Rng;
 
 /// At most this many finished calls are kept for reuse, so the heap held for them is bounded
@@ -87,8 +87,8 @@ pub struct Engine {
     timers: Timers<{ timers::ENGINE_RUN }>,
     /// The pressure timer is set.
     pressure_timer: bool,
-    actions: VecDeque<Action>,
-    events: VecDeque<Event>,
+    actions: Fifo<Action>,
+    events: Fifo<Event>,
     listening: u32,
     /// Attempts carry their URL (`set_urls`).
     urls: bool,
@@ -133,8 +133,8 @@ impl Engine {
             calls: Slab::default(),
             timers: Timers::default(),
             pressure_timer: false,
-            actions: VecDeque::new(),
-            events: VecDeque::new(),
+            actions: Fifo::default(),
+            events: Fifo::default(),
             listening: 0,
             urls: true,
             hooks: RetryHooks::default(),
@@ -225,7 +225,7 @@ impl Engine {
         }
         if let Some((mode, reason)) = change {
             if self.wants(const { bit("coordinator") }) {
-                self.events.push_back(Event::Coordinator(CoordinatorEvent {
+                self.events.push(Event::Coordinator(CoordinatorEvent {
                     state: mode.as_str(),
                     reason,
                 }));
@@ -256,12 +256,12 @@ impl Engine {
 
     /// The next thing to do, in the order decided.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
     /// The next event for listeners.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// Whether actions or events wait to be polled.
@@ -527,7 +527,7 @@ impl Engine {
                 Notice::FallbackDefault(e) => Event::FallbackDefault(e),
             };
             if self.wants(bit(ev.kind())) {
-                self.events.push_back(ev);
+                self.events.push(ev);
             }
         }
     }
@@ -548,7 +548,7 @@ impl Engine {
         };
         if let Some(ev) = self.pressure.evaluate(now, inputs) {
             if self.wants(const { bit("pressure") }) {
-                self.events.push_back(Event::Pressure(ev));
+                self.events.push(Event::Pressure(ev));
             }
         }
     }
@@ -625,8 +625,8 @@ impl Engine {
             + self.calls.footprint()
             + (self.calls.len() + self.spare.len()) * core::mem::size_of::<Call>()
             + self.timers.footprint()
-            + self.actions.capacity() * core::mem::size_of::<Action>()
-            + self.events.capacity() * core::mem::size_of::<Event>()
+            + self.actions.footprint()
+            + self.events.footprint()
     }
 }
 

@@ -33,7 +33,7 @@ impl Engine {
                 method: String::from(&*call.meta.method),
                 url: self.shown_url(&call.meta),
             });
-            self.events.push_back(ev);
+            self.events.push(ev);
         }
     }
 
@@ -79,7 +79,7 @@ impl Engine {
             _ => Sample::from(latency),
         };
         self.metrics.task_finished(sample, now);
-        self.actions.push_back(Action::Settle {
+        self.actions.push(Action::Settle {
             task: id,
             settlement,
         });

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::budget::RetryBudget;
-use alloc::collections::VecDeque;
+use crate::core::fifo::Fifo;
 
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -19,7 +19,7 @@ struct Pending {
 pub struct Lease {
     mode: Mode,
     /// Leased tokens in batches, by when they expire (earliest first).
-    batches: VecDeque<(f64, u32)>,
+    batches: Fifo<(f64, u32)>,
     held: u32,
     unreported: u32,
     /// Retries taken since the last request.
@@ -42,7 +42,7 @@ impl Lease {
     pub fn new(ratio: f64, min_per_sec: f64, ttl_ms: f64) -> Self {
         Lease {
             mode: Mode::Shared,
-            batches: VecDeque::new(),
+            batches: Fifo::default(),
             held: 0,
             unreported: 0,
             used: 0,
@@ -72,7 +72,7 @@ impl Lease {
                 break;
             }
             self.held -= n;
-            self.batches.pop_front();
+            self.batches.pop();
         }
     }
 
@@ -101,7 +101,7 @@ impl Lease {
         let ok = if let Some(front) = self.batches.front_mut() {
             front.1 -= 1;
             if front.1 == 0 {
-                self.batches.pop_front();
+                self.batches.pop();
             }
             self.held -= 1;
             true
@@ -155,7 +155,7 @@ impl Lease {
             } else {
                 0.0
             };
-            self.batches.push_back((now + ttl, granted));
+            self.batches.push((now + ttl, granted));
             self.held += granted;
         }
         if granted < p.want {
