@@ -576,7 +576,9 @@ export class Executor {
       }
       call.response = v;
       call.responseOf = attempt;
-      this.step(() => this.client.response(task, attempt, status, kind, wait, t, this.clock.wall()));
+      // The wall clock only dates an HTTP-date in a wait header: not read without one.
+      const wall = wait === undefined ? 0 : this.clock.wall();
+      this.step(() => this.client.response(task, attempt, status, kind, wait, t, wall));
       if (call.response === v) {
         call.response = null; // not what the call settled with: free its connection
         discard(v);

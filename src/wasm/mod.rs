@@ -198,7 +198,8 @@ impl Client {
 
     /// Attempt `attempt` of `task` got its response headers: `wait` is the value of the first
     /// header that says how long to wait (`wait_kind` indexes the boundary's "wait-headers", which
-    /// JS reads in that order: `Retry-After` first), `wall` the wall clock (ms since the epoch).
+    /// JS reads in that order: `Retry-After` first), `wall` the wall clock (ms since the epoch;
+    /// JS reads it only when there is such a header, which may be an HTTP-date).
     // One argument per input the engine takes: numbers and a string cross wasm-bindgen without
     // an allocation, which a struct per response would need.
     #[allow(clippy::too_many_arguments)]
