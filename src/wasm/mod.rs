@@ -63,33 +63,6 @@ pub fn boundary() -> String {
 const NO_STATE: &str = "nothing in a browser: the browser build has no state snapshots (they are for Workers, Deno and Node)";
 const NO_SET_ROUTES: &str = "nothing in a browser: the browser build cannot replace routes (setRoutes is for Workers, Deno and Node)";
 
-/// The join of two states without a client (`State::join_checked`), for a coordinator's store:
-/// `a` and `b` are tapes of the lists `pkg/state.js` makes of them, the result a tape of one
-/// `state` record. A state that cannot be taken throws the `StateError` `hooks` builds (its path
-/// starts with `a.` or `b.`). The browsers' build refuses: it has no state snapshots, and the
-/// linker drops the join with the dead code below.
-#[wasm_bindgen(js_name = joinStates)]
-pub fn join_states(
-    a: Vec<f64>,
-    b: Vec<f64>,
-    wall: f64,
-    hooks: &Hooks,
-) -> Result<Vec<f64>, JsValue> {
-    if !cfg!(feature = "server") {
-        return Err(hooks.state_error("", "a state", NO_STATE));
-    }
-    let read = |t: &[f64]| {
-        crate::boundary::read_value(t)
-            .and_then(|v| State::from_lists(&v))
-            .ok_or_else(|| JsValue::from_str("ballast: internal: the state tape is malformed"))
-    };
-    let joined = State::join_checked(read(&a)?, read(&b)?, wall)
-        .map_err(|e| hooks.state_error(&e.path, &e.value, &e.allowed))?;
-    let mut t = Tape::default();
-    t.state(&joined);
-    Ok(t.nums)
-}
-
 /// One wrapped fetch's engine.
 #[wasm_bindgen]
 pub struct Client {
@@ -383,6 +356,11 @@ impl Client {
     /// `state-merged` record. With `apply` false it is only checked (the clock aside: `now` and
     /// `wall` unused), and the tape is empty. A state that cannot be taken throws the
     /// `StateError` `hooks` builds, and changes nothing.
+    ///
+    /// A list of two states is a store's join instead (`pkg/join.js`): `State::join_checked` at
+    /// `wall`, this client untouched, a tape of one `state` record. It comes through here rather
+    /// than through an export of its own because both builds share one JS glue: a new export
+    /// would add its glue to every browser bundle, for a join no browser makes.
     #[wasm_bindgen(js_name = mergeState)]
     pub fn merge_state(
         &mut self,
@@ -395,11 +373,18 @@ impl Client {
         if !cfg!(feature = "server") {
             return Err(hooks.state_error("", "a state", NO_STATE));
         }
-        let s = crate::boundary::read_value(&state)
-            .and_then(|v| State::from_lists(&v))
-            .ok_or_else(|| JsValue::from_str("ballast: internal: the state tape is malformed"))?;
+        let malformed = || JsValue::from_str("ballast: internal: the state tape is malformed");
+        let v = crate::boundary::read_value(&state).ok_or_else(malformed)?;
         let err = |e: StateError| hooks.state_error(&e.path, &e.value, &e.allowed);
         let mut t = Tape::default();
+        if let Value::List(two) = &v {
+            if let [a, b] = two.as_slice() {
+                let read = |x: &Value| State::from_lists(x).ok_or_else(malformed);
+                t.state(&State::join_checked(read(a)?, read(b)?, wall).map_err(err)?);
+                return Ok(t.nums);
+            }
+        }
+        let s = State::from_lists(&v).ok_or_else(malformed)?;
         if apply {
             self.identify();
             t.merged(&self.engine.merge_state(s, now, wall).map_err(err)?);

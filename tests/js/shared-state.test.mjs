@@ -129,8 +129,10 @@ test("a new isolate reads the group's state and sends nothing to the primary ano
 test("Workers KV: a new isolate reads the state there first (its object fails), and avoids the primary", { timeout: 120_000 }, async () => {
   const mf = await workers(2);
   try {
-    // The object copies the state to KV on the first push of a fingerprint (then at most once a minute).
-    await ejectAndPush(mf, "kv");
+    await ejectAndPush(mf, "shared");
+    // The object copies its state to KV on the first push that names the namespace (then at most
+    // once a minute): one call of a client with `stateKv`, after the ejection reached the object.
+    await calls(mf, 0, "kv", 1);
     // B's object fails every call: the state can only have come from KV.
     await until(mf, 1, "kv-only", (r) => primary(r).state === "ejected", "B never took the state from KV");
     const key = uniqueKey("kv");
