@@ -227,7 +227,7 @@ export function sharedFetch(
     },
   };
   const api = createFetch({ ...config, coordinator });
-  const sharing = state ? stateSharing(api, store, { pushEveryMs }) : null;
+  const sharing = state ? stateSharing(api, store, { pushEveryMs, startOnCall: false }) : null;
   const shared = sharing?.fetch ?? api;
   shared.use = (e, c) => {
     ctx = c ?? null;

@@ -10,13 +10,16 @@
 
 /** How often a client pushes its state by default: about the retry budget's window (10 s). */
 export const PUSH_EVERY_MS = 10_000;
+/** A push in flight for this long no longer holds the next one back (a store that never answers). */
+const STUCK_MS = 60_000;
 
 /**
  * `api` wrapped so that it shares its state through `store` (`{ pullState(fingerprint),
  * pushState(state) }`, each returning a promise): `{ fetch, start }`, the wrapped fetch (with
- * `api`'s methods) and what starts the first read without a call.
+ * `api`'s methods) and what starts the first read. `startOnCall`: the first call starts it too
+ * (a store that is bound later, as sharedFetch's, starts it itself).
  */
-export function stateSharing(api, store, { pushEveryMs = PUSH_EVERY_MS } = {}) {
+export function stateSharing(api, store, { pushEveryMs = PUSH_EVERY_MS, startOnCall = true } = {}) {
   if (!(typeof pushEveryMs === "number" && pushEveryMs >= 0)) {
     throw new TypeError(`ballast: pushEveryMs must be a number of milliseconds, 0 or more (got ${String(pushEveryMs)})`);
   }
@@ -45,15 +48,15 @@ export function stateSharing(api, store, { pushEveryMs = PUSH_EVERY_MS } = {}) {
   };
   const push = () => {
     const now = Date.now();
-    if (pushing || now - last < pushEveryMs) return;
+    if (now - last < pushEveryMs || (pushing && now - last < STUCK_MS)) return;
     pushing = true;
     last = now;
     quietly(() => store.pushState(api.exportState())).then(() => {
-      pushing = false;
+      if (last === now) pushing = false;
     });
   };
   const fetch = (input, init) => {
-    start();
+    if (startOnCall) start();
     const p = api(input, init);
     p.then(push, push);
     return p;
