@@ -7,7 +7,7 @@
 // `sum` on a counter key next to it. The clients' engines never wait on it (src/core/lease.rs).
 //
 // It carries the group's route state too (docs/state.md): one merged state per config
-// fingerprint under its own key, which `shareState` clients read on their first call and push
+// fingerprint under its own key, which `shareState` clients read when they start and push
 // their own into (joined with what is there, written with the same versionstamp check).
 
 import { answer } from "./coordinator.js";
@@ -20,7 +20,8 @@ const ATTEMPTS = 32;
  * A coordinator (the `coordinator` config option) on `kv` (`await Deno.openKv(path)`): the
  * bucket of the clients of config `fingerprint` is at `[...prefix, group, fingerprint]`, the
  * tokens granted so far (a `Deno.KvU64`) at `[...prefix, group, fingerprint, "granted"]`. A
- * deploy that changes the config gives the new clients a bucket of their own.
+ * deploy that changes the config gives the new clients a bucket of their own. The group's route
+ * state of each config is at `[...prefix, group, "state", fingerprint]` (`shareState`).
  */
 export function kvCoordinator(kv, { group = "default", prefix = ["ballast", "budget"] } = {}) {
   if (kv === null || typeof kv !== "object" || typeof kv.atomic !== "function") {
