@@ -283,6 +283,47 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A store's join (`State::join_checked`, no client): the join of two states it can take;
+    /// for one it cannot, an error whose path names the state at fault, `a.` or `b.`.
+    #[test]
+    fn a_stores_join_checks_both_and_names_the_one_at_fault(
+        a in state(), b in state(), bad in 0usize..8, at in any::<prop::sample::Index>(), first in any::<bool>()
+    ) {
+        let wall = WALL + 3_600_000.0;
+        let (a, b) = (a.join(State::default()), b.join(State::default()));
+        prop_assert_eq!(State::join_checked(a.clone(), b.clone(), wall), Ok(a.clone().join(b.clone())));
+        let mut bent = b.clone();
+        corrupt(&mut bent, bad, at);
+        let (x, y, which) = if first { (bent, a, "a.") } else { (a, bent, "b.") };
+        let e = State::join_checked(x, y, wall).unwrap_err();
+        // Another config is named on the second state, whichever was bent.
+        let expect = if e.path.ends_with("fingerprint") { "b." } else { which };
+        prop_assert!(e.path.starts_with(expect), "corruption {}: {:?}", bad, e);
+    }
+}
+
+#[test]
+fn a_stores_join_keeps_states_of_other_configs_apart() {
+    let s = State {
+        fingerprint: "0123456789ab".into(),
+        ..State::default()
+    };
+    let other = State {
+        fingerprint: "ba9876543210".into(),
+        ..State::default()
+    };
+    let e = State::join_checked(s.clone(), other, WALL).unwrap_err();
+    assert_eq!(
+        (e.path.as_str(), e.value.as_str()),
+        ("b.fingerprint", "\"ba9876543210\"")
+    );
+    assert!(e.allowed.contains("\"0123456789ab\""), "{e:?}");
+    assert_eq!(State::join_checked(s.clone(), s.clone(), WALL), Ok(s));
+}
+
 /// `s` as the lists `pkg/state.js` makes of a state (`State::from_lists`).
 fn lists(s: &State) -> Value {
     let num = Value::Num;

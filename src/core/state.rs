@@ -366,6 +366,31 @@ impl State {
         self
     }
 
+    /// The join of two stored states without a client (a coordinator's store): each checked
+    /// (`check`, `wall` as there), and of one config. An error's path starts with the state at
+    /// fault, `a.` or `b.` (`b.fingerprint` when the configs differ): a store that refuses a
+    /// state keeps its own.
+    pub fn join_checked(a: State, b: State, wall: f64) -> Result<State, StateError> {
+        let at = |which: &str, e: StateError| StateError {
+            path: cat!(which, ".", e.path),
+            ..e
+        };
+        a.check(wall).map_err(|e| at("a", e))?;
+        b.check(wall).map_err(|e| at("b", e))?;
+        if a.fingerprint != b.fingerprint {
+            let allowed = cat!(
+                quoted(&a.fingerprint),
+                ", the fingerprint of the first state (states of different configs are kept apart)"
+            );
+            return Err(StateError::new(
+                "b.fingerprint",
+                quoted(&b.fingerprint),
+                &allowed,
+            ));
+        }
+        Ok(a.join(b))
+    }
+
     /// Joins `other` into this state, then drops what is from `from` or earlier (`canonical`).
     pub fn absorb(&mut self, other: State, from: f64) {
         self.routes.extend(other.routes);

@@ -357,6 +357,11 @@ impl Client {
     /// `state-merged` record. With `apply` false it is only checked (the clock aside: `now` and
     /// `wall` unused), and the tape is empty. A state that cannot be taken throws the
     /// `StateError` `hooks` builds, and changes nothing.
+    ///
+    /// A list of two states is a store's join instead (`pkg/join.js`): `State::join_checked` at
+    /// `wall`, this client untouched, a tape of one `state` record. It comes through here rather
+    /// than through an export of its own because both builds share one JS glue: a new export
+    /// would add its glue to every browser bundle, for a join no browser makes.
     #[wasm_bindgen(js_name = mergeState)]
     pub fn merge_state(
         &mut self,
@@ -369,11 +374,18 @@ impl Client {
         if !cfg!(feature = "server") {
             return Err(hooks.state_error("", "a state", NO_STATE));
         }
-        let s = crate::boundary::read_value(&state)
-            .and_then(|v| State::from_lists(&v))
-            .ok_or_else(|| JsValue::from_str("ballast: internal: the state tape is malformed"))?;
+        let malformed = || JsValue::from_str("ballast: internal: the state tape is malformed");
+        let v = crate::boundary::read_value(&state).ok_or_else(malformed)?;
         let err = |e: StateError| hooks.state_error(&e.path, &e.value, &e.allowed);
         let mut t = Tape::default();
+        if let Value::List(two) = &v {
+            if let [a, b] = two.as_slice() {
+                let read = |x: &Value| State::from_lists(x).ok_or_else(malformed);
+                t.state(&State::join_checked(read(a)?, read(b)?, wall).map_err(err)?);
+                return Ok(t.nums);
+            }
+        }
+        let s = State::from_lists(&v).ok_or_else(malformed)?;
         if apply {
             self.identify();
             t.merged(&self.engine.merge_state(s, now, wall).map_err(err)?);

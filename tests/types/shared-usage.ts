@@ -26,3 +26,21 @@ declare const kv: unknown;
 createFetch({ coordinator: kvCoordinator(kv, { group: "api" }) });
 declare const ns: Parameters<typeof durableObjectCoordinator>[0];
 createFetch({ coordinator: durableObjectCoordinator(ns, "api") });
+
+// Route state carried by the coordinator (docs/state.md).
+import { joinStates, stateKvKey } from "../../pkg/cloudflare.js";
+import { shareState, joinStates as joinOnDeno } from "../../pkg/deno-kv.js";
+import type { BallastState } from "../../pkg/index.js";
+
+const withKv = sharedFetch({}, { group: "api", pushEveryMs: 30_000, stateKv: "BALLAST_STATE" });
+sharedFetch({}, { group: "api", state: false });
+void withKv;
+declare const s1: BallastState;
+const joined: BallastState = joinStates(s1, s1);
+const key: string = stateKvKey("api", joined.fingerprint);
+void key;
+const kvc = kvCoordinator(kv, { group: "api" });
+const h = shareState(createFetch({ coordinator: kvc }), kvc, { pushEveryMs: 5_000 });
+h.snapshot();
+void kvc.pullState("0123456789ab");
+void joinOnDeno(s1, s1).then((s: BallastState) => s.isolates.length);
