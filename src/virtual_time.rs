@@ -649,6 +649,8 @@ impl<O: Origin> Executor<O> {
                     }
                     if keep {
                         self.step.settled.push((task, settlement));
+                    } else {
+                        self.engine.reuse(settlement);
                     }
                 }
             }

@@ -60,6 +60,7 @@ mod state;
 
 use crate::core::call::Ended;
 use crate::core::fifo::Fifo;
+use alloc::borrow::Cow;
 use fastrand::Rng;
 
 /// At most this many finished calls are kept for reuse, so the heap held for them is bounded
@@ -97,6 +98,10 @@ pub struct Engine {
     /// Finished calls, emptied (`Call::recycle`): `begin` reuses their boxes and lists.
     #[allow(clippy::vec_box)] // the boxes are what is reused: the slab holds boxes
     spare: Vec<Box<Call>>,
+    /// Failed calls' reports the executor gave back (`reuse`), emptied: a call that fails
+    /// reuses one's box and list of attempts.
+    #[allow(clippy::vec_box)] // the boxes are what is reused: a settlement holds a box
+    spare_failed: Vec<Box<Failed>>,
     /// Shared mode: retries are leased from a coordinator (`set_shared`, `core::lease`).
     lease: Option<Lease>,
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
@@ -139,6 +144,7 @@ impl Engine {
             urls: true,
             hooks: RetryHooks::default(),
             spare: Vec::new(),
+            spare_failed: Vec::new(),
             lease: None,
             last_sample: None,
             shared: state::Shared::new(seed),
@@ -257,6 +263,21 @@ impl Engine {
     /// The next thing to do, in the order decided.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop()
+    }
+
+    /// Gives back a settlement the executor is done with (`poll_action`'s `Settle`), so that a
+    /// later failed call reuses what its report allocated. Optional: one that is dropped instead
+    /// costs the next report its allocations, nothing else.
+    pub fn reuse(&mut self, settlement: Settlement) {
+        if let Settlement::Failed(mut f) = settlement {
+            if self.spare_failed.len() < MAX_SPARE {
+                f.attempts.clear();
+                f.cause = None;
+                f.method = Cow::Borrowed("");
+                f.url = Cow::Borrowed("");
+                self.spare_failed.push(f);
+            }
+        }
     }
 
     /// The next event for listeners.
