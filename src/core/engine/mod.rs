@@ -553,10 +553,16 @@ impl Engine {
         }
     }
 
+    /// Evaluates the pressure signal if a second has passed since it last was (the check is
+    /// inlined: it is made after every attempt, and is mostly false).
+    #[inline]
     fn eval_pressure(&mut self, now: f64) {
-        if !self.pressure.due(now) {
-            return;
+        if self.pressure.due(now) {
+            self.evaluate_pressure(now);
         }
+    }
+
+    fn evaluate_pressure(&mut self, now: f64) {
         let max_queue = self.cfg.concurrency.queue;
         let inputs = Inputs {
             budget_drain: self.budget.drain(now),
