@@ -316,47 +316,40 @@ impl Engine {
         if remainder.is_some() {
             self.routing.task_started(now);
         }
-        let mut spare = self.spare.pop();
-        let (attempts, flights, failed_routes) = match &mut spare {
-            Some(c) => (
-                core::mem::take(&mut c.attempts),
-                core::mem::take(&mut c.flights),
-                core::mem::take(&mut c.failed_routes),
-            ),
-            None => Default::default(),
+        let eligible = eligibility(&self.cfg.retry, &meta);
+        let addressed = if remainder.is_some() {
+            origin_of(&meta.url)
+        } else {
+            None
         };
-        let call = Call {
-            eligible: eligibility(&self.cfg.retry, &meta),
-            addressed: if remainder.is_some() {
-                origin_of(&meta.url)
-            } else {
-                None
-            },
-            meta,
-            start_ms: now,
-            deadline_ms: self.cfg.timeout.total_ms.map(|t| now + t),
-            phase: Phase::Attempts,
-            prev_delay_ms: 0.0,
-            attempts,
-            next_id: 1,
-            flights,
-            remainder,
-            failed_routes,
-            forced_fallback: None,
-            served_by_fallback: false,
-            hedge_at: None,
-            hedge_after_ms: 0.0,
-            last_error: None,
-            consult: None,
-        };
-        let call = match spare {
-            Some(mut b) => {
-                *b = call;
-                b
+        let deadline = self.cfg.timeout.total_ms.map(|t| now + t);
+        let call = match self.spare.pop() {
+            // Set in place: a finished call's box is not rebuilt and copied over.
+            Some(mut c) => {
+                c.renew(meta, now, deadline, eligible, remainder, addressed);
+                c
             }
-            None => Box::new(call),
+            None => Box::new(Call {
+                eligible,
+                addressed,
+                meta,
+                start_ms: now,
+                deadline_ms: deadline,
+                phase: Phase::Attempts,
+                prev_delay_ms: 0.0,
+                attempts: Vec::new(),
+                next_id: 1,
+                flights: Vec::new(),
+                remainder,
+                failed_routes: Vec::new(),
+                forced_fallback: None,
+                served_by_fallback: false,
+                hedge_at: None,
+                hedge_after_ms: 0.0,
+                last_error: None,
+                consult: None,
+            }),
         };
-        let deadline = call.deadline_ms;
         let id = self.calls.insert(call);
         if let Some(at) = deadline {
             self.timers.set(at, Timer::Deadline(id));
