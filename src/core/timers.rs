@@ -185,10 +185,16 @@ impl<const RUN: bool> Timers<RUN> {
 
     /// Removes the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, Timer)> {
-        if self.earliest()?.0.at > now {
+        let (e, run) = self.earliest()?;
+        if e.at > now {
             return None;
         }
-        self.take().map(|e| (e.at, e.timer))
+        let e = if run {
+            self.run.pop_first()
+        } else {
+            self.heap.pop()
+        };
+        e.map(|e| (e.at, e.timer))
     }
 
     /// Drops the earliest timer (a stale one the engine found at the top).
