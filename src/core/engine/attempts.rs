@@ -263,7 +263,9 @@ impl Engine {
         now: f64,
     ) -> Option<Flight> {
         let pos = call.flights.iter().position(|f| f.id == attempt)?;
-        let f = call.flights.remove(pos);
+        // At most two are in flight, so the other keeps its place as `remove` would keep it,
+        // without shifting the list.
+        let f = call.flights.swap_remove(pos);
         let duration_ms = (now - f.start).max(0.0);
         // Attempts often last the same (every one that ran out its `timeout.attemptMs`): the
         // bucket of the last duration is not worked out again.
