@@ -114,20 +114,7 @@ struct Queued {
     ev: u32,
 }
 
-/// `x` as an integer that orders as `f64::total_cmp` orders floats.
-pub(crate) fn order_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | 1 << 63
-    }
-}
-
-/// The float `order_key` was made from.
-pub(crate) fn from_order_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
+pub(crate) use crate::core::math::{from_order_key, order_key};
 
 impl PartialEq for Queued {
     fn eq(&self, o: &Self) -> bool {
