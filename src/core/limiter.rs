@@ -155,15 +155,6 @@ impl Limiter {
         core::mem::take(&mut self.granted)
     }
 
-    /// Gives back the list `take_granted` returned, emptied, so that the next grants reuse its
-    /// allocation (unless some were granted meanwhile).
-    pub fn give_back(&mut self, mut list: Vec<(Ticket, f64)>) {
-        if self.granted.is_empty() {
-            list.clear();
-            self.granted = list;
-        }
-    }
-
     pub fn has_granted(&self) -> bool {
         !self.granted.is_empty()
     }

@@ -29,8 +29,7 @@ impl Engine {
     /// Starts the attempts of calls whose queued attempt was granted a slot.
     pub(super) fn grants(&mut self, now: f64) {
         while self.limiter.has_granted() {
-            let mut granted = self.limiter.take_granted();
-            for (ticket, waited) in granted.drain(..) {
+            for (ticket, waited) in self.limiter.take_granted() {
                 let id = TaskId::from_bits(ticket);
                 let queued = matches!(self.calls.get(id).map(|c| c.phase), Some(Phase::Queued(_)));
                 let Some(mut call) = queued.then(|| self.calls.take(id)).flatten() else {
@@ -44,7 +43,6 @@ impl Engine {
                 self.start(id, &mut call, false, true, now);
                 self.calls.restore(id, call);
             }
-            self.limiter.give_back(granted);
         }
     }
 

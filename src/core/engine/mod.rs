@@ -67,6 +67,9 @@ use fastrand::Rng;
 /// whatever the peak
 /// concurrency was.
 const MAX_SPARE: usize = 256;
+/// Whether failed calls' reports given back (`Engine::reuse`) are reused. The simulator's
+/// executor gives them back; the fetch path's does not, and its code stays without it.
+const REUSES_REPORTS: bool = !cfg!(feature = "binding");
 /// How often the pressure signal is evaluated while calls are in progress.
 const PRESSURE_EVERY_MS: f64 = 1_000.0;
 /// The most timers a call can have set at once (deadline, two attempt timeouts, one wait).
@@ -270,7 +273,7 @@ impl Engine {
     /// costs the next report its allocations, nothing else.
     pub fn reuse(&mut self, settlement: Settlement) {
         if let Settlement::Failed(mut f) = settlement {
-            if self.spare_failed.len() < MAX_SPARE {
+            if REUSES_REPORTS && self.spare_failed.len() < MAX_SPARE {
                 f.attempts.clear();
                 f.cause = None;
                 f.method = Cow::Borrowed("");

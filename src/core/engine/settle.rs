@@ -57,7 +57,12 @@ impl Engine {
         };
         // A report the executor gave back (`reuse`) keeps its box, and its emptied list of
         // attempts goes to the call, which is recycled with it.
-        let failed = match self.spare_failed.pop() {
+        let spare = if REUSES_REPORTS {
+            self.spare_failed.pop()
+        } else {
+            None
+        };
+        let failed = match spare {
             Some(mut b) => {
                 *b = Failed {
                     attempts: core::mem::replace(
