@@ -114,20 +114,7 @@ struct Queued {
     ev: u32,
 }
 
-/// `x` as an integer that orders as `f64::total_cmp` orders floats.
-pub(crate) fn order_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | 1 << 63
-    }
-}
-
-/// The float `order_key` was made from.
-pub(crate) fn from_order_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
+pub(crate) use crate::core::math::{from_order_key, order_key};
 
 impl PartialEq for Queued {
     fn eq(&self, o: &Self) -> bool {
@@ -153,7 +140,40 @@ struct Live {
     task: Option<TaskId>,
     key: u64,
     began: f64,
-    flights: Vec<Start>,
+    /// The attempts in flight: the engine sends at most two at once (an attempt and its hedge),
+    /// kept here so that a call in a new slot allocates nothing for them; `more` holds any
+    /// beyond two.
+    flights: [Option<Start>; 2],
+    more: Vec<Start>,
+}
+
+impl Live {
+    fn add_flight(&mut self, start: Start) {
+        match self.flights.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some(start),
+            None => self.more.push(start),
+        }
+    }
+
+    fn take_flight(&mut self, attempt: u32) -> Option<Start> {
+        if let Some(s) = self
+            .flights
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|s| s.attempt == attempt))
+        {
+            return s.take();
+        }
+        let i = self.more.iter().position(|s| s.attempt == attempt)?;
+        Some(self.more.swap_remove(i))
+    }
+
+    /// Drops every attempt in flight; returns how many there were.
+    fn clear_flights(&mut self) -> usize {
+        let n = self.flights.iter().flatten().count() + self.more.len();
+        self.flights = [None, None];
+        self.more.clear();
+        n
+    }
 }
 
 /// An invariant check, called after every step.
@@ -545,7 +565,7 @@ impl<O: Origin> Executor<O> {
                         self.step.started.push(start.clone());
                     }
                     if let Some(l) = self.live_mut(start.task) {
-                        l.flights.push(start);
+                        l.add_flight(start);
                         self.in_flight += 1;
                     }
                 }
@@ -596,8 +616,7 @@ impl<O: Origin> Executor<O> {
                 Action::Settle { task, settlement } => {
                     if let Some(l) = self.live_mut(task) {
                         let (key, began) = (l.key, l.began);
-                        let gone = l.flights.len();
-                        l.flights.clear();
+                        let gone = l.clear_flights();
                         l.task = None;
                         self.in_flight -= gone;
                         self.by_key.remove(&key);
@@ -617,6 +636,8 @@ impl<O: Origin> Executor<O> {
                     }
                     if keep {
                         self.step.settled.push((task, settlement));
+                    } else {
+                        self.engine.reuse(settlement);
                     }
                 }
             }
@@ -654,8 +675,7 @@ impl<O: Origin> Executor<O> {
     /// Removes attempt `attempt` of `task` from the attempts in flight.
     fn take_flight(&mut self, task: TaskId, attempt: u32) -> Option<Start> {
         let l = self.live_mut(task)?;
-        let i = l.flights.iter().position(|s| s.attempt == attempt)?;
-        let start = l.flights.swap_remove(i);
+        let start = l.take_flight(attempt)?;
         self.in_flight -= 1;
         Some(start)
     }

@@ -146,6 +146,32 @@ impl Call {
         self.consult = None;
     }
 
+    /// Makes a recycled call (`recycle`) a new one, as `Engine::begin` builds one: every field
+    /// that `recycle` does not empty is set here.
+    pub fn renew(
+        &mut self,
+        meta: RequestMeta,
+        start_ms: f64,
+        deadline_ms: Option<f64>,
+        eligible: Result<(), GiveUpReason>,
+        remainder: Option<Remainder>,
+        addressed: Option<String>,
+    ) {
+        self.meta = meta;
+        self.start_ms = start_ms;
+        self.deadline_ms = deadline_ms;
+        self.eligible = eligible;
+        self.phase = Phase::Attempts;
+        self.prev_delay_ms = 0.0;
+        self.next_id = 1;
+        self.remainder = remainder;
+        self.addressed = addressed;
+        self.forced_fallback = None;
+        self.served_by_fallback = false;
+        self.hedge_at = None;
+        self.hedge_after_ms = 0.0;
+    }
+
     pub fn flight(&self, id: u32) -> Option<&Flight> {
         self.flights.iter().find(|f| f.id == id)
     }

@@ -40,6 +40,22 @@ mod c {
     }
 }
 
+/// `x` as an integer that orders as `f64::total_cmp` orders floats: queues of instants compare
+/// integers.
+pub fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// The float `order_key` was made from.
+pub fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 /// `f64` methods that core lacks.
 pub trait F64Ext {
     fn floor(self) -> f64;

@@ -10,6 +10,7 @@
 //! entries are dropped as they surface, and the queue is rebuilt without them when they outnumber
 //! the live ones, so its size stays bounded by the calls in progress.
 
+use crate::core::math::{from_order_key, order_key};
 use crate::core::tasks::TaskId;
 use crate::prelude::*;
 use alloc::collections::BinaryHeap;
@@ -34,14 +35,20 @@ pub enum Timer {
     Lease,
 }
 
+/// A timer: its instant (as `math::order_key`: entries compare integers), the order it was set
+/// in, and what it is for.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    at: f64,
+    key: u64,
     seq: u64,
     timer: Timer,
 }
 
 impl Entry {
+    fn at(&self) -> f64 {
+        from_order_key(self.key)
+    }
+
     /// Whether it comes up before `other`: the earlier instant, then the one set first.
     fn before(&self, other: &Entry) -> bool {
         self.cmp(other).is_gt()
@@ -63,8 +70,8 @@ impl Ord for Entry {
     /// Reversed, so the heap's top is the earliest; equal instants in the order they were set.
     fn cmp(&self, other: &Self) -> Ordering {
         other
-            .at
-            .total_cmp(&self.at)
+            .key
+            .cmp(&self.key)
             .then_with(|| other.seq.cmp(&self.seq))
     }
 }
@@ -141,16 +148,11 @@ impl<const RUN: bool> Timers<RUN> {
     pub fn set(&mut self, at: f64, timer: Timer) {
         self.seq += 1;
         let e = Entry {
-            at,
+            key: order_key(at),
             seq: self.seq,
             timer,
         };
-        if RUN
-            && self
-                .run
-                .last()
-                .is_none_or(|last| last.at.total_cmp(&e.at).is_le())
-        {
+        if RUN && self.run.last().is_none_or(|last| last.key <= e.key) {
             self.run.push(e);
         } else {
             self.heap.push(e);
@@ -180,15 +182,22 @@ impl<const RUN: bool> Timers<RUN> {
 
     /// The earliest timer, stale or not (`wanted` tells which are live).
     pub fn peek(&self) -> Option<(f64, Timer)> {
-        self.earliest().map(|(e, _)| (e.at, e.timer))
+        self.earliest().map(|(e, _)| (e.at(), e.timer))
     }
 
     /// Removes the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, Timer)> {
-        if self.earliest()?.0.at > now {
+        let (e, run) = self.earliest()?;
+        let at = e.at();
+        if at > now {
             return None;
         }
-        self.take().map(|e| (e.at, e.timer))
+        let e = if run {
+            self.run.pop_first()
+        } else {
+            self.heap.pop()
+        };
+        e.map(|e| (at, e.timer))
     }
 
     /// Drops the earliest timer (a stale one the engine found at the top).
@@ -213,10 +222,10 @@ impl<const RUN: bool> Timers<RUN> {
         let entries = core::mem::take(&mut self.heap).into_vec();
         self.heap = entries
             .into_iter()
-            .filter(|e| wanted(e.at, e.timer))
+            .filter(|e| wanted(e.at(), e.timer))
             .collect();
         if RUN {
-            self.run.retain(|e| wanted(e.at, e.timer));
+            self.run.retain(|e| wanted(e.at(), e.timer));
         }
     }
 

@@ -117,6 +117,8 @@ pub struct Collector {
     pub events: Vec<TimelineEvent>,
     /// The last answer the engine received: the status a `Response` settlement resolves with.
     last_answer: Option<(TaskId, u32, Option<u16>)>,
+    /// The last settled call's latency, with its sketch bucket.
+    last_latency: Option<Sample>,
     trace: Option<Trace>,
     traced: BTreeMap<u64, TaskTrace>,
     trace_keys: BTreeMap<TaskId, (u64, f64)>,
@@ -149,6 +151,7 @@ impl Collector {
             points: Vec::new(),
             events: Vec::new(),
             last_answer: None,
+            last_latency: None,
             trace,
             traced: BTreeMap::new(),
             trace_keys: BTreeMap::new(),
@@ -249,7 +252,14 @@ impl Collector {
                     self.totals.failures += 1;
                 }
                 if !shed {
-                    let sample = Sample::from(now - began);
+                    // Calls often last the same (every one that ran out all its attempts'
+                    // timeouts): the bucket of the last latency is not worked out again.
+                    let latency = now - began;
+                    let sample = match self.last_latency {
+                        Some(s) if s.value().to_bits() == latency.to_bits() => s,
+                        _ => Sample::from(latency),
+                    };
+                    self.last_latency = Some(sample);
                     self.latency.add_sample(sample);
                     self.all_latency.add_sample(sample);
                 }

@@ -261,15 +261,22 @@ impl Engine {
         now: f64,
     ) -> Option<Flight> {
         let pos = call.flights.iter().position(|f| f.id == attempt)?;
-        let f = call.flights.remove(pos);
+        // At most two are in flight, so the other keeps its place as `remove` would keep it,
+        // without shifting the list.
+        let f = call.flights.swap_remove(pos);
         let duration_ms = (now - f.start).max(0.0);
-        let sample = Sample::from(duration_ms);
+        // Attempts often last the same (every one that ran out its `timeout.attemptMs`): the
+        // bucket of the last duration is not worked out again.
+        let sample = match self.last_sample {
+            Some(s) if s.value().to_bits() == duration_ms.to_bits() => s,
+            _ => Sample::from(duration_ms),
+        };
         self.last_sample = Some(sample);
         if f.holding {
             self.release_slot(verdict.map(|_| duration_ms), now);
         }
-        let mut notices = Vec::new();
         if let Some(r) = f.route {
+            let mut notices = Vec::new();
             match verdict {
                 Some(ok) => {
                     self.routing
@@ -281,8 +288,8 @@ impl Engine {
                 }
                 None => self.routing.attempt_abandoned(r, f.probe),
             }
+            self.notices(notices);
         }
-        self.notices(notices);
         self.metrics.attempt_finished(sample, now);
         self.pressure.attempt(sample, now);
         let route = f.route.map(|r| self.routing.routes[r].name.clone());

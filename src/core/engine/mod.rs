@@ -60,12 +60,16 @@ mod state;
 
 use crate::core::call::Ended;
 use crate::core::fifo::Fifo;
+use alloc::borrow::Cow;
 use fastrand::Rng;
 
 /// At most this many finished calls are kept for reuse, so the heap held for them is bounded
 /// whatever the peak
 /// concurrency was.
 const MAX_SPARE: usize = 256;
+/// Whether failed calls' reports given back (`Engine::reuse`) are reused. The simulator's
+/// executor gives them back; the fetch path's does not, and its code stays without it.
+const REUSES_REPORTS: bool = !cfg!(feature = "binding");
 /// How often the pressure signal is evaluated while calls are in progress.
 const PRESSURE_EVERY_MS: f64 = 1_000.0;
 /// The most timers a call can have set at once (deadline, two attempt timeouts, one wait).
@@ -97,6 +101,10 @@ pub struct Engine {
     /// Finished calls, emptied (`Call::recycle`): `begin` reuses their boxes and lists.
     #[allow(clippy::vec_box)] // the boxes are what is reused: the slab holds boxes
     spare: Vec<Box<Call>>,
+    /// Failed calls' reports the executor gave back (`reuse`), emptied: a call that fails
+    /// reuses one's box and list of attempts.
+    #[allow(clippy::vec_box)] // the boxes are what is reused: a settlement holds a box
+    spare_failed: Vec<Box<Failed>>,
     /// Shared mode: retries are leased from a coordinator (`set_shared`, `core::lease`).
     lease: Option<Lease>,
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
@@ -139,6 +147,7 @@ impl Engine {
             urls: true,
             hooks: RetryHooks::default(),
             spare: Vec::new(),
+            spare_failed: Vec::new(),
             lease: None,
             last_sample: None,
             shared: state::Shared::new(seed),
@@ -259,6 +268,21 @@ impl Engine {
         self.actions.pop()
     }
 
+    /// Gives back a settlement the executor is done with (`poll_action`'s `Settle`), so that a
+    /// later failed call reuses what its report allocated. Optional: one that is dropped instead
+    /// costs the next report its allocations, nothing else.
+    pub fn reuse(&mut self, settlement: Settlement) {
+        if let Settlement::Failed(mut f) = settlement {
+            if REUSES_REPORTS && self.spare_failed.len() < MAX_SPARE {
+                f.attempts.clear();
+                f.cause = None;
+                f.method = Cow::Borrowed("");
+                f.url = Cow::Borrowed("");
+                self.spare_failed.push(f);
+            }
+        }
+    }
+
     /// The next event for listeners.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
@@ -295,47 +319,40 @@ impl Engine {
         if remainder.is_some() {
             self.routing.task_started(now);
         }
-        let mut spare = self.spare.pop();
-        let (attempts, flights, failed_routes) = match &mut spare {
-            Some(c) => (
-                core::mem::take(&mut c.attempts),
-                core::mem::take(&mut c.flights),
-                core::mem::take(&mut c.failed_routes),
-            ),
-            None => Default::default(),
+        let eligible = eligibility(&self.cfg.retry, &meta);
+        let addressed = if remainder.is_some() {
+            origin_of(&meta.url)
+        } else {
+            None
         };
-        let call = Call {
-            eligible: eligibility(&self.cfg.retry, &meta),
-            addressed: if remainder.is_some() {
-                origin_of(&meta.url)
-            } else {
-                None
-            },
-            meta,
-            start_ms: now,
-            deadline_ms: self.cfg.timeout.total_ms.map(|t| now + t),
-            phase: Phase::Attempts,
-            prev_delay_ms: 0.0,
-            attempts,
-            next_id: 1,
-            flights,
-            remainder,
-            failed_routes,
-            forced_fallback: None,
-            served_by_fallback: false,
-            hedge_at: None,
-            hedge_after_ms: 0.0,
-            last_error: None,
-            consult: None,
-        };
-        let call = match spare {
-            Some(mut b) => {
-                *b = call;
-                b
+        let deadline = self.cfg.timeout.total_ms.map(|t| now + t);
+        let call = match self.spare.pop() {
+            // Set in place: a finished call's box is not rebuilt and copied over.
+            Some(mut c) => {
+                c.renew(meta, now, deadline, eligible, remainder, addressed);
+                c
             }
-            None => Box::new(call),
+            None => Box::new(Call {
+                eligible,
+                addressed,
+                meta,
+                start_ms: now,
+                deadline_ms: deadline,
+                phase: Phase::Attempts,
+                prev_delay_ms: 0.0,
+                attempts: Vec::new(),
+                next_id: 1,
+                flights: Vec::new(),
+                remainder,
+                failed_routes: Vec::new(),
+                forced_fallback: None,
+                served_by_fallback: false,
+                hedge_at: None,
+                hedge_after_ms: 0.0,
+                last_error: None,
+                consult: None,
+            }),
         };
-        let deadline = call.deadline_ms;
         let id = self.calls.insert(call);
         if let Some(at) = deadline {
             self.timers.set(at, Timer::Deadline(id));
@@ -532,10 +549,16 @@ impl Engine {
         }
     }
 
+    /// Evaluates the pressure signal if a second has passed since it last was (the check is
+    /// inlined: it is made after every attempt, and is mostly false).
+    #[inline]
     fn eval_pressure(&mut self, now: f64) {
-        if !self.pressure.due(now) {
-            return;
+        if self.pressure.due(now) {
+            self.evaluate_pressure(now);
         }
+    }
+
+    fn evaluate_pressure(&mut self, now: f64) {
         let max_queue = self.cfg.concurrency.queue;
         let inputs = Inputs {
             budget_drain: self.budget.drain(now),

@@ -49,13 +49,36 @@ impl Engine {
         let failed = Failed {
             code,
             reason,
-            attempts: core::mem::take(&mut call.attempts),
+            attempts: Vec::new(),
             method: core::mem::take(&mut call.meta.method),
             url: core::mem::take(&mut call.meta.url),
             cause: call.last_error.take(),
             show_query: !self.cfg.redact.query,
         };
-        self.settle(id, call, Settlement::Failed(Box::new(failed)), now);
+        // A report the executor gave back (`reuse`) keeps its box, and its emptied list of
+        // attempts goes to the call, which is recycled with it.
+        let spare = if REUSES_REPORTS {
+            self.spare_failed.pop()
+        } else {
+            None
+        };
+        let failed = match spare {
+            Some(mut b) => {
+                *b = Failed {
+                    attempts: core::mem::replace(
+                        &mut call.attempts,
+                        core::mem::take(&mut b.attempts),
+                    ),
+                    ..failed
+                };
+                b
+            }
+            None => Box::new(Failed {
+                attempts: core::mem::take(&mut call.attempts),
+                ..failed
+            }),
+        };
+        self.settle(id, call, Settlement::Failed(failed), now);
     }
 
     /// The call is over: frees what it still holds, records it, and asks the executor to settle.
