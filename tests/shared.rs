@@ -132,6 +132,27 @@ fn shared_retries_stay_near_one_reserve_while_local_ones_grow_with_the_clients()
 }
 
 #[test]
+fn the_pressure_signal_sees_leased_retries_drain_the_budget_as_local_ones_do() {
+    // One client in an outage: its retries use up the reserve whether it is its own or leased.
+    let drain = |coord| {
+        let r = run(1, coord, 9.0);
+        let ex = &r.execs[0];
+        let p = ex.engine.snapshot(ex.now()).pressure; // as last evaluated, in the outage
+        (r.retries, p.components.budget_drain)
+    };
+    let (local_retries, local) = drain(Coord::Local);
+    let (shared_retries, shared) = drain(Coord::Shared);
+    assert!(
+        local > 0.5,
+        "local: drain {local} after {local_retries} retries"
+    );
+    assert!(
+        shared > 0.5,
+        "shared: drain {shared} after {shared_retries} retries (was 0: leased retries were not counted)"
+    );
+}
+
+#[test]
 fn a_silent_coordinator_degrades_every_client_and_nothing_waits_for_it() {
     for coord in [Coord::Silent, Coord::Failing] {
         let clients = 4;

@@ -158,6 +158,15 @@ impl RetryBudget {
         true
     }
 
+    /// A retry paid for elsewhere (shared mode: a token leased from the coordinator), counted in
+    /// this window as a withdrawal and never refused, so that `drain` still says how much of
+    /// this client's traffic its retries take, as it does in local mode.
+    pub fn charge(&mut self, now_ms: f64) {
+        self.expire(now_ms);
+        let w = self.withdraw;
+        *self.current() -= w;
+    }
+
     /// Whole retries available at `now_ms`. Reads only: slots past the window are left out, not
     /// cleared.
     pub fn balance(&self, now_ms: f64) -> u64 {

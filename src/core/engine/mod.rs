@@ -250,10 +250,18 @@ impl Engine {
         }
     }
 
-    /// One retry from the budget, or (shared) a leased token.
+    /// One retry from the budget, or (shared) a leased token. A leased one is charged to the
+    /// client's own budget too, which then never refuses but still feeds the pressure signal's
+    /// budget drain (otherwise blind in shared mode: nothing would be withdrawn from it).
     fn withdraw(&mut self, now: f64) -> bool {
         match &mut self.lease {
-            Some(l) => l.withdraw(now),
+            Some(l) => {
+                let granted = l.withdraw(now);
+                if granted {
+                    self.budget.charge(now);
+                }
+                granted
+            }
             None => self.budget.withdraw(now),
         }
     }
