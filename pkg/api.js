@@ -25,10 +25,10 @@ const NO_SET_ROUTES = "nothing in a browser: the browser build cannot replace ro
  * `createFetch` bound to a way of getting the wasm module. `states`: pkg/state.js's reader
  * (`{ readState, stateErrorAt }`), which the server entries pass with their build (Cargo.toml's
  * `server`); without it, or with the browsers' build, exportState, mergeState, initialState and
- * setRoutes are refused. For tests: `instantiate` replaces the generated glue's (to make the
+ * setRoutes are refused. `perCall`: a timer per call (pkg/executor.js says when). For tests: `instantiate` replaces the generated glue's (to make the
  * engine fault on purpose), `clock` the real clock and timers.
  */
-export function bind(getModule, { instantiate, clock, states = null } = {}) {
+export function bind(getModule, { instantiate, clock, states = null, perCall = false } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
@@ -68,7 +68,7 @@ export function bind(getModule, { instantiate, clock, states = null } = {}) {
         h.fault();
         throw internalError(h, err);
       }
-      return new Executor({ host: h, client, transport, hooks: userHooks, coordinator, listeners, onFault: recover, clock });
+      return new Executor({ host: h, client, transport, hooks: userHooks, coordinator, listeners, onFault: recover, clock, perCall });
     };
 
     /** The executor faulted (pkg/host.js): the client starts over on a fresh instance. */

@@ -97,6 +97,9 @@ class Call {
     this.lastError = undefined;
     /** Still inside `call()`: a settlement then waits for the current job to end (`later`). */
     this.beginning = true;
+    /** Its own timer, when the executor keeps one per call (`perCall`), and when it fires. */
+    this.timer = null;
+    this.timerAt = Infinity;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
       this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
@@ -117,6 +120,14 @@ class Call {
     for (const c of this.flights.values()) if (c !== null) c.abort();
     this.flights.clear();
     this.ex.calls.delete(this.task);
+    if (this.timer !== null) {
+      try {
+        this.ex.clock.clear(this.timer);
+      } catch {
+        // a timer of another request's context: it fires into a call that is over, harmlessly
+      }
+      this.timer = null;
+    }
   }
 }
 
@@ -188,7 +199,7 @@ export class Executor {
    * `listeners`: the client's event listeners; `onFault(error)`: what to do when a
    * call into the wasm throws (pkg/host.js), which replaces this executor's client.
    */
-  constructor({ host, client, transport, hooks = {}, coordinator = null, listeners, onFault, clock = REAL_CLOCK }) {
+  constructor({ host, client, transport, hooks = {}, coordinator = null, listeners, onFault, clock = REAL_CLOCK, perCall = false }) {
     this.host = host;
     this.b = host.boundary;
     this.client = client;
@@ -200,6 +211,14 @@ export class Executor {
     this.listeners = listeners;
     this.onFault = onFault;
     this.clock = clock;
+    /**
+     * A timer per call instead of one per client: where a timer belongs to the request whose code
+     * set it and never fires once that request is over (a Worker's request context), each call
+     * is woken by its own, set in its own context, and wakes only its own timers
+     * (`timeoutOf`). With one timer per client, a call could wait on a timer a finished request
+     * had set, and the Worker reported it as hung.
+     */
+    this.perCall = perCall;
     const [attemptMs, totalMs, hedging] = client.settings();
     this.attemptMs = attemptMs;
     this.totalMs = totalMs;
@@ -232,7 +251,7 @@ export class Executor {
     if (calls === undefined) {
       calls = new Set();
       calls.onAbort = () => {
-        for (const c of [...calls]) this.step(() => this.client.abort(c.task, this.clock.now()));
+        for (const c of [...calls]) this.step(() => this.client.abort(c.task, this.clock.now()), null, c);
       };
       signal.addEventListener("abort", calls.onAbort);
       this.watched.set(signal, calls);
@@ -271,6 +290,7 @@ export class Executor {
     );
     if (call === null) return later(this.faultError);
     call.beginning = false;
+    if (this.perCall) this.armOwn(call);
     return call.promise;
   }
 
@@ -279,7 +299,7 @@ export class Executor {
    * delivers the events after the step, and re-arms the timer; `begun(out)` first sees the output
    * (`begin`'s, for the call's id). An exception from the wasm is a fault.
    */
-  step(input, begun = null) {
+  step(input, begun = null, owner = null) {
     if (this.dead) return;
     const depth = this.depth++;
     try {
@@ -287,6 +307,7 @@ export class Executor {
     } finally {
       this.depth--;
     }
+    if (owner !== null && this.perCall) this.armOwn(owner);
   }
 
   /**
@@ -321,7 +342,7 @@ export class Executor {
     }
     this.apply(out, detail);
     if (events !== null) for (const [kind, payload] of events) this.listeners.emit(kind, payload);
-    this.arm(out[this.b.H_TIMEOUT]);
+    if (!this.perCall) this.arm(out[this.b.H_TIMEOUT]);
     if (out[this.b.H_PENDING] & this.b.PENDING_LEASE && this.coordinator !== null) this.lease();
     this.listeners.flush();
   }
@@ -485,7 +506,7 @@ export class Executor {
           call.responseOf = attempt;
         }
         if (v.threw !== undefined) call.failed(attempt, v.cause);
-        this.step(() => this.client.verdict(call.task, attempt, v.retry, v.delay, v.threw, this.clock.now()));
+        this.step(() => this.client.verdict(call.task, attempt, v.retry, v.delay, v.threw, this.clock.now()), null, call);
         if (res !== null && call.response === res) {
           call.response = null; // retried: free its connection
           discard(res);
@@ -553,7 +574,7 @@ export class Executor {
     const task = call.task;
     const signal = call.d.signal;
     if (!ok && signal !== null && signal.aborted === true) {
-      this.step(() => this.client.abort(task, this.clock.now()));
+      this.step(() => this.client.abort(task, this.clock.now()), null, call);
       return;
     }
     const t = this.clock.now();
@@ -578,7 +599,7 @@ export class Executor {
       call.responseOf = attempt;
       // The wall clock only dates an HTTP-date in a wait header: not read without one.
       const wall = wait === undefined ? 0 : this.clock.wall();
-      this.step(() => this.client.response(task, attempt, status, kind, wait, t, wall));
+      this.step(() => this.client.response(task, attempt, status, kind, wait, t, wall), null, call);
       if (call.response === v) {
         call.response = null; // not what the call settled with: free its connection
         discard(v);
@@ -605,7 +626,7 @@ export class Executor {
     call.failed(attempt, err);
     if (!ok) cancelUnread(call.init?.body, v);
     const detail = describeValue(err);
-    this.step(() => this.client.failure(task, attempt, kind, detail, t));
+    this.step(() => this.client.failure(task, attempt, kind, detail, t), null, call);
   }
 
   /** Keeps the one timer armed at or before `at` (-1: nothing wanted). */
@@ -623,6 +644,24 @@ export class Executor {
       setRef(this.timer, want);
       this.timerRef = want;
     }
+  }
+
+  /**
+   * `perCall`: keeps `call`'s own timer at the instant it wants to be woken, set from its own
+   * context (this runs after a step of its own). A later instant keeps the earlier timer, which
+   * then finds nothing due and sets the next.
+   */
+  armOwn(call) {
+    if (this.dead || this.calls.get(call.task) !== call) return;
+    const at = this.client.wakeOf(call.task);
+    if (at < 0 || at >= call.timerAt) return;
+    if (call.timer !== null) this.clock.clear(call.timer);
+    call.timerAt = at;
+    call.timer = this.clock.set(() => {
+      call.timer = null;
+      call.timerAt = Infinity;
+      if (this.calls.get(call.task) === call) this.step(() => this.client.timeoutOf(call.task, this.clock.now()), null, call);
+    }, Math.max(0, at - this.clock.now()));
   }
 
   /** The wasm threw: the instance is retired, every call of this executor ends with INTERNAL. */

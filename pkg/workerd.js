@@ -6,4 +6,6 @@ import { bind } from "./api.js";
 import * as states from "./state.js";
 
 export * from "./public.js";
-export const createFetch = bind(() => wasmModule, { states });
+// A timer set while serving one request never fires once that request is over: each call keeps
+// its own (pkg/executor.js, perCall).
+export const createFetch = bind(() => wasmModule, { states, perCall: true });

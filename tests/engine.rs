@@ -640,3 +640,43 @@ fn memory_stays_bounded_over_many_calls() {
     assert_eq!(ex.engine.snapshot(ex.now()).tasks, 300_000);
     let _ = AbortReason::HedgeLost;
 }
+
+#[test]
+fn per_call_timeouts_wake_only_their_own_call() {
+    // Two calls in backoff at different instants: each one's wake-up (`poll_timeout_of`) is its
+    // own, and `handle_timeout_of` carries out its timers alone, as an executor with a timer per
+    // call (Workers) needs.
+    let mut c = cfg();
+    c.retry.backoff.base_ms = 100.0;
+    let mut e = common::engine(c, 1);
+    let start = |e: &mut ballast_fetch::core::Engine, at: f64| {
+        let t = e.begin(get(URL), at);
+        let Some(ballast_fetch::core::Action::Start(s)) = e.poll_action() else {
+            panic!("a first attempt")
+        };
+        e.handle_response(t, s.attempt, 503, None, at + 1.0, 0.0);
+        while e.poll_action().is_some() {}
+        t
+    };
+    let a = start(&mut e, 0.0);
+    let b = start(&mut e, 50.0);
+    let (wa, wb) = (e.poll_timeout_of(a).unwrap(), e.poll_timeout_of(b).unwrap());
+    assert!(wa < wb, "a's backoff ends first: {wa} vs {wb}");
+    assert_eq!(e.poll_timeout(), Some(wa), "the client's earliest is a's");
+    // b's wake-up at a's instant: nothing of b's is due, and a's retry waits for a's own.
+    e.handle_timeout_of(b, wa);
+    assert_eq!(e.poll_action(), None);
+    e.handle_timeout_of(a, wa);
+    match e.poll_action() {
+        Some(ballast_fetch::core::Action::Start(s)) => assert_eq!(s.task, a),
+        other => panic!("a's retry, not {other:?}"),
+    }
+    e.handle_timeout_of(b, wb);
+    match e.poll_action() {
+        Some(ballast_fetch::core::Action::Start(s)) => assert_eq!(s.task, b),
+        other => panic!("b's retry, not {other:?}"),
+    }
+    // The shared queue still holds their entries: stale now, they start nothing again.
+    e.handle_timeout(wb + 1.0);
+    assert_eq!(e.poll_action(), None);
+}

@@ -268,6 +268,28 @@ impl Client {
         self.step(None)
     }
 
+    /// The instant call `task` wants to be woken at (`Engine::poll_timeout_of`), or -1: for an
+    /// executor that keeps a timer per call, where a timer belongs to the request that set it
+    /// (Workers). -1 in the browsers' build, which has no such executor.
+    #[wasm_bindgen(js_name = wakeOf)]
+    pub fn wake_of(&self, task: f64) -> f64 {
+        if !cfg!(feature = "server") {
+            return -1.0;
+        }
+        self.engine.poll_timeout_of(task_of(task)).unwrap_or(-1.0)
+    }
+
+    /// Call `task`'s wake-up has come (`Engine::handle_timeout_of`: its timers only).
+    #[wasm_bindgen(js_name = timeoutOf)]
+    pub fn timeout_of(&mut self, task: f64, now: f64) -> usize {
+        if cfg!(feature = "server") {
+            self.engine.handle_timeout_of(task_of(task), now);
+        } else {
+            self.engine.handle_timeout(now);
+        }
+        self.step(None)
+    }
+
     /// What the last step's actions refer to: a tape of values (a routed URL, a failed call's
     /// detail), in the order the actions name them.
     pub fn detail(&self) -> Vec<f64> {

@@ -451,9 +451,83 @@ impl Engine {
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: f64) {
         while let Some((at, timer)) = self.timers.pop_due(now) {
-            if !self.wanted(at, timer) {
-                continue;
+            if self.wanted(at, timer) {
+                self.fire(timer, now);
             }
+        }
+        self.compact_timers();
+    }
+
+    /// The earliest instant at which call `task` wants to be woken (its deadline, an attempt's
+    /// timeout, the end of its backoff, its hedge, its queue timeout), or the client's lease
+    /// timer if that is earlier. For an executor whose timers belong to the call that set them
+    /// (a Worker's request context: a timer set for one request never fires once that request
+    /// is over), which keeps one timer per call at this instant and answers it with
+    /// `handle_timeout_of`. `None` once the call is over.
+    pub fn poll_timeout_of(&self, task: TaskId) -> Option<f64> {
+        let lease = self.lease.as_ref().and_then(Lease::timer);
+        let own = self.next_timer_of(task).map(|(at, _)| at);
+        match (own, lease) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// What `handle_timeout` does, for call `task`'s timers only (and the client's lease timer):
+    /// the other calls' timers wait for their own wake-up, in their own context. Their entries
+    /// in the queue go stale as the call moves on and are dropped as `handle_timeout` drops any.
+    pub fn handle_timeout_of(&mut self, task: TaskId, now: f64) {
+        let mut last = None;
+        while let Some((at, timer)) = self.next_timer_of(task) {
+            // Each timer carried out moves the call on (or ends it); one that would not is not
+            // carried out twice.
+            if at > now || last == Some((at, timer)) {
+                break;
+            }
+            last = Some((at, timer));
+            self.fire(timer, now);
+        }
+        if self
+            .lease
+            .as_ref()
+            .and_then(Lease::timer)
+            .is_some_and(|at| at <= now)
+        {
+            self.fire(Timer::Lease, now);
+        }
+        self.eval_pressure(now);
+    }
+
+    /// Call `task`'s earliest live timer, read off the call itself (what `wanted` checks).
+    fn next_timer_of(&self, id: TaskId) -> Option<(f64, Timer)> {
+        let call = self.calls.get(id)?;
+        let mut next: Option<(f64, Timer)> = None;
+        let mut consider = |at: Option<f64>, timer: Timer| {
+            if let Some(at) = at {
+                if next.is_none_or(|(n, _)| at < n) {
+                    next = Some((at, timer));
+                }
+            }
+        };
+        consider(call.deadline_ms, Timer::Deadline(id));
+        for f in &call.flights {
+            consider(f.timeout_at, Timer::AttemptTimeout(id, f.id));
+        }
+        match call.phase {
+            Phase::Backoff(at) => consider(Some(at), Timer::Backoff(id)),
+            Phase::Queued(since) => consider(
+                Some(since + self.cfg.concurrency.queue_timeout_ms),
+                Timer::QueueTimeout(id),
+            ),
+            _ => {}
+        }
+        consider(call.hedge_at, Timer::Hedge(id));
+        next
+    }
+
+    /// Carries out a live timer that is due.
+    fn fire(&mut self, timer: Timer, now: f64) {
+        {
             match timer {
                 Timer::Pressure => {
                     self.eval_pressure(now);
@@ -487,7 +561,6 @@ impl Engine {
                 }
             }
         }
-        self.compact_timers();
     }
 
     /// Runs `f` on call `id` taken out of the slab, then puts it back unless `f` settled it, and
