@@ -1,5 +1,50 @@
 // Shared helpers for the Node test-runner suites (not a test file itself).
 
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The deno binary the tests run (npm's, or $DENO_BIN), if there is one. */
+export const DENO = [process.env.DENO_BIN, path.join(ROOT, "node_modules/.bin/deno")].find((p) => p && existsSync(p));
+
+/**
+ * A Worker for Miniflare's `workers` list: `tests/shared/<file>` as ES modules, with the package's
+ * wasm as a compiled module (paths from the repo root), plus `extra` options.
+ */
+export function workerScript(name, file, extra = {}) {
+  return {
+    name,
+    modules: true,
+    scriptPath: path.join(ROOT, "tests/shared", file),
+    modulesRoot: ROOT,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-01-01",
+    ...extra,
+  };
+}
+
+/** One deno process of `tests/shared/<file>` with `args` (KV and loopback allowed): its last line of output, parsed. */
+export function denoJson(file, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      DENO,
+      ["run", "--no-prompt", "--unstable-kv", "--allow-net", "--allow-read", "--allow-write", path.join(ROOT, "tests/shared", file), ...args],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } },
+    );
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`deno exited ${code}: ${err}`))));
+  });
+}
+
 let counter = 0;
 
 /** A key unique within this process, for per-key hit counters on the origin. */

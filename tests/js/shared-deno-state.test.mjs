@@ -5,16 +5,12 @@
 // another config in the same group is kept apart, and a store that never answers holds no call up.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { startOrigin } from "../origin/server.mjs";
-import { uniqueKey } from "./helpers.mjs";
+import { DENO, denoJson, uniqueKey } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DENO = [process.env.DENO_BIN, path.join(ROOT, "node_modules/.bin/deno")].find((p) => p && existsSync(p));
 const skip = DENO ? false : "no deno binary";
 const CALLS = 10;
 
@@ -30,21 +26,8 @@ after(async () => {
 });
 
 /** One process of tests/shared/deno-state-client.mjs; what it printed. */
-function client(mode, kv, { key = uniqueKey(mode), n = CALLS, wait = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const args = [A.url, B.url, key, String(n), mode, kv, String(wait)];
-    const p = spawn(
-      DENO,
-      ["run", "--no-prompt", "--unstable-kv", "--allow-net", "--allow-read", "--allow-write", path.join(ROOT, "tests/shared/deno-state-client.mjs"), ...args],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } },
-    );
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve({ key, ...JSON.parse(out.trim().split("\n").at(-1)) }) : reject(new Error(`deno exited ${code}: ${err}`))));
-  });
+async function client(mode, kv, { key = uniqueKey(mode), n = CALLS, wait = 5000 } = {}) {
+  return { key, ...(await denoJson("deno-state-client.mjs", [A.url, B.url, key, String(n), mode, kv, String(wait)])) };
 }
 
 const primary = (r) => r.routes.find((x) => x.name === "primary");

@@ -5,16 +5,12 @@
 // lease took longer than 250 ms (a cold deno process on a contended KV file can).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { startOrigin } from "../origin/server.mjs";
-import { uniqueKey } from "./helpers.mjs";
+import { DENO, denoJson, uniqueKey } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DENO = [process.env.DENO_BIN, path.join(ROOT, "node_modules/.bin/deno")].find((p) => p && existsSync(p));
 const CALLS = 8;
 const RESERVE = 10;
 
@@ -29,21 +25,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function client(args) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      DENO,
-      ["run", "--no-prompt", "--unstable-kv", "--allow-net", "--allow-read", "--allow-write", path.join(ROOT, "tests/shared/deno-client.mjs"), ...args],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } },
-    );
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`deno exited ${code}: ${err}`))));
-  });
-}
+const client = (args) => denoJson("deno-client.mjs", args);
 
 async function outage(n, mode) {
   const key = uniqueKey(mode);

@@ -7,13 +7,10 @@
 // apart. And a coordinator that fails or is slow: B's calls flow, none waits on it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startOrigin } from "../origin/server.mjs";
-import { uniqueKey } from "./helpers.mjs";
+import { uniqueKey, workerScript } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ns = (className) => ({ className, scriptName: "budget" });
 const CALLS = 10;
 
@@ -28,19 +25,7 @@ after(async () => {
 
 /** Miniflare with the budget Worker and `n` isolates of tests/shared/state-worker.mjs. */
 async function workers(n) {
-  const script = (name, file, extra) => ({
-    name,
-    modules: true,
-    scriptPath: path.join(ROOT, "tests/shared", file),
-    modulesRoot: ROOT,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
-    kvNamespaces: { BALLAST_STATE: "ballast-state" },
-    ...extra,
-  });
+  const script = (name, file, extra) => workerScript(name, file, { kvNamespaces: { BALLAST_STATE: "ballast-state" }, ...extra });
   const objects = { BALLAST_BUDGET: ns("BallastBudget"), BALLAST_BROKEN: ns("BrokenBudget"), BALLAST_SLOW: ns("SlowBudget") };
   const mf = new Miniflare({
     cf: false,

@@ -7,13 +7,10 @@
 // the object, and the event and snapshot say degraded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startOrigin } from "../origin/server.mjs";
-import { uniqueKey } from "./helpers.mjs";
+import { uniqueKey, workerScript } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CALLS = 8; // per isolate; each would retry 3 times without a budget
 const RESERVE = 10; // budget.minPerSec 1 x ttlMs 10 s
 const ns = (className) => ({ className, scriptName: "budget" });
@@ -26,18 +23,7 @@ after(() => origin?.close());
 
 /** Miniflare with the budget Worker and `n` isolates of tests/shared/worker.mjs. */
 async function workers(n) {
-  const script = (name, file, extra) => ({
-    name,
-    modules: true,
-    scriptPath: path.join(ROOT, "tests/shared", file),
-    modulesRoot: ROOT,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
-    ...extra,
-  });
+  const script = workerScript;
   const isolates = Array.from({ length: n }, (_, i) =>
     script(`isolate-${i}`, "worker.mjs", {
       durableObjects: {

@@ -5,27 +5,15 @@
 // finished meanwhile. In miniflare (real workerd) against the loopback origin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startOrigin } from "../origin/server.mjs";
-import { uniqueKey } from "./helpers.mjs";
+import { uniqueKey, workerScript } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 let origin;
 let mf;
 before(async () => {
   origin = await startOrigin();
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(ROOT, "tests/workers/timers.mjs"),
-    modulesRoot: ROOT,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
-  });
+  mf = new Miniflare({ workers: [workerScript("timers", "timers-worker.mjs")] });
 });
 after(async () => {
   await mf?.dispose();
