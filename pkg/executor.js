@@ -75,6 +75,45 @@ function later(err) {
   return new Promise((_, reject) => queueMicrotask(() => reject(err)));
 }
 
+/**
+ * The calls in progress by their id's slot. An id is the engine's slot number plus its generation
+ * times 2^32 (src/core/tasks.rs), so from a call's second use of a slot on it is not a small
+ * integer, and a Map keyed by such numbers kept what it had held alive across minor collections:
+ * with a few calls in flight, every call's objects were promoted to the old generation and
+ * collected there. An array indexed by slot holds only the calls in progress.
+ */
+class CallTable {
+  constructor() {
+    this.slots = [];
+    this.size = 0;
+  }
+
+  get(task) {
+    const c = this.slots[task % 4294967296];
+    return c != null && c.task === task ? c : undefined;
+  }
+
+  set(task, call) {
+    const i = task % 4294967296;
+    if (this.slots[i] == null) this.size++;
+    this.slots[i] = call;
+  }
+
+  delete(task) {
+    const i = task % 4294967296;
+    const c = this.slots[i];
+    if (c == null || c.task !== task) return false;
+    this.slots[i] = null;
+    this.size--;
+    return true;
+  }
+
+  /** The calls in progress. */
+  values() {
+    return this.slots.filter((c) => c != null);
+  }
+}
+
 /** One call in progress, as far as JS is concerned: its promise, attempts and errors. */
 class Call {
   constructor(ex, task, input, init, d) {
@@ -223,7 +262,7 @@ export class Executor {
     this.attemptMs = attemptMs;
     this.totalMs = totalMs;
     this.timed = !Number.isNaN(attemptMs) || !Number.isNaN(totalMs) || hedging === 1;
-    this.calls = new Map();
+    this.calls = new CallTable();
     /**
      * Caller signals -> the calls in progress under each. One abort listener per signal, however
      * many calls share it: a listener per call made Node warn of a leak (MaxListenersExceeded)
