@@ -8,6 +8,22 @@ use crate::prelude::*;
 
 /// `s` in double quotes, with quotes, backslashes and control characters escaped: what `{:?}`
 /// prints for a string, without the `Debug` machinery (see `lib.rs` on the wasm size).
+/// A refused input's message: `invalid ballast <what>: <path> = <value> (allowed: <allowed>)`
+/// (configs and states read the same).
+pub fn invalid(what: &str, path: &str, value: &str, allowed: &str) -> String {
+    cat!(
+        "invalid ballast ",
+        what,
+        ": ",
+        path,
+        " = ",
+        value,
+        " (allowed: ",
+        allowed,
+        ")"
+    )
+}
+
 pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

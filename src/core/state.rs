@@ -160,15 +160,7 @@ impl StateError {
 
     /// `invalid ballast state: <path> = <value> (allowed: <allowed>)`.
     pub fn message(&self) -> String {
-        cat!(
-            "invalid ballast state: ",
-            self.path,
-            " = ",
-            self.value,
-            " (allowed: ",
-            self.allowed,
-            ")"
-        )
+        crate::core::print::invalid("state", &self.path, &self.value, &self.allowed)
     }
 }
 

@@ -53,15 +53,7 @@ impl ConfigError {
 impl ConfigError {
     /// `invalid ballast config: <path> = <value> (allowed: <allowed>)`.
     pub fn message(&self) -> String {
-        cat!(
-            "invalid ballast config: ",
-            self.path,
-            " = ",
-            self.value,
-            " (allowed: ",
-            self.allowed,
-            ")"
-        )
+        crate::core::print::invalid("config", &self.path, &self.value, &self.allowed)
     }
 }
 
