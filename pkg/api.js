@@ -25,8 +25,9 @@ const NO_SET_ROUTES = "nothing in a browser: the browser build cannot replace ro
  * `createFetch` bound to a way of getting the wasm module. `states`: pkg/state.js's reader
  * (`{ readState, stateErrorAt }`), which the server entries pass with their build (Cargo.toml's
  * `server`); without it, or with the browsers' build, exportState, mergeState, initialState and
- * setRoutes are refused. `perCall`: a timer per call (pkg/executor.js says when). For tests: `instantiate` replaces the generated glue's (to make the
- * engine fault on purpose), `clock` the real clock and timers.
+ * setRoutes are refused. `perCall`: a timer per call (pkg/executor.js says when). For tests:
+ * `instantiate` replaces the generated glue's (to make the engine fault on purpose), `clock` the
+ * real clock and timers.
  */
 export function bind(getModule, { instantiate, clock, states = null, perCall = false } = {}) {
   const host = hosts(getModule, instantiate);
@@ -34,8 +35,10 @@ export function bind(getModule, { instantiate, clock, states = null, perCall = f
   return function createFetch(config) {
     const { data, transport, hooks: userHooks, coordinator, initialState } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
-    /** The build has what the browsers' leaves out: state snapshots, setRoutes, coordinators. */
-    const stateful = states !== null && host().boundary.features.has("server");
+    /** The build has what the browsers' leaves out: coordinators, state snapshots, setRoutes. */
+    const server = host().boundary.features.has("server");
+    const stateful = states !== null && server;
+    if (coordinator !== null && !server) throw configError("coordinator", coordinator, NO_COORDINATOR);
     if (initialState !== null && !stateful) throw configError("initialState", initialState, NO_STATE);
     /** Throws in the browsers' build, which has no state snapshots. */
     const needState = (what) => {
@@ -59,10 +62,7 @@ export function bind(getModule, { instantiate, clock, states = null, perCall = f
         client.setListening(listeners.mask());
         const consult = (userHooks.shouldRetry ? 1 : 0) | (userHooks.delay ? 2 : 0);
         if (consult !== 0) client.setConsult(consult);
-        if (coordinator !== null && !client.setShared()) {
-          client.free();
-          throw configError("coordinator", coordinator, NO_COORDINATOR);
-        }
+        if (coordinator !== null) client.setShared();
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         h.fault();

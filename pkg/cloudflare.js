@@ -130,6 +130,16 @@ export class BallastBudget {
   }
 }
 
+/** Keeps `p` alive past the response with a request's `waitUntil`, if it has one and is not over. */
+function keepAlive(waitUntil, p) {
+  try {
+    waitUntil?.(p.catch(() => {}));
+  } catch {
+    // that request is over: the call still settles while the isolate lives
+  }
+  return p;
+}
+
 /** A request to the object named `group`, from a new stub (see `lease`); `waitUntil` keeps it alive. */
 function callObject(namespace, group, path, init, waitUntil) {
   // A new stub per call: a stub is an I/O object of the request that made it, and workerd
@@ -143,12 +153,7 @@ function callObject(namespace, group, path, init, waitUntil) {
       if (!res.ok) throw new Error(v?.error ?? `ballast: the budget object answered ${res.status}`);
       return v;
     });
-  try {
-    waitUntil?.(p.catch(() => {}));
-  } catch {
-    // that request is over: the call still settles while the isolate lives
-  }
-  return p;
+  return keepAlive(waitUntil, p);
 }
 
 /**
@@ -196,15 +201,7 @@ export function sharedFetch(
   let ctx = null;
   let env = null;
   const unbound = () => Promise.reject(new Error("ballast: sharedFetch is not bound yet (api.use(env, ctx))"));
-  /** Keeps a background call alive past the response (`ctx.waitUntil`). */
-  const keep = (p) => {
-    try {
-      ctx?.waitUntil(p.catch(() => {}));
-    } catch {
-      // that request is over: the call still settles while the isolate lives
-    }
-    return p;
-  };
+  const waitUntil = (p) => ctx?.waitUntil(p);
   const coordinator = {
     lease(request) {
       return inner === null ? unbound() : inner.lease(request);
@@ -216,7 +213,8 @@ export function sharedFetch(
       const kv = stateKv === null ? null : env?.[stateKv];
       if (kv == null || typeof kv.get !== "function") return inner.pullState(fingerprint);
       // Workers KV first: cheap, and read-mostly as a state is; the object when KV has none.
-      return keep(
+      return keepAlive(
+        waitUntil,
         Promise.resolve(kv.get(stateKvKey(group, fingerprint), "json"))
           .catch(() => null)
           .then((s) => s ?? inner.pullState(fingerprint)),
@@ -237,7 +235,7 @@ export function sharedFetch(
         throw new TypeError(`ballast: env.${binding} is not a Durable Object namespace (wrangler: durable_objects.bindings, class_name "BallastBudget")`);
       }
       env = e;
-      inner = durableObjectCoordinator(ns, group, (p) => ctx?.waitUntil(p));
+      inner = durableObjectCoordinator(ns, group, waitUntil);
       sharing?.start();
     }
     return shared;

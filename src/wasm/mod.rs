@@ -334,10 +334,10 @@ impl Client {
     }
 
     /// Shared mode (`core::lease`): retries spend tokens leased from the executor's coordinator.
-    /// False in the browsers' build, which has no shared mode.
+    /// The browsers' build has none (`pkg/api.js` refuses a coordinator there first).
     #[wasm_bindgen(js_name = setShared)]
-    pub fn set_shared(&mut self) -> bool {
-        self.engine.set_shared()
+    pub fn set_shared(&mut self) {
+        self.engine.set_shared();
     }
 
     /// The lease request a step's header said waits: `[id, deposits, want, timeout]` (the
