@@ -139,6 +139,12 @@ class Call {
     /** Its own timer, when the executor keeps one per call (`perCall`), and when it fires. */
     this.timer = null;
     this.timerAt = Infinity;
+    /**
+     * `perCall`: attempts another call's step started for it (attempt -> [url, flags]), sent
+     * from its own context by `resume`, which was made there (`Executor.resumer`).
+     */
+    this.deferred = null;
+    this.resume = null;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
       this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
@@ -158,6 +164,7 @@ class Call {
     if (this.d.signal !== null) this.ex.unwatch(this);
     for (const c of this.flights.values()) if (c !== null) c.abort();
     this.flights.clear();
+    this.deferred = null;
     this.ex.calls.delete(this.task);
     if (this.timer !== null) {
       try {
@@ -272,6 +279,8 @@ export class Executor {
     /** Step outputs by nesting depth (`take`), and the current depth. */
     this.outs = [];
     this.depth = 0;
+    /** The call whose context the current step runs in (`perCall`), or null: see `apply`. */
+    this.context = null;
     this.timer = null;
     this.timerAt = Infinity;
     this.timerRef = false;
@@ -325,11 +334,15 @@ export class Executor {
       (out) => {
         call = new Call(this, out[this.b.H_TASK], input, init, d);
         this.calls.set(call.task, call);
+        this.context = call;
       },
     );
     if (call === null) return later(this.faultError);
     call.beginning = false;
-    if (this.perCall) this.armOwn(call);
+    if (this.perCall && this.calls.get(call.task) === call) {
+      call.resume = this.resumer(call);
+      this.armOwn(call);
+    }
     return call.promise;
   }
 
@@ -341,10 +354,13 @@ export class Executor {
   step(input, begun = null, owner = null) {
     if (this.dead) return;
     const depth = this.depth++;
+    const outer = this.context;
+    this.context = owner;
     try {
       this.run(input, begun, depth);
     } finally {
       this.depth--;
+      this.context = outer;
     }
     if (owner !== null && this.perCall) this.armOwn(owner);
   }
@@ -438,10 +454,15 @@ export class Executor {
         this.consult(call, attempt, out[at + b.F_ARG0] === 1, out[at + b.F_ARG1]);
       } else if (kind === b.START) {
         const urlAt = out[at + b.F_ARG2];
-        this.start(call, attempt, urlAt < 0 ? undefined : detail[urlAt], out[at + b.F_ARG1]);
+        const url = urlAt < 0 ? undefined : detail[urlAt];
+        // In a Worker, I/O belongs to the request whose code started it: an attempt another
+        // call's step started (a slot its end freed in the limiter) is sent from its own call.
+        if (this.perCall && call !== this.context) this.defer(call, attempt, url, out[at + b.F_ARG1]);
+        else this.start(call, attempt, url, out[at + b.F_ARG1]);
       } else if (kind === b.ABORT) {
         const controller = call.flights.get(attempt);
         call.flights.delete(attempt);
+        call.deferred?.delete(attempt);
         const reason = out[at + b.F_ARG0];
         let err;
         if (reason === b.ABORT_ATTEMPT_TIMEOUT) {
@@ -470,6 +491,31 @@ export class Executor {
         }
       }
     }
+  }
+
+  /**
+   * `perCall`: attempt `attempt` of `call` goes out from the call's own context, in a job of its
+   * own: `call.resume` settles a promise whose reaction was set there, and workerd runs that
+   * reaction in the request it belongs to.
+   */
+  defer(call, attempt, url, flags) {
+    (call.deferred ??= new Map()).set(attempt, [url, flags]);
+    call.resume();
+  }
+
+  /** A function that runs `call`'s deferred attempts in the context this is called from. */
+  resumer(call) {
+    let resolve;
+    new Promise((r) => (resolve = r)).then(() => {
+      if (this.dead || this.calls.get(call.task) !== call) return;
+      call.resume = this.resumer(call); // made here, in the call's context, for the next time
+      const deferred = call.deferred;
+      call.deferred = null;
+      if (deferred === null) return;
+      for (const [attempt, [url, flags]] of deferred) this.start(call, attempt, url, flags);
+      this.armOwn(call);
+    });
+    return resolve;
   }
 
   /** Sends attempt `attempt` of `call` (to `url` when routed; `flags`: strip, hedge). */

@@ -60,3 +60,17 @@ test("an attempt timeout and the retry after it fire in their call's request whi
   assert.deepEqual([r.code, r.reason, r.attempts], ["ATTEMPT_TIMEOUT", "max-attempts", 2], JSON.stringify(r));
   assert.equal(origin.hits(key), 2);
 });
+
+test("a call that waited in the limiter's queue starts in its own request, and outlives the one that freed its slot", { timeout: 60_000 }, async () => {
+  // limit 1: the second request's call waits until the first's settles; the first's request is
+  // over by the time the second's attempt answers.
+  const slow = ask(`/slow?ms=300&key=${uniqueKey("first")}`, { limit: "1" });
+  await new Promise((r) => setTimeout(r, 100));
+  const key = uniqueKey("queued");
+  const queued = ask(`/slow?ms=600&key=${key}`, { limit: "1" });
+  assert.equal((await slow).status, 200);
+  const r = await queued;
+  assert.equal(r.status, 200, JSON.stringify(r));
+  assert.ok(r.ms >= 700, `it waited for the slot, then its own 600 ms: ${r.ms} ms`);
+  assert.equal(origin.hits(key), 1);
+});
