@@ -25,11 +25,11 @@ const NO_SET_ROUTES = "nothing in a browser: the browser build cannot replace ro
  * `createFetch` bound to a way of getting the wasm module. `states`: pkg/state.js's reader
  * (`{ readState, stateErrorAt }`), which the server entries pass with their build (Cargo.toml's
  * `server`); without it, or with the browsers' build, exportState, mergeState, initialState and
- * setRoutes are refused. `perCall`: a timer per call (pkg/executor.js says when). For tests:
+ * setRoutes are refused. `executor`: the executor class (Workers': pkg/workers-executor.js). For tests:
  * `instantiate` replaces the generated glue's (to make the engine fault on purpose), `clock` the
  * real clock and timers.
  */
-export function bind(getModule, { instantiate, clock, states = null, perCall = false } = {}) {
+export function bind(getModule, { instantiate, clock, states = null, executor = Executor } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
@@ -68,7 +68,7 @@ export function bind(getModule, { instantiate, clock, states = null, perCall = f
         h.fault();
         throw internalError(h, err);
       }
-      return new Executor({ host: h, client, transport, hooks: userHooks, coordinator, listeners, onFault: recover, clock, perCall });
+      return new executor({ host: h, client, transport, hooks: userHooks, coordinator, listeners, onFault: recover, clock });
     };
 
     /** The executor faulted (pkg/host.js): the client starts over on a fresh instance. */

@@ -2,7 +2,8 @@
 // call (src/core/engine/): it says when to start an attempt, when to abort one and how a call
 // settles, and when it wants to be woken. This side performs those actions with `fetch` (or the
 // user's transport), reports back what each attempt did, and keeps a single timer armed at the
-// instant the engine asks for: no timer per call, none per attempt.
+// instant the engine asks for: no timer per call, none per attempt. (Workers need one per call:
+// pkg/workers-executor.js.)
 //
 // Why a fresh AbortController per attempt, and only when something may abort it (an attempt
 // timeout, the deadline, or hedging): an attempt that ran out must not share a signal with the
@@ -136,15 +137,9 @@ class Call {
     this.lastError = undefined;
     /** Still inside `call()`: a settlement then waits for the current job to end (`later`). */
     this.beginning = true;
-    /** Its own timer, when the executor keeps one per call (`perCall`), and when it fires. */
+    /** Its own timer, when the executor keeps one per call (pkg/workers-executor.js). */
     this.timer = null;
     this.timerAt = Infinity;
-    /**
-     * `perCall`: attempts another call's step started for it (attempt -> [url, flags]), sent
-     * from its own context by `resume`, which was made there (`Executor.resumer`).
-     */
-    this.deferred = null;
-    this.resume = null;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
       this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
@@ -164,7 +159,6 @@ class Call {
     if (this.d.signal !== null) this.ex.unwatch(this);
     for (const c of this.flights.values()) if (c !== null) c.abort();
     this.flights.clear();
-    this.deferred = null;
     this.ex.calls.delete(this.task);
     if (this.timer !== null) {
       try {
@@ -245,7 +239,7 @@ export class Executor {
    * `listeners`: the client's event listeners; `onFault(error)`: what to do when a
    * call into the wasm throws (pkg/host.js), which replaces this executor's client.
    */
-  constructor({ host, client, transport, hooks = {}, coordinator = null, listeners, onFault, clock = REAL_CLOCK, perCall = false }) {
+  constructor({ host, client, transport, hooks = {}, coordinator = null, listeners, onFault, clock = REAL_CLOCK }) {
     this.host = host;
     this.b = host.boundary;
     this.client = client;
@@ -257,14 +251,6 @@ export class Executor {
     this.listeners = listeners;
     this.onFault = onFault;
     this.clock = clock;
-    /**
-     * A timer per call instead of one per client: where a timer belongs to the request whose code
-     * set it and never fires once that request is over (a Worker's request context), each call
-     * is woken by its own, set in its own context, and wakes only its own timers
-     * (`timeoutOf`). With one timer per client, a call could wait on a timer a finished request
-     * had set, and the Worker reported it as hung.
-     */
-    this.perCall = perCall;
     const [attemptMs, totalMs, hedging] = client.settings();
     this.attemptMs = attemptMs;
     this.totalMs = totalMs;
@@ -279,8 +265,6 @@ export class Executor {
     /** Step outputs by nesting depth (`take`), and the current depth. */
     this.outs = [];
     this.depth = 0;
-    /** The call whose context the current step runs in (`perCall`), or null: see `apply`. */
-    this.context = null;
     this.timer = null;
     this.timerAt = Infinity;
     this.timerRef = false;
@@ -334,35 +318,35 @@ export class Executor {
       (out) => {
         call = new Call(this, out[this.b.H_TASK], input, init, d);
         this.calls.set(call.task, call);
-        this.context = call;
+        this.opened(call);
       },
     );
     if (call === null) return later(this.faultError);
     call.beginning = false;
-    if (this.perCall && this.calls.get(call.task) === call) {
-      call.resume = this.resumer(call);
-      this.armOwn(call);
-    }
+    this.begun(call);
     return call.promise;
   }
+
+  /** The begin step has made `call` (what follows in that step is the call's own). */
+  opened(call) {}
+
+  /** `call()` has begun `call`, which may have settled already. */
+  begun(call) {}
 
   /**
    * Runs one input (`input()` returns where the step's output is), carries out the actions,
    * delivers the events after the step, and re-arms the timer; `begun(out)` first sees the output
-   * (`begin`'s, for the call's id). An exception from the wasm is a fault.
+   * (`begin`'s, for the call's id); `owner` is the call the step is for, if it is for one. An
+   * exception from the wasm is a fault.
    */
   step(input, begun = null, owner = null) {
     if (this.dead) return;
     const depth = this.depth++;
-    const outer = this.context;
-    this.context = owner;
     try {
       this.run(input, begun, depth);
     } finally {
       this.depth--;
-      this.context = outer;
     }
-    if (owner !== null && this.perCall) this.armOwn(owner);
   }
 
   /**
@@ -397,7 +381,7 @@ export class Executor {
     }
     this.apply(out, detail);
     if (events !== null) for (const [kind, payload] of events) this.listeners.emit(kind, payload);
-    if (!this.perCall) this.arm(out[this.b.H_TIMEOUT]);
+    this.rearm(out[this.b.H_TIMEOUT]);
     if (out[this.b.H_PENDING] & this.b.PENDING_LEASE && this.coordinator !== null) this.lease();
     this.listeners.flush();
   }
@@ -454,15 +438,10 @@ export class Executor {
         this.consult(call, attempt, out[at + b.F_ARG0] === 1, out[at + b.F_ARG1]);
       } else if (kind === b.START) {
         const urlAt = out[at + b.F_ARG2];
-        const url = urlAt < 0 ? undefined : detail[urlAt];
-        // In a Worker, I/O belongs to the request whose code started it: an attempt another
-        // call's step started (a slot its end freed in the limiter) is sent from its own call.
-        if (this.perCall && call !== this.context) this.defer(call, attempt, url, out[at + b.F_ARG1]);
-        else this.start(call, attempt, url, out[at + b.F_ARG1]);
+        this.start(call, attempt, urlAt < 0 ? undefined : detail[urlAt], out[at + b.F_ARG1]);
       } else if (kind === b.ABORT) {
         const controller = call.flights.get(attempt);
         call.flights.delete(attempt);
-        call.deferred?.delete(attempt);
         const reason = out[at + b.F_ARG0];
         let err;
         if (reason === b.ABORT_ATTEMPT_TIMEOUT) {
@@ -491,31 +470,6 @@ export class Executor {
         }
       }
     }
-  }
-
-  /**
-   * `perCall`: attempt `attempt` of `call` goes out from the call's own context, in a job of its
-   * own: `call.resume` settles a promise whose reaction was set there, and workerd runs that
-   * reaction in the request it belongs to.
-   */
-  defer(call, attempt, url, flags) {
-    (call.deferred ??= new Map()).set(attempt, [url, flags]);
-    call.resume();
-  }
-
-  /** A function that runs `call`'s deferred attempts in the context this is called from. */
-  resumer(call) {
-    let resolve;
-    new Promise((r) => (resolve = r)).then(() => {
-      if (this.dead || this.calls.get(call.task) !== call) return;
-      call.resume = this.resumer(call); // made here, in the call's context, for the next time
-      const deferred = call.deferred;
-      call.deferred = null;
-      if (deferred === null) return;
-      for (const [attempt, [url, flags]] of deferred) this.start(call, attempt, url, flags);
-      this.armOwn(call);
-    });
-    return resolve;
   }
 
   /** Sends attempt `attempt` of `call` (to `url` when routed; `flags`: strip, hedge). */
@@ -714,6 +668,11 @@ export class Executor {
     this.step(() => this.client.failure(task, attempt, kind, detail, t), null, call);
   }
 
+  /** After a step: the engine's next wake-up is `at` (-1: none). */
+  rearm(at) {
+    this.arm(at);
+  }
+
   /** Keeps the one timer armed at or before `at` (-1: nothing wanted). */
   arm(at) {
     if (at >= 0 && at < this.timerAt) {
@@ -729,24 +688,6 @@ export class Executor {
       setRef(this.timer, want);
       this.timerRef = want;
     }
-  }
-
-  /**
-   * `perCall`: keeps `call`'s own timer at the instant it wants to be woken, set from its own
-   * context (this runs after a step of its own). A later instant keeps the earlier timer, which
-   * then finds nothing due and sets the next.
-   */
-  armOwn(call) {
-    if (this.dead || this.calls.get(call.task) !== call) return;
-    const at = this.client.wakeOf(call.task);
-    if (at < 0 || at >= call.timerAt) return;
-    if (call.timer !== null) this.clock.clear(call.timer);
-    call.timerAt = at;
-    call.timer = this.clock.set(() => {
-      call.timer = null;
-      call.timerAt = Infinity;
-      if (this.calls.get(call.task) === call) this.step(() => this.client.timeoutOf(call.task, this.clock.now()), null, call);
-    }, Math.max(0, at - this.clock.now()));
   }
 
   /** The wasm threw: the instance is retired, every call of this executor ends with INTERNAL. */

@@ -4,8 +4,9 @@
 import wasmModule from "./gen/ballast_fast_bg.wasm";
 import { bind } from "./api.js";
 import * as states from "./state.js";
+import { WorkersExecutor } from "./workers-executor.js";
 
 export * from "./public.js";
-// A timer set while serving one request never fires once that request is over: each call keeps
-// its own (pkg/executor.js, perCall).
-export const createFetch = bind(() => wasmModule, { states, perCall: true });
+// A Worker's timers and I/O belong to the request whose code started them: each call keeps its
+// own timer and sends its own attempts (pkg/workers-executor.js).
+export const createFetch = bind(() => wasmModule, { states, executor: WorkersExecutor });

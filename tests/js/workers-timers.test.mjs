@@ -1,6 +1,6 @@
 // Workers: a timer belongs to the request whose code set it, and never fires once that request
 // is over (workerd then reports a request waiting on nothing as hung). So in workerd each call
-// keeps a timer of its own, set in its own request (pkg/executor.js, perCall): a retry's backoff,
+// keeps a timer of its own, set in its own request (pkg/workers-executor.js): a retry's backoff,
 // an attempt timeout, a deadline wake the call they belong to, whatever other requests did or
 // finished meanwhile. In miniflare (real workerd) against the loopback origin.
 import { test, before, after } from "node:test";
