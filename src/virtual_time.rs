@@ -323,12 +323,17 @@ impl<O: Origin> Executor<O> {
         self.now
     }
 
-    fn push(&mut self, at: f64, ev: Ev) {
+    /// The place of the next event among those at its instant (`shuffle`).
+    fn next_order(&mut self) -> u64 {
         self.seq += 1;
-        let order = match &mut self.shuffle {
+        match &mut self.shuffle {
             Some(rng) => rng.u64(..),
             None => self.seq,
-        };
+        }
+    }
+
+    fn push(&mut self, at: f64, ev: Ev) {
+        let order = self.next_order();
         let slot = match self.free_evs.pop() {
             Some(i) => {
                 self.evs[i as usize] = Some(ev);
@@ -545,9 +550,23 @@ impl<O: Origin> Executor<O> {
                         (None, Some(c)) => self.origin.serve(&start, &c.url, now),
                         (None, None) => self.origin.serve(&start, "", now),
                     };
-                    if reply != Reply::Hang {
+                    let at = now + latency.max(0.0);
+                    // An answer due after the attempt's timeout would find it aborted, and be
+                    // dropped: it is not queued (its place in the order is still taken, so
+                    // the events after it keep theirs).
+                    let overtaken = self
+                        .engine
+                        .config()
+                        .timeout
+                        .attempt_ms
+                        .is_some_and(|t| at > now + t);
+                    if reply == Reply::Hang {
+                        // never answers
+                    } else if overtaken {
+                        self.next_order();
+                    } else {
                         self.push(
-                            now + latency.max(0.0),
+                            at,
                             Ev::Answer {
                                 task: start.task,
                                 attempt: start.attempt,

@@ -49,7 +49,7 @@ pub struct AttemptRecord {
 }
 
 /// An attempt in flight.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Flight {
     pub id: u32,
     pub route: Option<usize>,
@@ -60,6 +60,79 @@ pub struct Flight {
     pub holding: bool,
     /// When its `timeout.attemptMs` runs out.
     pub timeout_at: Option<f64>,
+}
+
+/// A call's attempts in flight, in the order they were sent: at most two (a hedge is sent only
+/// while its call has one attempt in flight). Without the binding (the simulator) they are held
+/// in the call itself (`inline::Flights`): every timer and every answer looks its attempt up
+/// here, and with thousands of calls in progress a list of their own elsewhere on the heap cost
+/// a second memory access each time, mostly a cache miss, and an allocation per call. The fetch
+/// path, with far fewer calls, keeps a `Vec`, whose code is smaller.
+#[cfg(feature = "binding")]
+pub type Flights = Vec<Flight>;
+#[cfg(not(feature = "binding"))]
+pub use inline::Flights;
+
+#[cfg(not(feature = "binding"))]
+mod inline {
+    use super::Flight;
+
+    /// Up to two attempts in flight, in place (`super::Flights`), as a slice of them.
+    #[derive(Debug, Clone)]
+    pub struct Flights {
+        len: usize,
+        items: [Flight; 2],
+    }
+
+    impl Default for Flights {
+        fn default() -> Self {
+            const NONE: Flight = Flight {
+                id: 0,
+                route: None,
+                probe: false,
+                hedge: false,
+                start: 0.0,
+                holding: false,
+                timeout_at: None,
+            };
+            Flights {
+                len: 0,
+                items: [NONE; 2],
+            }
+        }
+    }
+
+    impl Flights {
+        pub fn push(&mut self, f: Flight) {
+            self.items[self.len] = f;
+            self.len += 1;
+        }
+
+        /// Removes the one at `i`; the last takes its place (with two, the order is kept).
+        pub fn swap_remove(&mut self, i: usize) -> Flight {
+            let f = self.items[i];
+            self.len -= 1;
+            self.items[i] = self.items[self.len];
+            f
+        }
+
+        pub fn clear(&mut self) {
+            self.len = 0;
+        }
+    }
+
+    impl core::ops::Deref for Flights {
+        type Target = [Flight];
+        fn deref(&self) -> &[Flight] {
+            &self.items[..self.len]
+        }
+    }
+
+    impl core::ops::DerefMut for Flights {
+        fn deref_mut(&mut self) -> &mut [Flight] {
+            &mut self.items[..self.len]
+        }
+    }
 }
 
 /// What a call is waiting for.
@@ -112,7 +185,7 @@ pub struct Call {
     pub prev_delay_ms: f64,
     pub attempts: Vec<AttemptRecord>,
     pub next_id: u32,
-    pub flights: Vec<Flight>,
+    pub flights: Flights,
     /// Path and query to append to a route's URL (in `meta.url`); `None` when the call is not
     /// routed.
     pub remainder: Option<Remainder>,

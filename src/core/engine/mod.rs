@@ -32,7 +32,7 @@ use crate::core::action::{
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
 use crate::core::budget::RetryBudget;
-use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Phase};
+use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Flights, Phase};
 use crate::core::config::{Config, DepositOn, LimitSetting};
 use crate::core::counts::Counts;
 use crate::core::events::{
@@ -350,7 +350,7 @@ impl Engine {
                 prev_delay_ms: 0.0,
                 attempts: Vec::new(),
                 next_id: 1,
-                flights: Vec::new(),
+                flights: Flights::default(),
                 remainder,
                 failed_routes: Vec::new(),
                 forced_fallback: None,
@@ -510,7 +510,7 @@ impl Engine {
             }
         };
         consider(call.deadline_ms, Timer::Deadline(id));
-        for f in &call.flights {
+        for f in call.flights.iter() {
             consider(f.timeout_at, Timer::AttemptTimeout(id, f.id));
         }
         match call.phase {

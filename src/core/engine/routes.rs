@@ -17,7 +17,7 @@ impl Engine {
         let to = |r: usize| moved.get(r).copied().flatten();
         let routed = !routes.is_empty();
         for call in self.calls.values_mut() {
-            for f in &mut call.flights {
+            for f in call.flights.iter_mut() {
                 f.route = f.route.and_then(to);
             }
             call.failed_routes.retain_mut(|r| match to(*r) {
