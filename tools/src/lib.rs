@@ -24,3 +24,11 @@ mod play;
 mod raster;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+/// talc, not dlmalloc (std's on wasm32): the simulator allocates and frees a call's box and
+/// lists for thousands of calls in progress, and talc's free lists take less per call there.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: wasm32-unknown-unknown without the atomics feature is single-threaded, which is what
+// `new_global`'s lock (none) requires.
+static ALLOC: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
