@@ -14,6 +14,7 @@ use crate::core::action::{AbortReason, Action, Failure, Settlement, Start, Verdi
 use crate::core::events::Event;
 use crate::core::lease::LeaseRequest;
 use crate::core::policy::RequestMeta;
+use crate::core::sketch::Sample;
 use crate::core::tasks::TaskId;
 use crate::core::{Engine, RetryHooks};
 use crate::prelude::*;
@@ -190,6 +191,9 @@ pub enum Seen<'a> {
         key: u64,
         began: f64,
         settlement: &'a Settlement,
+        /// The engine's sample of a call's latency, with its sketch bucket: this call's when its
+        /// value is the latency (`Engine::last_task_sample`; it may be a later call's).
+        latency: Option<Sample>,
     },
     Event(&'a Event),
 }
@@ -646,6 +650,7 @@ impl<O: Origin> Executor<O> {
                                     key,
                                     began,
                                     settlement: &settlement,
+                                    latency: self.engine.last_task_sample(),
                                 },
                             );
                         }

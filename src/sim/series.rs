@@ -235,6 +235,7 @@ impl Collector {
                 key,
                 began,
                 settlement,
+                latency: known,
             } => {
                 let ok = match settlement {
                     Settlement::Response { attempt } => matches!(
@@ -255,9 +256,12 @@ impl Collector {
                     // Calls often last the same (every one that ran out all its attempts'
                     // timeouts): the bucket of the last latency is not worked out again.
                     let latency = now - began;
-                    let sample = match self.last_latency {
-                        Some(s) if s.value().to_bits() == latency.to_bits() => s,
-                        _ => Sample::from(latency),
+                    // The engine has worked out the bucket of this call's latency (or of the
+                    // last one's) already.
+                    let same = |s: &Sample| s.value().to_bits() == latency.to_bits();
+                    let sample = match (known.filter(same), self.last_latency.filter(same)) {
+                        (Some(s), _) | (None, Some(s)) => s,
+                        (None, None) => Sample::from(latency),
                     };
                     self.last_latency = Some(sample);
                     self.latency.add_sample(sample);

@@ -70,6 +70,10 @@ const MAX_SPARE: usize = 256;
 /// Whether failed calls' reports given back (`Engine::reuse`) are reused. The simulator's
 /// executor gives them back; the fetch path's does not, and its code stays without it.
 const REUSES_REPORTS: bool = !cfg!(feature = "binding");
+/// Whether the engine keeps the last settled call's latency sample (`last_task_sample`): the
+/// simulator's series sketch the same latencies, and a sample's bucket costs a `ln`. The fetch
+/// path has no use for it.
+const KEEPS_TASK_SAMPLE: bool = !cfg!(feature = "binding");
 /// How often the pressure signal is evaluated while calls are in progress.
 const PRESSURE_EVERY_MS: f64 = 1_000.0;
 /// The most timers a call can have set at once (deadline, two attempt timeouts, one wait).
@@ -110,6 +114,8 @@ pub struct Engine {
     /// The last attempt's duration with its sketch bucket (`Sample`): a call's latency is often
     /// the same number, whose bucket is then not worked out again.
     last_sample: Option<Sample>,
+    /// The last settled call's latency with its bucket (`KEEPS_TASK_SAMPLE`).
+    last_task_sample: Option<Sample>,
     /// What it shares with other clients of its config (`state.rs`).
     shared: state::Shared,
 }
@@ -150,6 +156,7 @@ impl Engine {
             spare_failed: Vec::new(),
             lease: None,
             last_sample: None,
+            last_task_sample: None,
             shared: state::Shared::new(seed),
             cfg,
         }
@@ -264,6 +271,13 @@ impl Engine {
             }
             None => self.budget.withdraw(now),
         }
+    }
+
+    /// The last settled call's latency (from `begin` to its settling) with its sketch bucket, in
+    /// builds without the binding (`None` in the fetch path's): what an executor that sketches
+    /// latencies too reuses instead of working the bucket out again (checking the value).
+    pub fn last_task_sample(&self) -> Option<Sample> {
+        self.last_task_sample
     }
 
     /// Calls in progress.

@@ -101,6 +101,9 @@ impl Engine {
             Some(s) if s.value().to_bits() == latency.to_bits() => s,
             _ => Sample::from(latency),
         };
+        if KEEPS_TASK_SAMPLE {
+            self.last_task_sample = Some(sample);
+        }
         self.metrics.task_finished(sample, now);
         self.actions.push(Action::Settle {
             task: id,
