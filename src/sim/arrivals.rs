@@ -5,10 +5,11 @@
 
 use crate::core::math;
 use crate::prelude::*;
+use crate::sim::rng::Wy;
 use crate::sim::scenario::Arrival;
 
 /// Every arrival before `end_ms`, in order.
-pub fn times(sources: &[Arrival], end_ms: f64, rng: &mut fastrand::Rng) -> Vec<f64> {
+pub fn times(sources: &[Arrival], end_ms: f64, rng: &mut Wy) -> Vec<f64> {
     let mut all = Vec::new();
     for a in sources {
         match *a {
@@ -79,13 +80,7 @@ pub fn times(sources: &[Arrival], end_ms: f64, rng: &mut fastrand::Rng) -> Vec<f
 
 /// A Poisson process whose rate (per second) may change with time: thinning against the highest
 /// rate over the span, sampled in steps (rates here are piecewise smooth).
-fn poisson(
-    out: &mut Vec<f64>,
-    rng: &mut fastrand::Rng,
-    from: f64,
-    to: f64,
-    rate: impl Fn(f64) -> f64,
-) {
+fn poisson(out: &mut Vec<f64>, rng: &mut Wy, from: f64, to: f64, rate: impl Fn(f64) -> f64) {
     if to <= from {
         return;
     }

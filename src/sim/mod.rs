@@ -15,6 +15,7 @@ pub mod arrivals;
 pub mod digest;
 pub mod origin;
 pub mod presets;
+pub mod rng;
 pub mod scenario;
 pub mod series;
 
@@ -278,7 +279,7 @@ impl Run {
         let ex = Executor::new(engine, origin)
             .lean()
             .watch(move |now, seen| watch.borrow_mut().seen(now, seen));
-        let mut arrivals_rng = fastrand::Rng::with_seed(options.seed);
+        let mut arrivals_rng = rng::Wy::with_seed(options.seed);
         let times = arrivals::times(&scenario.arrivals, duration, &mut arrivals_rng);
         Ok(Run {
             scenario: scenario.clone(),
