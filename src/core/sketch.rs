@@ -72,6 +72,15 @@ impl Sketch {
     /// (`min` is a call in wasm).
     fn index(x: f64) -> i32 {
         let x = if x > MAX_VALUE { MAX_VALUE } else { x };
+        #[cfg(not(feature = "binding"))]
+        if let Some(i) = table::index(x) {
+            return i;
+        }
+        Self::index_by_ln(x)
+    }
+
+    /// The bucket of `x` (at most `MAX_VALUE`), by definition.
+    fn index_by_ln(x: f64) -> i32 {
         (math::ln(x) / ln_gamma()).ceil() as i32
     }
 
@@ -179,6 +188,201 @@ impl Sketch {
     /// Counters held (for the memory-bound tests).
     pub fn buckets(&self) -> usize {
         self.counts.len()
+    }
+}
+
+/// The bucket of a sample without a `ln`, for builds without the binding (the simulator): it
+/// computes a bucket for every attempt and every call, and the `ln` was a large part of its time.
+/// The fetch path keeps the `ln` alone, whose code is smaller.
+///
+/// The boundaries between buckets are the powers of `gamma`, worked out at compile time. A
+/// sample's exponent and top six mantissa bits name a bin of its binade, narrower than a bucket,
+/// so at most one boundary falls in it: the bin says which, and one comparison with it gives the
+/// bucket. The boundaries here are within about 1e-12 (relative) of those `index_by_ln` draws,
+/// whose `ln` is within an ulp of the exact one; a sample within `MARGIN` of one is left to
+/// `index_by_ln` (the table cannot decide it), and every other one gets the bucket `index_by_ln`
+/// would give it.
+#[cfg(not(feature = "binding"))]
+mod table {
+    use super::{MAX_VALUE, MIN_VALUE, RELATIVE_ACCURACY};
+
+    /// The lowest binade with samples (`MIN_VALUE` is in it), as an unbiased exponent.
+    const E0: i32 = -10;
+    /// Binades from `E0` on, up to the one `MAX_VALUE` is in.
+    const BINADES: usize = 40;
+    /// Bins per binade (the top mantissa bits): a bin is narrower than a bucket (1/64 < ln gamma).
+    const BIN_BITS: u32 = 6;
+    const BINS: usize = BINADES << BIN_BITS;
+    /// The boundaries held: `gamma^k` for `k` in `K0..K0 + KS`, a few beyond the bins' buckets.
+    const K0: i32 = -350;
+    const KS: usize = 1400;
+    /// Relative distance to a boundary within which `index_by_ln` decides.
+    const MARGIN: f64 = 1.0 / (1u64 << 32) as f64;
+
+    const _: () = assert!(MIN_VALUE >= 1.0 / (1u64 << -E0) as f64);
+    const _: () = assert!(MAX_VALUE < (1u64 << (E0 + BINADES as i32)) as f64);
+
+    /// Per boundary `gamma^k`: the least sample above it and the greatest below it that the table
+    /// decides, as `[below, above]`.
+    static BOUNDS: [[f64; 2]; KS] = bounds();
+    /// Per bin, the first boundary at or above its start, as `k`.
+    static FIRST: [i16; BINS] = first();
+
+    const fn gamma() -> f64 {
+        (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
+    }
+
+    /// `gamma^k` for every `k` held, by products from `gamma^0` outward (each within about
+    /// `|k|` ulps of the exact power).
+    const fn powers() -> [f64; KS] {
+        let g = gamma();
+        let mut p = [0.0; KS];
+        let zero = (-K0) as usize;
+        p[zero] = 1.0;
+        let mut i = zero + 1;
+        while i < KS {
+            p[i] = p[i - 1] * g;
+            i += 1;
+        }
+        let mut i = zero;
+        while i > 0 {
+            p[i - 1] = p[i] / g;
+            i -= 1;
+        }
+        p
+    }
+
+    const fn bounds() -> [[f64; 2]; KS] {
+        let p = powers();
+        let mut b = [[0.0; 2]; KS];
+        let mut i = 0;
+        while i < KS {
+            b[i] = [p[i] * (1.0 - MARGIN), p[i] * (1.0 + MARGIN)];
+            i += 1;
+        }
+        b
+    }
+
+    const fn first() -> [i16; BINS] {
+        let p = powers();
+        let mut f = [0i16; BINS];
+        let mut k = 0;
+        let mut j = 0;
+        while j < BINS {
+            let start =
+                f64::from_bits((((1023 + E0) as u64) << 52) + ((j as u64) << (52 - BIN_BITS)));
+            while p[k] < start {
+                k += 1;
+            }
+            f[j] = (k as i32 + K0) as i16;
+            j += 1;
+        }
+        f
+    }
+
+    /// The bucket of `x` (in `MIN_VALUE..=MAX_VALUE`), unless it is too near a boundary.
+    #[inline]
+    pub(super) fn index(x: f64) -> Option<i32> {
+        let bin = (x.to_bits() >> (52 - BIN_BITS)) as usize;
+        let j = bin.wrapping_sub(((1023 + E0) as usize) << BIN_BITS);
+        let k = *FIRST.get(j)? as i32;
+        // `x` is in the bin, so above the boundary `k - 1` and below `k + 1`.
+        let i = (k - K0) as usize;
+        let (below, above) = (BOUNDS[i - 1][1], BOUNDS[i]);
+        if x < above[0] {
+            (x > below).then_some(k)
+        } else if x > above[1] {
+            Some(k + 1)
+        } else {
+            None
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::{Sketch, MAX_VALUE, MIN_VALUE};
+        use super::*;
+
+        /// Whatever the table decides is what `index_by_ln` gives.
+        fn agrees(x: f64) -> bool {
+            if !(MIN_VALUE..=MAX_VALUE).contains(&x) {
+                return true;
+            }
+            match index(x) {
+                Some(i) => {
+                    assert_eq!(i, Sketch::index_by_ln(x), "{x:e} ({:#x})", x.to_bits());
+                    true
+                }
+                None => false,
+            }
+        }
+
+        fn next_up(x: f64) -> f64 {
+            f64::from_bits(x.to_bits() + 1)
+        }
+
+        fn next_down(x: f64) -> f64 {
+            f64::from_bits(x.to_bits() - 1)
+        }
+
+        #[test]
+        fn agrees_with_ln_at_every_boundary_and_bin_edge() {
+            let mut undecided = 0;
+            for [below, above] in BOUNDS {
+                let p = (below + above) / 2.0;
+                // Either side of the margin, across it ulp by ulp, and the boundary itself.
+                let (mut lo, mut hi) = (below, above);
+                for _ in 0..64 {
+                    agrees(lo);
+                    agrees(hi);
+                    lo = next_down(lo);
+                    hi = next_up(hi);
+                }
+                let (mut lo, mut hi) = (below, above);
+                for _ in 0..64 {
+                    undecided += usize::from(!agrees(lo)) + usize::from(!agrees(hi));
+                    lo = next_up(lo);
+                    hi = next_down(hi);
+                }
+                for m in [1e-3, 1e-6, 1e-8, 1e-9, 4e-10, 2.4e-10, 2.2e-10, 1e-10, 0.0] {
+                    agrees(p * (1.0 + m));
+                    agrees(p * (1.0 - m));
+                }
+            }
+            // Only the margins (and not all of them) are left to the `ln`.
+            assert!(undecided <= 4 * 64 * KS, "{undecided}");
+            for j in 0..BINS as u64 {
+                let start = f64::from_bits((((1023 + E0) as u64) << 52) + (j << (52 - BIN_BITS)));
+                let (mut lo, mut hi) = (start, start);
+                for _ in 0..64 {
+                    agrees(lo);
+                    agrees(hi);
+                    lo = next_down(lo);
+                    hi = next_up(hi);
+                }
+            }
+        }
+
+        #[test]
+        fn agrees_with_ln_on_many_samples() {
+            let mut rng = fastrand::Rng::with_seed(7);
+            let mut undecided = 0u32;
+            let n = 2_000_000;
+            for _ in 0..n {
+                // Log-uniform over the whole range, uniform, and round numbers of ms.
+                let x = crate::core::math::exp(rng.f64() * 28.0 - 7.0);
+                undecided += u32::from(!agrees(x));
+                agrees(rng.f64() * 2e9);
+                agrees(rng.u32(1..100_000_000) as f64 / 1000.0);
+                agrees(rng.u32(1..1_000_000) as f64);
+            }
+            assert!(undecided < 10, "{undecided} of {n} undecided");
+            // 1 is a boundary (gamma^0): left to the `ln`.
+            assert!(!agrees(1.0));
+            for x in [MIN_VALUE, MAX_VALUE, 1000.0, 30_000.0] {
+                assert!(agrees(x));
+            }
+        }
     }
 }
 
