@@ -75,7 +75,8 @@ pub use inline::Flights;
 
 #[cfg(not(feature = "binding"))]
 mod inline {
-    use super::Flight;
+    use super::{AttemptRecord, Flight};
+    use crate::prelude::*;
 
     /// Up to two attempts in flight, in place (`super::Flights`), as a slice of them.
     #[derive(Debug, Clone)]
@@ -121,6 +122,65 @@ mod inline {
         }
     }
 
+    /// Attempts held in place (`super::Attempts`): a call makes four at most unless configured
+    /// otherwise.
+    const IN_PLACE: usize = 4;
+
+    /// The first `IN_PLACE` attempts in place, any others in a list (`super::Attempts`).
+    #[derive(Debug, Clone, Default)]
+    pub struct Attempts {
+        len: usize,
+        items: [Option<AttemptRecord>; IN_PLACE],
+        more: Vec<AttemptRecord>,
+    }
+
+    impl Attempts {
+        pub fn len(&self) -> usize {
+            self.len
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.len == 0
+        }
+
+        pub fn push(&mut self, a: AttemptRecord) {
+            match self.items.get_mut(self.len) {
+                Some(free) => *free = Some(a),
+                None => self.more.push(a),
+            }
+            self.len += 1;
+        }
+
+        fn in_place(&mut self) -> &mut [Option<AttemptRecord>] {
+            &mut self.items[..self.len.min(IN_PLACE)]
+        }
+
+        pub fn clear(&mut self) {
+            self.in_place().fill(None);
+            self.more.clear();
+            self.len = 0;
+        }
+
+        pub fn iter(&self) -> impl Iterator<Item = &AttemptRecord> {
+            self.items[..self.len.min(IN_PLACE)]
+                .iter()
+                .flatten()
+                .chain(&self.more)
+        }
+
+        pub fn to_vec(&self) -> Vec<AttemptRecord> {
+            self.iter().cloned().collect()
+        }
+
+        /// Appends them to `to` in order, and is left empty.
+        pub fn move_into(&mut self, to: &mut Vec<AttemptRecord>) {
+            to.reserve(self.len);
+            to.extend(self.in_place().iter_mut().filter_map(Option::take));
+            to.append(&mut self.more);
+            self.len = 0;
+        }
+    }
+
     impl core::ops::Deref for Flights {
         type Target = [Flight];
         fn deref(&self) -> &[Flight] {
@@ -133,6 +193,30 @@ mod inline {
             &mut self.items[..self.len]
         }
     }
+}
+
+/// The attempts a call has made (ended), in the order they ended. Without the binding (the
+/// simulator) the first few are held in the call itself (`inline::Attempts`): thousands of calls
+/// in progress outnumber the finished ones kept for reuse, and every new one allocated a list
+/// for its attempts. The fetch path keeps a `Vec`, whose code is smaller.
+#[cfg(feature = "binding")]
+pub type Attempts = Vec<AttemptRecord>;
+#[cfg(not(feature = "binding"))]
+pub use inline::Attempts;
+
+/// Moves a finished call's attempts into `to` (an empty list, maybe with capacity, which the
+/// call may keep): the list a failure reports.
+#[cfg(feature = "binding")]
+pub fn take_attempts(attempts: &mut Attempts, to: Vec<AttemptRecord>) -> Vec<AttemptRecord> {
+    core::mem::replace(attempts, to)
+}
+
+/// Moves a finished call's attempts into `to` (an empty list, maybe with capacity), keeping the
+/// call's own list's capacity: the list a failure reports.
+#[cfg(not(feature = "binding"))]
+pub fn take_attempts(attempts: &mut Attempts, mut to: Vec<AttemptRecord>) -> Vec<AttemptRecord> {
+    attempts.move_into(&mut to);
+    to
 }
 
 /// What a call is waiting for.
@@ -183,7 +267,7 @@ pub struct Call {
     pub eligible: Result<(), GiveUpReason>,
     pub phase: Phase,
     pub prev_delay_ms: f64,
-    pub attempts: Vec<AttemptRecord>,
+    pub attempts: Attempts,
     pub next_id: u32,
     pub flights: Flights,
     /// Path and query to append to a route's URL (in `meta.url`); `None` when the call is not

@@ -32,7 +32,9 @@ use crate::core::action::{
 use crate::core::adaptive::Gradient;
 use crate::core::backoff;
 use crate::core::budget::RetryBudget;
-use crate::core::call::{AttemptOutcome, AttemptRecord, Call, Flight, Flights, Phase};
+use crate::core::call::{
+    take_attempts, AttemptOutcome, AttemptRecord, Attempts, Call, Flight, Flights, Phase,
+};
 use crate::core::config::{Config, DepositOn, LimitSetting};
 use crate::core::counts::Counts;
 use crate::core::events::{
@@ -362,7 +364,7 @@ impl Engine {
                 deadline_ms: deadline,
                 phase: Phase::Attempts,
                 prev_delay_ms: 0.0,
-                attempts: Vec::new(),
+                attempts: Attempts::default(),
                 next_id: 1,
                 flights: Flights::default(),
                 remainder,
@@ -732,8 +734,8 @@ impl Engine {
     }
 
     /// The attempts call `id` has made so far (for tests).
-    pub fn attempts_of(&self, id: TaskId) -> Option<&[AttemptRecord]> {
-        self.calls.get(id).map(|c| c.attempts.as_slice())
+    pub fn attempts_of(&self, id: TaskId) -> Option<Vec<AttemptRecord>> {
+        self.calls.get(id).map(|c| c.attempts.to_vec())
     }
 
     /// Heap bytes the engine holds (memory-bound tests).

@@ -65,16 +65,13 @@ impl Engine {
         let failed = match spare {
             Some(mut b) => {
                 *b = Failed {
-                    attempts: core::mem::replace(
-                        &mut call.attempts,
-                        core::mem::take(&mut b.attempts),
-                    ),
+                    attempts: take_attempts(&mut call.attempts, core::mem::take(&mut b.attempts)),
                     ..failed
                 };
                 b
             }
             None => Box::new(Failed {
-                attempts: core::mem::take(&mut call.attempts),
+                attempts: take_attempts(&mut call.attempts, Vec::new()),
                 ..failed
             }),
         };
