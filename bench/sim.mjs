@@ -12,9 +12,10 @@
 // counting is all it adds. The split's figures are that instance's best run (`split.totalMs`).
 //
 // Uses pkg/gen/tools (scripts/build.sh) when it is there, else builds the working tree's tools
-// wasm into a temp dir as build.sh does (wasm-pack --profile tools, wasm-opt -O3, the glue as a
-// factory). Chromium is Debian's (/usr/bin/chromium or $CHROMIUM_PATH) through playwright-core,
-// never a downloaded one; the page and the wasm are served from 127.0.0.1.
+// wasm into a temp dir as build.sh does (wasm-pack --profile tools with scripts/tools.rustflags,
+// wasm-opt -O3, the glue as a factory). Chromium is Debian's (/usr/bin/chromium or
+// $CHROMIUM_PATH) through playwright-core, never a downloaded one; the page and the wasm are
+// served from 127.0.0.1.
 //
 //   node bench/sim.mjs [--smoke] [--runs=N] [--presets=a,b] [--dir=DIR] [--build] [--no-chromium]
 //     --dir=DIR     a tools build to measure (ballast_tools.js as a factory, ballast_tools_bg.wasm)
@@ -47,12 +48,15 @@ function toolsDir() {
   log(`building the tools wasm into ${out} (wasm-pack --profile tools, wasm-opt -O3)`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(path.dirname(out), { recursive: true });
-  const run = (cmd, argv) => execFileSync(cmd, argv, { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
+  const lines = (f) => readFileSync(path.join(REPO, f), "utf8").split("\n").filter(Boolean);
+  // build.sh's extra rustflags for the tools build (scripts/tools.rustflags says why).
+  const env = { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: lines("scripts/tools.rustflags").join(" ") };
+  const run = (cmd, argv) => execFileSync(cmd, argv, { cwd: REPO, env, stdio: ["ignore", "ignore", "inherit"] });
   run("wasm-pack", [
     "--log-level", "warn", "build", "tools", "--mode", "no-install", "--target", "web", "--profile", "tools",
     "--out-dir", out, "--out-name", "ballast_tools", "--no-typescript", "--no-pack", "--no-gitignore",
   ]);
-  const flags = readFileSync(path.join(REPO, "scripts/wasm-opt.flags"), "utf8").split("\n").filter(Boolean);
+  const flags = lines("scripts/wasm-opt.flags");
   const wasm = path.join(out, "ballast_tools_bg.wasm");
   run(path.join(REPO, "node_modules/.bin/wasm-opt"), ["-O3", ...flags, wasm, "-o", wasm]);
   run(process.execPath, [path.join(REPO, "scripts/glue-factory.mjs"), path.join(out, "ballast_tools.js")]);
