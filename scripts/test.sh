@@ -24,6 +24,9 @@ cargo clippy -p ballast-tools --lib --target wasm32-unknown-unknown -- -D warnin
 
 step "rust tests (the engine, the simulator, the tools)"
 cargo test --workspace --all-targets
+# The engine as the simulator links it (without the binding: call.rs, sketch.rs and the engine
+# hold some things differently there, for speed), with its own unit tests and the golden runs.
+cargo test --lib --test simulator --no-default-features --features std,server
 
 # The engine's tests compiled to wasm, with wasm-bindgen-test (Cargo.toml says how the no_std lib
 # links std there): those of every test file whose first lines make `#[test]` wasm-bindgen-test's;
