@@ -6,7 +6,7 @@
 //   node bench/run.mjs --smoke    every benchmark briefly (CI: so it cannot rot). Asserts nothing
 //                                 about timings; exits non-zero only if a benchmark crashes.
 //                                 Writes its report to a temp dir, never over the committed one.
-//   --only=overhead,faults,size,coldstart,engine     run some sections (the report shows those)
+//   --only=overhead,faults,size,coldstart,engine,sim run some sections (the report shows those)
 //   --out=DIR                                          where to write the report
 //
 // Set-up it does by itself: builds pkg/gen (scripts/build.sh) if missing, installs the pinned
@@ -20,7 +20,7 @@ import path from "node:path";
 import { BENCH, REPO, SMOKE, argValue } from "./lib/common.mjs";
 import { renderChart, renderResults } from "./lib/report.mjs";
 
-const SECTIONS = ["overhead", "faults", "size", "coldstart", "engine"];
+const SECTIONS = ["overhead", "faults", "size", "coldstart", "engine", "sim"];
 const only = argValue("only", SECTIONS.join(",")).split(",").filter(Boolean);
 for (const s of only) {
   if (!SECTIONS.includes(s)) {
@@ -164,6 +164,7 @@ await section("engine", async () => {
   });
   return { wasm, native, divanArgs, profile: SMOKE ? "bench, lto off (smoke)" : "bench (= release: opt-level s, lto, 1 codegen unit)" };
 });
+await section("sim", () => node("sim.mjs", [], { timeoutMs: 600_000 }));
 results.elapsedS = (Date.now() - t0) / 1000;
 results.machine.loadAvgEnd = os.loadavg();
 

@@ -11,7 +11,7 @@ const kb = (b) => (Number.isFinite(b) ? `${(b / KB).toFixed(1)}` : "–");
 const ns = (x) => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} µs` : x >= 1000 ? `${(x / 1000).toFixed(2)} µs` : `${x.toFixed(0)} ns`) : "–");
 const yes = (b) => (b === null || b === undefined ? "n/a" : b ? "**met**" : "**not met**");
 
-const TEXT_COLUMNS = /^(client|what|scenario|target|measured|status|item|crate|library|worker|variant|piece|benchmark|group)$/i;
+const TEXT_COLUMNS = /^(client|what|scenario|target|measured|status|item|crate|library|worker|variant|piece|benchmark|group|preset|policy)$/i;
 function table(head, rows) {
   const line = (cells) => `| ${cells.join(" | ")} |`;
   return [line(head), line(head.map((h) => (TEXT_COLUMNS.test(h) ? "---" : "---:"))), ...rows.map(line)].join("\n");
@@ -30,6 +30,8 @@ export const SIZE_LIMIT_KB = 54;
 export const SIZE_GOAL_KB = 40;
 /** Goals for ballast's own CPU per request beyond the floor (real-loop profiles), µs, by concurrency. */
 export const CPU_GOAL_US = { 1: 3, 64: 6 };
+/** The simulator's target: simulated tasks per second in Chromium, for every preset and policy. */
+export const SIM_GOAL = 1_000_000;
 
 /** µs per request of ballast's own code (its JS, the glue, the engine) in a profile-real median. */
 const ownUs = (x) => Object.entries(x.usPerRequest).filter(([g]) => g.startsWith("ballast")).reduce((a, [, v]) => a + v, 0);
@@ -152,6 +154,16 @@ export function targets(r) {
   if (b) {
     out.push({ kind: "target", target: "2b. 10% 503s: success ≥ 99.9%", measured: pct(b.success, 2), met: b.success >= 0.999 });
     out.push({ kind: "target", target: "2b. 10% 503s: amplification ≤ 1.12x", measured: `${n2(b.amplification)}x`, met: b.amplification <= 1.12 });
+  }
+  const sim = r.sections.sim;
+  if (sim?.chromium?.rows?.length) {
+    const low = sim.chromium.rows.reduce((a, x) => (x.tasksPerSec < a.tasksPerSec ? x : a));
+    out.push({
+      kind: "target",
+      target: `6. simulator ≥ ${n0(SIM_GOAL / 1000)}k simulated tasks/s in Chromium, every preset and policy`,
+      measured: `lowest ${n0(low.tasksPerSec / 1000)}k (${low.preset}, ${low.policy})`,
+      met: low.tasksPerSec >= SIM_GOAL,
+    });
   }
   const sz = r.sections.size;
   if (sz?.bundles) {
@@ -572,6 +584,26 @@ export function renderResults(r) {
     }
   }
   if (!en?.native && !en?.wasm) L.push(`_not run${en?.error ? `: ${en.error.split("\n")[0]}` : ""}_`, "");
+
+  // 6. Simulator
+  const sim = r.sections.sim;
+  L.push("## 6. Simulator", "");
+  if (sim?.node?.rows) {
+    L.push(
+      `Simulated calls ("tasks") per second of wall time (bench/sim.mjs): one whole \`simulate(preset, { policy, seed: 1 })\` call as a page makes it, ` +
+        `reading the options, the run and converting its output to JS objects, in the tools wasm; best of ${sim.runs} runs after a warm-up. ` +
+        `Node ${sim.node.version}${sim.chromium ? `, Chromium ${sim.chromium.version} (Debian's, headless)` : ""}.`,
+      "",
+    );
+    const cr = (x) => sim.chromium?.rows.find((y) => y.preset === x.preset && y.policy === x.policy);
+    L.push(
+      table(
+        ["preset", "policy", "tasks", "attempts", "Node tasks/s", "Chromium tasks/s", "Chromium attempts/s", "Chromium ms"],
+        sim.node.rows.map((x) => [x.preset, x.policy, n0(x.tasks), n0(x.attempts), n0(x.tasksPerSec), n0(cr(x)?.tasksPerSec), n0(cr(x)?.attemptsPerSec), ms(cr(x)?.bestMs)]),
+      ),
+      "",
+    );
+  } else L.push(`_not run${sim?.error ? `: ${sim.error.split("\n")[0]}` : ""}_`, "");
 
   L.push("## How to run", "");
   L.push(
