@@ -325,19 +325,24 @@ mod table {
             f64::from_bits(x.to_bits() - 1)
         }
 
+        /// `agrees` on the 64 floats from `lo` down and the 64 from `hi` up.
+        fn outward(lo: f64, hi: f64) {
+            let (mut lo, mut hi) = (lo, hi);
+            for _ in 0..64 {
+                agrees(lo);
+                agrees(hi);
+                lo = next_down(lo);
+                hi = next_up(hi);
+            }
+        }
+
         #[test]
         fn agrees_with_ln_at_every_boundary_and_bin_edge() {
             let mut undecided = 0;
             for [below, above] in BOUNDS {
                 let p = (below + above) / 2.0;
                 // Either side of the margin, across it ulp by ulp, and the boundary itself.
-                let (mut lo, mut hi) = (below, above);
-                for _ in 0..64 {
-                    agrees(lo);
-                    agrees(hi);
-                    lo = next_down(lo);
-                    hi = next_up(hi);
-                }
+                outward(below, above);
                 let (mut lo, mut hi) = (below, above);
                 for _ in 0..64 {
                     undecided += usize::from(!agrees(lo)) + usize::from(!agrees(hi));
@@ -353,13 +358,7 @@ mod table {
             assert!(undecided <= 4 * 64 * KS, "{undecided}");
             for j in 0..BINS as u64 {
                 let start = f64::from_bits((((1023 + E0) as u64) << 52) + (j << (52 - BIN_BITS)));
-                let (mut lo, mut hi) = (start, start);
-                for _ in 0..64 {
-                    agrees(lo);
-                    agrees(hi);
-                    lo = next_down(lo);
-                    hi = next_up(hi);
-                }
+                outward(start, start);
             }
         }
 
