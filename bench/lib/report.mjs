@@ -155,6 +155,13 @@ export function targets(r) {
     out.push({ kind: "target", target: "2b. 10% 503s: success ≥ 99.9%", measured: pct(b.success, 2), met: b.success >= 0.999 });
     out.push({ kind: "target", target: "2b. 10% 503s: amplification ≤ 1.12x", measured: `${n2(b.amplification)}x`, met: b.amplification <= 1.12 });
   }
+  const sz = r.sections.size;
+  if (sz?.bundles) {
+    const t = sz.bundles.ballast.totalGzip;
+    const measured = `${kb(t)} KB (JS ${kb(sz.bundles.ballast.js.gzip)} + wasm ${kb(sz.bundles.ballast.wasm.gzip)})`;
+    out.push({ kind: "target", target: `3. browser path (esbuild bundle of createFetch + the small wasm, gzip) ≤ ${SIZE_LIMIT_KB} KB`, measured, met: t <= SIZE_LIMIT_KB * KB });
+    out.push({ kind: "goal", target: `3. goal: browser path ≤ ${SIZE_GOAL_KB} KB gzip`, measured: `${kb(t)} KB (${kb(Math.max(0, t - SIZE_GOAL_KB * KB))} KB to go)`, met: t <= SIZE_GOAL_KB * KB });
+  }
   const sim = r.sections.sim;
   if (sim?.chromium?.rows?.length) {
     const low = sim.chromium.rows.reduce((a, x) => (x.tasksPerSec < a.tasksPerSec ? x : a));
@@ -164,13 +171,6 @@ export function targets(r) {
       measured: `lowest ${n0(low.tasksPerSec / 1000)}k (${low.preset}, ${low.policy})`,
       met: low.tasksPerSec >= SIM_GOAL,
     });
-  }
-  const sz = r.sections.size;
-  if (sz?.bundles) {
-    const t = sz.bundles.ballast.totalGzip;
-    const measured = `${kb(t)} KB (JS ${kb(sz.bundles.ballast.js.gzip)} + wasm ${kb(sz.bundles.ballast.wasm.gzip)})`;
-    out.push({ kind: "target", target: `3. browser path (esbuild bundle of createFetch + the small wasm, gzip) ≤ ${SIZE_LIMIT_KB} KB`, measured, met: t <= SIZE_LIMIT_KB * KB });
-    out.push({ kind: "goal", target: `3. goal: browser path ≤ ${SIZE_GOAL_KB} KB gzip`, measured: `${kb(t)} KB (${kb(Math.max(0, t - SIZE_GOAL_KB * KB))} KB to go)`, met: t <= SIZE_GOAL_KB * KB });
   }
   return out;
 }
