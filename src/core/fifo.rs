@@ -48,6 +48,11 @@ impl<T> Fifo<T> {
         self.items.get(self.head)?.as_ref()
     }
 
+    /// The back item (the last pushed that is still queued).
+    pub fn back(&self) -> Option<&T> {
+        self.items[self.head..].last()?.as_ref()
+    }
+
     pub fn front_mut(&mut self) -> Option<&mut T> {
         self.items.get_mut(self.head)?.as_mut()
     }
@@ -69,6 +74,13 @@ impl<T> Fifo<T> {
     pub fn take_first(&mut self, f: impl Fn(&T) -> bool) -> Option<T> {
         let at = self.items.iter().position(|x| x.as_ref().is_some_and(&f))?;
         self.items.remove(at)
+    }
+
+    /// Keeps only the queued items for which `f` holds, in order.
+    pub fn retain(&mut self, f: impl Fn(&T) -> bool) {
+        self.items.drain(..self.head);
+        self.head = 0;
+        self.items.retain(|x| x.as_ref().is_some_and(&f));
     }
 
     /// Bytes of heap the queue holds (for the memory-bound tests).

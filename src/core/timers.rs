@@ -10,9 +10,9 @@
 //! entries are dropped as they surface, and the queue is rebuilt without them when they outnumber
 //! the live ones, so its size stays bounded by the calls in progress.
 
+use crate::core::fifo::Fifo;
 use crate::core::math::{from_order_key, order_key};
 use crate::core::tasks::TaskId;
-use crate::prelude::*;
 use alloc::collections::BinaryHeap;
 use core::cmp::Ordering;
 
@@ -82,53 +82,6 @@ impl Ord for Entry {
 /// compiles to the heap alone).
 pub const ENGINE_RUN: bool = !cfg!(feature = "binding");
 
-/// Timers in the order they come up; `entries[head..]` are still to come.
-#[derive(Default)]
-struct Run {
-    entries: Vec<Entry>,
-    head: usize,
-}
-
-impl Run {
-    fn first(&self) -> Option<&Entry> {
-        self.entries.get(self.head)
-    }
-
-    fn last(&self) -> Option<&Entry> {
-        self.entries
-            .last()
-            .filter(|_| self.head < self.entries.len())
-    }
-
-    fn push(&mut self, e: Entry) {
-        self.entries.push(e);
-    }
-
-    fn pop_first(&mut self) -> Option<Entry> {
-        let e = *self.entries.get(self.head)?;
-        self.head += 1;
-        // What was taken is dropped once it is half the list: each entry moves at most once.
-        if self.head == self.entries.len() {
-            self.entries.clear();
-            self.head = 0;
-        } else if self.head >= 32 && 2 * self.head >= self.entries.len() {
-            self.entries.drain(..self.head);
-            self.head = 0;
-        }
-        Some(e)
-    }
-
-    fn len(&self) -> usize {
-        self.entries.len() - self.head
-    }
-
-    fn retain(&mut self, keep: impl Fn(&Entry) -> bool) {
-        self.entries.drain(..self.head);
-        self.head = 0;
-        self.entries.retain(keep);
-    }
-}
-
 /// The timers: each comes up at its instant, equal instants in the order they were set.
 ///
 /// With `RUN`, a timer set no earlier than the run's last one joins the run, which gives up its
@@ -140,7 +93,8 @@ impl Run {
 #[derive(Default)]
 pub struct Timers<const RUN: bool> {
     heap: BinaryHeap<Entry>,
-    run: Run,
+    /// Timers in the order they come up (`RUN`).
+    run: Fifo<Entry>,
     seq: u64,
 }
 
@@ -152,7 +106,7 @@ impl<const RUN: bool> Timers<RUN> {
             seq: self.seq,
             timer,
         };
-        if RUN && self.run.last().is_none_or(|last| last.key <= e.key) {
+        if RUN && self.run.back().is_none_or(|last| last.key <= e.key) {
             self.run.push(e);
         } else {
             self.heap.push(e);
@@ -165,7 +119,7 @@ impl<const RUN: bool> Timers<RUN> {
         if !RUN {
             return top.map(|e| (e, false));
         }
-        match (self.run.first(), top) {
+        match (self.run.front(), top) {
             (Some(r), Some(h)) if h.before(r) => Some((h, false)),
             (Some(r), _) => Some((r, true)),
             (None, h) => h.map(|e| (e, false)),
@@ -175,7 +129,7 @@ impl<const RUN: bool> Timers<RUN> {
     /// Takes the earliest timer out.
     fn take(&mut self) -> Option<Entry> {
         match self.earliest()? {
-            (_, true) => self.run.pop_first(),
+            (_, true) => self.run.pop(),
             (_, false) => self.heap.pop(),
         }
     }
@@ -192,11 +146,7 @@ impl<const RUN: bool> Timers<RUN> {
         if at > now {
             return None;
         }
-        let e = if run {
-            self.run.pop_first()
-        } else {
-            self.heap.pop()
-        };
+        let e = if run { self.run.pop() } else { self.heap.pop() };
         e.map(|e| (at, e.timer))
     }
 
@@ -231,7 +181,7 @@ impl<const RUN: bool> Timers<RUN> {
 
     /// Heap bytes held (memory-bound tests).
     pub fn footprint(&self) -> usize {
-        (self.heap.capacity() + self.run.entries.capacity()) * core::mem::size_of::<Entry>()
+        self.heap.capacity() * core::mem::size_of::<Entry>() + self.run.footprint()
     }
 }
 
