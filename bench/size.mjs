@@ -40,9 +40,9 @@ const snippetFiles = [];
   }
 })(path.join(PKG, "gen/snippets"));
 // The hand-written JS a browser loads with createFetch: every module of the package but the
-// other runtimes' entries, the export helpers and the tools entries (ballast-fetch/sim and
+// other runtimes' entries and what only they import, the export helpers and the tools entries (ballast-fetch/sim and
 // ballast-fetch/drift: their own subpaths, never in a createFetch bundle).
-const NOT_BROWSER = new Set(["node.js", "deno.js", "workerd.js", "workers-executor.js", "export.js"]);
+const NOT_BROWSER = new Set(["node.js", "deno.js", "workerd.js", "workers-executor.js", "server.js", "server-executor.js", "export.js"]);
 const TOOLS = /^(sim|drift|tools)[-.]/;
 const handJsFiles = JSON.parse(readFileSync(path.join(PKG, "package.json"), "utf8"))
   .files.filter((f) => f.endsWith(".js") && !f.startsWith("gen/") && !f.startsWith("bin/") && !NOT_BROWSER.has(f) && !TOOLS.test(f));

@@ -7,7 +7,7 @@ import { hosts } from "./host.js";
 import { Listeners } from "./listeners.js";
 import { Executor, BallastError, internalError } from "./executor.js";
 import { firstCall, secondCall } from "./pitfall.js";
-// The class only: the state's reader comes from the server entries (`states` below), so a
+// The class only: the state's reader comes from the server entries (`server` below), so a
 // browser bundle, whose build has no state snapshots, does not carry it.
 import { StateError } from "./state.js";
 
@@ -22,23 +22,23 @@ const NO_STATE = `nothing in a browser: the browser build has no state snapshots
 const NO_SET_ROUTES = "nothing in a browser: the browser build cannot replace routes (setRoutes is for Workers, Deno and Node)";
 
 /**
- * `createFetch` bound to a way of getting the wasm module. `states`: pkg/state.js's reader
- * (`{ readState, stateErrorAt }`), which the server entries pass with their build (Cargo.toml's
- * `server`); without it, or with the browsers' build, exportState, mergeState, initialState and
- * setRoutes are refused. `executor`: the executor class (Workers': pkg/workers-executor.js). For tests:
+ * `createFetch` bound to a way of getting the wasm module. `server`: pkg/server.js (the state's
+ * reader and the executor that leases and carries state), which the server entries pass with their
+ * build (Cargo.toml's `server`); without it, or with the browsers' build, exportState, mergeState,
+ * initialState and setRoutes are refused. `executor`: the executor class, if not the one `server`
+ * names (Workers': pkg/workers-executor.js). For tests:
  * `instantiate` replaces the generated glue's (to make the engine fault on purpose), `clock` the
  * real clock and timers.
  */
-export function bind(getModule, { instantiate, clock, states = null, executor = Executor } = {}) {
+export function bind(getModule, { instantiate, clock, server = null, executor = server?.Executor ?? Executor } = {}) {
   const host = hosts(getModule, instantiate);
 
   return function createFetch(config) {
     const { data, transport, hooks: userHooks, coordinator, initialState } = readConfig(config);
     const listeners = new Listeners(host().boundary.events);
-    /** The build has what the browsers' leaves out: coordinators, state snapshots, setRoutes. */
-    const server = host().boundary.features.has("server");
-    const stateful = states !== null && server;
-    if (coordinator !== null && !server) throw configError("coordinator", coordinator, NO_COORDINATOR);
+    /** The entry and build have what the browsers' leave out: coordinators, state snapshots, setRoutes. */
+    const stateful = server !== null && host().boundary.features.has("server");
+    if (coordinator !== null && !stateful) throw configError("coordinator", coordinator, NO_COORDINATOR);
     if (initialState !== null && !stateful) throw configError("initialState", initialState, NO_STATE);
     /** Throws in the browsers' build, which has no state snapshots. */
     const needState = (what) => {
@@ -49,7 +49,7 @@ export function bind(getModule, { instantiate, clock, states = null, executor = 
     let state = null;
     const hooks = {
       configError: (path, allowed, masked) => configError(path, masked ?? valueAt(names, path), allowed),
-      stateError: (path, shown, allowed) => states.stateErrorAt(state, path, shown, allowed),
+      stateError: (path, shown, allowed) => server.stateErrorAt(state, path, shown, allowed),
     };
     let ex = null;
 
@@ -90,7 +90,7 @@ export function bind(getModule, { instantiate, clock, states = null, executor = 
     let initial = null;
     if (initialState !== null) {
       pending = encode(
-        states.readState(initialState, (s) => (state = initial = s)),
+        server.readState(initialState, (s) => (state = initial = s)),
         ex.b.T,
       );
       ex.mergeState(pending, hooks, isStateError, false);
@@ -134,7 +134,7 @@ export function bind(getModule, { instantiate, clock, states = null, executor = 
     wrapped.mergeState = (given) => {
       needState("mergeState()");
       settle();
-      const lists = states.readState(given, (s) => (state = s));
+      const lists = server.readState(given, (s) => (state = s));
       return ex.mergeState(encode(lists, ex.b.T), hooks, isStateError);
     };
     wrapped.setRoutes = (routes) => {

@@ -2,7 +2,7 @@
 // (`import source`), so no --allow-read is needed; instantiated on the first createFetch().
 import source wasmModule from "./gen/ballast_fast_bg.wasm";
 import { bind } from "./api.js";
-import * as states from "./state.js";
+import * as server from "./server.js";
 
 export * from "./public.js";
-export const createFetch = bind(() => wasmModule, { states });
+export const createFetch = bind(() => wasmModule, { server });

@@ -2,7 +2,7 @@
 // folder on the first createFetch().
 import { readFileSync } from "node:fs";
 import { bind } from "./api.js";
-import * as states from "./state.js";
+import * as server from "./server.js";
 
 export * from "./public.js";
-export const createFetch = bind(() => readFileSync(new URL("./gen/ballast_fast_bg.wasm", import.meta.url)), { states });
+export const createFetch = bind(() => readFileSync(new URL("./gen/ballast_fast_bg.wasm", import.meta.url)), { server });

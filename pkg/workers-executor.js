@@ -11,9 +11,9 @@
 //   call settles a promise whose reaction it set up in its own request, and workerd runs the
 //   reaction there: it sends the attempt and sets the call's timer.
 
-import { Executor } from "./executor.js";
+import { ServerExecutor } from "./server-executor.js";
 
-export class WorkersExecutor extends Executor {
+export class WorkersExecutor extends ServerExecutor {
   constructor(options) {
     super(options);
     /** The call whose request the current step runs in, or null (see `start`). */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mulberry32 } from "../origin/server.mjs";
 import { bind } from "../../pkg/api.js";
-import * as states from "../../pkg/state.js";
+import * as server from "../../pkg/server.js";
 
 const gen = new URL("../../pkg/gen/", import.meta.url);
 const BUILDS = ["ballast_bg.wasm", "ballast_fast_bg.wasm"];
@@ -37,7 +37,7 @@ test("the server entries (Node, Deno, workerd) load the fast build, the browser 
 
 test("only the fast build has a shared retry budget: the small one refuses a coordinator, naming it", async () => {
   const coordinator = { lease: async () => ({ granted: 0, ttlMs: 1000 }) };
-  const [small, fast] = modules.map((m) => bind(() => m, { states }));
+  const [small, fast] = modules.map((m) => bind(() => m, { server }));
   assert.throws(
     () => small({ coordinator }),
     (err) => err.name === "ConfigError" && err.path === "coordinator" && /browser build has no shared retry budget/.test(err.message),
@@ -50,7 +50,7 @@ test("only the fast build has a shared retry budget: the small one refuses a coo
 });
 
 test("only the fast build has state snapshots: the small one refuses them, naming why", async () => {
-  const [small, fast] = modules.map((m) => bind(() => m, { states }));
+  const [small, fast] = modules.map((m) => bind(() => m, { server }));
   const transport = async () => new Response("ok");
   const f = fast({ transport });
   await f("http://127.0.0.1:1/");
@@ -103,7 +103,7 @@ class VirtualClock {
  */
 async function seededRun(module) {
   const clock = new VirtualClock();
-  const createFetch = bind(() => module, { clock, states });
+  const createFetch = bind(() => module, { clock, server });
   const rand = mulberry32(5);
   const log = [];
   const transport = (input, init) =>

@@ -115,10 +115,10 @@ export async function instrumented(patch = () => {}) {
   const { readFileSync } = await import("node:fs");
   const { bind } = await import("../../pkg/api.js");
   const { instantiate } = await import("../../pkg/gen/ballast.js");
-  const states = await import("../../pkg/state.js");
+  const server = await import("../../pkg/server.js");
   const instances = [];
   const createFetch = bind(() => readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)), {
-    states,
+    server,
     instantiate: (module) => {
       const b = instantiate(module);
       patch(b, instances.length);

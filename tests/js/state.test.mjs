@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createFetch, ConfigError, StateError } from "../../pkg/node.js";
 import { bind } from "../../pkg/api.js";
-import * as states from "../../pkg/state.js";
+import * as server from "../../pkg/server.js";
 import { startOrigin } from "../origin/server.mjs";
 import { uniqueKey, FAST } from "./helpers.mjs";
 
@@ -126,7 +126,7 @@ test("mergeState takes states in any order, any number of times, and names route
 /** A client on a clock that does not move (its exports are then comparable), no network. */
 function frozen() {
   const clock = { now: () => 5_000, wall: () => 1_700_000_005_000, set: setTimeout, clear: clearTimeout };
-  const create = bind(() => readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)), { clock, states });
+  const create = bind(() => readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)), { clock, server });
   return create;
 }
 

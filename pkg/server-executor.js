@@ -1,0 +1,81 @@
+// The executor of the server builds (Node, Deno, Workers: Cargo.toml's `server`). On top of what
+// every executor does (pkg/executor.js), it leases retry tokens from a coordinator (a budget
+// shared across isolates) and carries state snapshots and new routes in and out of the engine.
+// The browsers' build has none of these, so a browser bundle does not carry this module.
+
+import { ConfigError } from "./config.js";
+import { Executor } from "./executor.js";
+
+export class ServerExecutor extends Executor {
+  /**
+   * The engine wants retry tokens leased (src/core/lease.rs): asks the coordinator in the
+   * background and reports its answer. Nothing waits for it: the engine times the request
+   * itself (its timer is armed here) and drops an answer that comes after that.
+   */
+  lease() {
+    let r;
+    try {
+      r = this.client.lease(this.clock.now());
+    } catch (err) {
+      this.fault(err);
+      return;
+    }
+    if (r.length === 0) return;
+    const [id, deposits, want, until] = r;
+    this.arm(until);
+    let p;
+    try {
+      const { fingerprint, effective } = this.snapshotConfig();
+      const { ratio, minPerSec, ttlMs } = effective.budget;
+      p = Promise.resolve(this.coordinator.lease({ fingerprint, budget: { ratio, minPerSec, ttlMs }, deposits, want }));
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const answer = (granted, ttl) => this.step(() => this.client.leased(id, granted, ttl, this.clock.now()));
+    p.then(
+      (v) => {
+        const granted = v?.granted;
+        const ttl = v?.ttlMs;
+        const ok = Number.isInteger(granted) && granted >= 0 && typeof ttl === "number" && ttl > 0;
+        answer(ok ? granted : -1, ok ? ttl : 0);
+      },
+      () => answer(-1, 0),
+    );
+  }
+
+  /**
+   * A call into the client outside a step (a state, the routes): what `fn(client)` returns. An
+   * error `passes(err)` says the engine reports on purpose (it returned it: nothing unwound
+   * through its frames) is thrown as it is; any other exception is a fault.
+   */
+  direct(fn, passes = () => false) {
+    if (this.dead) throw this.faultError;
+    try {
+      return fn(this.client);
+    } catch (err) {
+      if (passes(err)) throw err;
+      throw this.fault(err);
+    }
+  }
+
+  /** The client's state snapshot (decoded). */
+  exportState() {
+    return this.direct((c) => this.b.decode(c.exportState(this.clock.now(), this.clock.wall()))[0]);
+  }
+
+  /**
+   * Merges a state (a tape of the lists pkg/state.js makes): what the merge did, or the
+   * StateError `hooks` builds. With `apply` false it is only checked (the clock aside).
+   */
+  mergeState(tape, hooks, isStateError, apply = true) {
+    const now = this.clock.now();
+    const wall = this.clock.wall();
+    return this.direct((c) => this.b.decode(c.mergeState(tape, now, wall, hooks, apply))[0], isStateError);
+  }
+
+  /** Runs the routes of `tape` (`{ routes }`), or throws their ConfigError. */
+  setRoutes(tape, hooks) {
+    this.direct((c) => c.setRoutes(tape, this.clock.now(), hooks), (err) => err instanceof ConfigError);
+    this.config = null; // snapshot().config names the new routes
+  }
+}
