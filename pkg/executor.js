@@ -379,7 +379,7 @@ export class Executor {
       return;
     }
     this.apply(out, detail);
-    if (events !== null) for (const [kind, payload] of events) this.listeners.emit(kind, payload);
+    if (events !== null) for (const [kind, payload] of events) this.emit(kind, payload);
     this.rearm(out[this.b.H_TIMEOUT]);
     if (out[this.b.H_PENDING] & this.b.PENDING_LEASE && this.coordinator !== null) this.lease();
     this.listeners.flush();
@@ -387,6 +387,11 @@ export class Executor {
 
   /** Leases retry tokens from the coordinator: a server build's (pkg/server-executor.js). */
   lease() {}
+
+  /** Delivers an event the engine queued (to listeners, after the step). */
+  emit(kind, payload) {
+    this.listeners.emit(kind, payload);
+  }
 
   apply(out, detail) {
     const b = this.b;

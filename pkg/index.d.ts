@@ -709,6 +709,11 @@ export interface InternalErrorEvent {
 export interface CoordinatorEvent {
   state: "shared" | "degraded";
   reason: "granted" | "timeout" | "error";
+  /**
+   * With reason `error`: what the coordinator's `lease` threw or rejected with, or a TypeError
+   * naming what it resolved with instead of `{ granted, ttlMs }`.
+   */
+  error?: unknown;
 }
 
 /** Every event type {@link BallastFetch.on} accepts, and its payload. */

@@ -3,7 +3,7 @@
 // shared across isolates) and carries state snapshots and new routes in and out of the engine.
 // The browsers' build has none of these, so a browser bundle does not carry this module.
 
-import { ConfigError } from "./config.js";
+import { ConfigError, show } from "./config.js";
 import { Executor } from "./executor.js";
 
 export class ServerExecutor extends Executor {
@@ -31,16 +31,33 @@ export class ServerExecutor extends Executor {
     } catch (err) {
       p = Promise.reject(err);
     }
-    const answer = (granted, ttl) => this.step(() => this.client.leased(id, granted, ttl, this.clock.now()));
+    // `error`: why it failed, for the "coordinator" event this answer may cause (`emit`).
+    const answer = (granted, ttl, error) => {
+      this.leaseError = error;
+      try {
+        this.step(() => this.client.leased(id, granted, ttl, this.clock.now()));
+      } finally {
+        this.leaseError = undefined;
+      }
+    };
     p.then(
       (v) => {
         const granted = v?.granted;
         const ttl = v?.ttlMs;
-        const ok = Number.isInteger(granted) && granted >= 0 && typeof ttl === "number" && ttl > 0;
-        answer(ok ? granted : -1, ok ? ttl : 0);
+        if (Number.isInteger(granted) && granted >= 0 && typeof ttl === "number" && ttl > 0) answer(granted, ttl);
+        else answer(-1, 0, new TypeError(`ballast: coordinator.lease resolved with ${show(v)}, not { granted, ttlMs }`));
       },
-      () => answer(-1, 0),
+      (err) => answer(-1, 0, err),
     );
+  }
+
+  /**
+   * A "coordinator" event that a failed lease caused carries what failed (`error`): the engine
+   * knows only that it failed, and a coordinator of the user's own needs to say why.
+   */
+  emit(kind, payload) {
+    if (kind === "coordinator" && payload.reason === "error" && this.leaseError !== undefined) payload.error = this.leaseError;
+    super.emit(kind, payload);
   }
 
   /**

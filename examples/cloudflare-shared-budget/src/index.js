@@ -21,9 +21,9 @@ const api = sharedFetch(
   { group: "upstream" },
 );
 
-// Logged once per change of mode: "degraded" when the Durable Object is slow (250 ms) or failing,
-// "shared" again when it answers.
-api.on("coordinator", (e) => console.log(`ballast budget: ${e.state} (${e.reason})`));
+// Logged once per change of mode: "degraded" when the Durable Object is slow (250 ms) or failing
+// (`error` says how), "shared" again when it answers.
+api.on("coordinator", (e) => console.log(`ballast budget: ${e.state} (${e.reason})${e.error === undefined ? "" : `: ${e.error}`}`));
 
 export default {
   async fetch(request, env, ctx) {
