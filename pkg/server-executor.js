@@ -22,7 +22,7 @@ export class ServerExecutor extends Executor {
     }
     if (r.length === 0) return;
     const [id, deposits, want, until] = r;
-    this.arm(until);
+    this.leaseTimer(until);
     let p;
     try {
       const { fingerprint, effective } = this.snapshotConfig();
@@ -49,6 +49,11 @@ export class ServerExecutor extends Executor {
       },
       (err) => answer(-1, 0, err),
     );
+  }
+
+  /** A lease request went out: the engine's next wake-up is now `at`, which may be its timeout. */
+  leaseTimer(at) {
+    this.arm(at);
   }
 
   /**

@@ -5,7 +5,8 @@
 // - Each call keeps a timer of its own, set in its own request after each of its own steps, at
 //   the instant the engine wants it woken (`wakeOf`); it wakes only that call's timers
 //   (`timeoutOf`). With one timer per client, a call could wait on a timer a finished request had
-//   set.
+//   set, and a timer could wake another request's calls and abort their fetches from the wrong
+//   request. The client keeps none: a lease's timeout is timed by the calls' own (`leaseTimer`).
 // - An attempt that another call's step started (a queued call admitted when that call ended and
 //   freed its slot, or a leased retry whose lease answer came in) is not sent from that step. The
 //   call settles a promise whose reaction it set up in its own request, and workerd runs the
@@ -59,8 +60,9 @@ export class WorkersExecutor extends ServerExecutor {
   }
 
   /**
-   * A function that, called from any request, sends `call`'s deferred attempts from the request
-   * this is made in (the call's own: its begin, or an earlier run of this reaction).
+   * A function that, called from any request, sends `call`'s deferred attempts and sets its timer
+   * again from the request this is made in (the call's own: its begin, or an earlier run of this
+   * reaction).
    */
   resumer(call) {
     let resolve;
@@ -69,13 +71,24 @@ export class WorkersExecutor extends ServerExecutor {
       call.resume = this.resumer(call);
       const deferred = call.deferred;
       call.deferred = null;
-      if (deferred === null) return;
-      for (const [attempt, [url, flags]] of deferred) {
-        if (call.flights.has(attempt)) super.start(call, attempt, url, flags);
+      if (deferred !== null) {
+        for (const [attempt, [url, flags]] of deferred) {
+          if (call.flights.has(attempt)) super.start(call, attempt, url, flags);
+        }
       }
       this.armOwn(call);
     });
     return resolve;
+  }
+
+  /**
+   * A lease's timeout is the client's, and no request owns a client timer here: the calls in
+   * progress set their own again (a call's wake-up includes the lease's, `wakeOf`), each from its
+   * own request. With none in progress, nothing waits on the lease, and the next call's first
+   * wake-up finds its timeout due.
+   */
+  leaseTimer(at) {
+    for (const call of this.calls.values()) if (call.timerAt > at) call.resume?.();
   }
 
   /**
