@@ -1,0 +1,102 @@
+// Before and after: ballast's CPU per request from two checkouts (say, main before a change and the
+// change), measured in the same run, with the spread that says whether a difference is real.
+//
+// Each sample is a process of its own (bench/lib/compare-child.mjs): the timeout floor, checkout A
+// and checkout B in turn, at concurrency 1 and 64, in an order that rotates every round, against
+// one loopback origin. A sample's CPU is the whole process's, every thread included: the garbage
+// collector's helper threads are part of what a request costs. On a small shared machine one
+// sample differs from the next by several percent, so the verdict is on the paired differences of
+// a round (B - A, and each against the floor of the same round): their mean, and its standard
+// error. A difference within two standard errors is one this run cannot tell from noise.
+//
+//   node bench/compare.mjs --a=<checkout> --b=<checkout> [--rounds=N] [--smoke]
+//
+// A checkout is a directory with a built pkg/gen (bash scripts/build.sh), for instance:
+//   git worktree add /tmp/before <ref> && (cd /tmp/before && bash scripts/build.sh)
+// Both default to this repository (a run that compares it with itself shows the noise floor).
+
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { BENCH, REPO, SMOKE, argValue, median, startOrigin } from "./lib/common.mjs";
+
+const A = path.resolve(argValue("a", REPO));
+const B = path.resolve(argValue("b", REPO));
+const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 10));
+const PLAN = [
+  { concurrency: 1, requests: SMOKE ? 100 : 10_000 },
+  { concurrency: 64, requests: SMOKE ? 300 : 40_000 },
+];
+for (const dir of [A, B]) {
+  if (!existsSync(path.join(dir, "pkg/gen/ballast_fast_bg.wasm"))) {
+    throw new Error(`compare: ${dir} has no built pkg/gen (run bash scripts/build.sh there first)`);
+  }
+}
+const run = promisify(execFile);
+const child = path.join(BENCH, "lib/compare-child.mjs");
+
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** Mean and standard error of paired differences. */
+function paired(diffs) {
+  const m = mean(diffs);
+  const sd = diffs.length > 1 ? Math.sqrt(diffs.reduce((s, d) => s + (d - m) ** 2, 0) / (diffs.length - 1)) : NaN;
+  return { mean: m, se: sd / Math.sqrt(diffs.length) };
+}
+const signed = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+const verdict = ({ mean: m, se }) =>
+  !(se > 0) ? "one round: no spread" : Math.abs(m) <= 2 * se ? "within noise" : m > 0 ? "more" : "less";
+
+const origin = await startOrigin();
+const url = `${origin.url}/json`;
+const subjects = [
+  { id: "floor", arg: "floor" },
+  { id: "A", arg: A },
+  { id: "B", arg: B },
+];
+// samples[concurrency][id] = [{ rps, cpuUsPerReq, ... }] by round
+const samples = {};
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of PLAN) {
+      for (let i = 0; i < subjects.length; i++) {
+        const s = subjects[(i + r) % subjects.length];
+        const { stdout } = await run(process.execPath, [child, url, s.arg, String(p.concurrency), String(p.requests)], {
+          maxBuffer: 1 << 20,
+        });
+        ((samples[p.concurrency] ??= {})[s.id] ??= []).push(JSON.parse(stdout.trim().split("\n").at(-1)));
+      }
+    }
+    process.stderr.write(`compare: round ${r + 1}/${ROUNDS} done\n`);
+  }
+} finally {
+  await origin.close();
+}
+
+console.log(`A: ${A}\nB: ${B}\n${ROUNDS} rounds; CPU per request in µs (whole process), +CPU against the floor of the same round.\n`);
+console.log("| concurrency | floor CPU | A CPU | B CPU | A +CPU | B +CPU | B - A (mean ± s.e.) | verdict | A req/s | B req/s |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+const out = [];
+for (const p of PLAN) {
+  const s = samples[p.concurrency];
+  const cpu = (id) => s[id].map((x) => x.cpuUsPerReq);
+  const over = (id) => cpu(id).map((x, r) => x - cpu("floor")[r]);
+  const diff = paired(cpu("B").map((x, r) => x - cpu("A")[r]));
+  const row = {
+    concurrency: p.concurrency,
+    floorCpu: median(cpu("floor")),
+    aCpu: median(cpu("A")),
+    bCpu: median(cpu("B")),
+    aAdded: median(over("A")),
+    bAdded: median(over("B")),
+    bMinusA: diff,
+    verdict: verdict(diff),
+    aRps: median(s.A.map((x) => x.rps)),
+    bRps: median(s.B.map((x) => x.rps)),
+  };
+  out.push(row);
+  console.log(
+    `| ${p.concurrency} | ${row.floorCpu.toFixed(1)} | ${row.aCpu.toFixed(1)} | ${row.bCpu.toFixed(1)} | ${signed(row.aAdded)} | ${signed(row.bAdded)} | ${signed(diff.mean)} ± ${Number.isNaN(diff.se) ? "–" : diff.se.toFixed(1)} | ${row.verdict} | ${row.aRps.toFixed(0)} | ${row.bRps.toFixed(0)} |`,
+  );
+}
+console.log(`\n@@RESULT ${JSON.stringify({ a: A, b: B, rounds: ROUNDS, rows: out })}`);
