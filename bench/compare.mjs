@@ -9,7 +9,12 @@
 // a round (B - A, and each against the floor of the same round): their mean, and its standard
 // error. A difference within two standard errors is one this run cannot tell from noise.
 //
-//   node bench/compare.mjs --a=<checkout> --b=<checkout> [--rounds=N] [--smoke]
+// With --memory the calls go to an in-memory transport that answers at once, and the floor is that
+// transport given a signal and a timer: no socket, no origin, so what differs is the two
+// checkouts' own code and what it allocates, with far less noise than the loopback loop (which is
+// what users meet, and what the targets are judged on).
+//
+//   node bench/compare.mjs --a=<checkout> --b=<checkout> [--rounds=N] [--memory] [--smoke]
 //
 // A checkout is a directory with a built pkg/gen (bash scripts/build.sh), for instance:
 //   git worktree add /tmp/before <ref> && (cd /tmp/before && bash scripts/build.sh)
@@ -19,14 +24,15 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { BENCH, REPO, SMOKE, argValue, median, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, args, argValue, median, startOrigin } from "./lib/common.mjs";
 
 const A = path.resolve(argValue("a", REPO));
 const B = path.resolve(argValue("b", REPO));
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 10));
+const MEMORY = args.includes("--memory");
 const PLAN = [
-  { concurrency: 1, requests: SMOKE ? 100 : 10_000 },
-  { concurrency: 64, requests: SMOKE ? 300 : 40_000 },
+  { concurrency: 1, requests: SMOKE ? 100 : MEMORY ? 100_000 : 10_000 },
+  { concurrency: 64, requests: SMOKE ? 300 : MEMORY ? 100_000 : 40_000 },
 ];
 for (const dir of [A, B]) {
   if (!existsSync(path.join(dir, "pkg/gen/ballast_fast_bg.wasm"))) {
@@ -47,8 +53,8 @@ const signed = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
 const verdict = ({ mean: m, se }) =>
   !(se > 0) ? "one round: no spread" : Math.abs(m) <= 2 * se ? "within noise" : m > 0 ? "more" : "less";
 
-const origin = await startOrigin();
-const url = `${origin.url}/json`;
+const origin = MEMORY ? null : await startOrigin();
+const url = MEMORY ? "memory" : `${origin.url}/json`;
 const subjects = [
   { id: "floor", arg: "floor" },
   { id: "A", arg: A },
@@ -70,10 +76,11 @@ try {
     process.stderr.write(`compare: round ${r + 1}/${ROUNDS} done\n`);
   }
 } finally {
-  await origin.close();
+  await origin?.close();
 }
 
-console.log(`A: ${A}\nB: ${B}\n${ROUNDS} rounds; CPU per request in µs (whole process), +CPU against the floor of the same round.\n`);
+const where = MEMORY ? "an in-memory transport" : "the loopback origin";
+console.log(`A: ${A}\nB: ${B}\n${ROUNDS} rounds against ${where}; CPU per request in µs (whole process), +CPU against the floor of the same round.\n`);
 console.log("| concurrency | floor CPU | A CPU | B CPU | A +CPU | B +CPU | B - A (mean ± s.e.) | verdict | A req/s | B req/s |");
 console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
 const out = [];
@@ -99,4 +106,4 @@ for (const p of PLAN) {
     `| ${p.concurrency} | ${row.floorCpu.toFixed(1)} | ${row.aCpu.toFixed(1)} | ${row.bCpu.toFixed(1)} | ${signed(row.aAdded)} | ${signed(row.bAdded)} | ${signed(diff.mean)} ± ${Number.isNaN(diff.se) ? "–" : diff.se.toFixed(1)} | ${row.verdict} | ${row.aRps.toFixed(0)} | ${row.bRps.toFixed(0)} |`,
   );
 }
-console.log(`\n@@RESULT ${JSON.stringify({ a: A, b: B, rounds: ROUNDS, rows: out })}`);
+console.log(`\n@@RESULT ${JSON.stringify({ a: A, b: B, rounds: ROUNDS, transport: MEMORY ? "memory" : "loopback", rows: out })}`);

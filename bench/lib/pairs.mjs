@@ -72,13 +72,14 @@ export async function loadLoop(call, { concurrency, durationMs, maxCount }, cpuN
 
 /**
  * The least a wrapper that enforces a timeout does: a signal, and a timer that would abort it,
- * cleared once the response has arrived. `read` consumes the response.
+ * cleared once the response has arrived. `read` consumes the response; `transport` is the fetch
+ * to call (the global one by default).
  */
-export async function fetchWithTimeout(url, read) {
+export async function fetchWithTimeout(url, read, transport = fetch) {
   const c = new AbortController();
   const timer = setTimeout(() => c.abort(), 10_000);
   try {
-    return read(await fetch(url, { signal: c.signal }));
+    return read(await transport(url, { signal: c.signal }));
   } finally {
     clearTimeout(timer);
   }
