@@ -124,8 +124,15 @@ class Call {
     this.input = input;
     this.init = init;
     this.d = d;
-    /** Attempts in flight: attempt -> its AbortController (null when nothing may abort it). */
-    this.flights = new Map();
+    /**
+     * Attempts in flight and their AbortControllers (null when nothing may abort one): the first
+     * in these two fields (-1: none), any other (a hedge racing it) in `moreFlights`: a call has
+     * one in flight at a time, two while a hedge races it, so only a hedged call makes a Map
+     * (`fly`, `flying`, `land`).
+     */
+    this.flight = -1;
+    this.flightController = null;
+    this.moreFlights = null;
     /** Responses that arrived, by attempt, until the step that received them is over. */
     this.response = null;
     this.responseOf = 0;
@@ -140,10 +147,55 @@ class Call {
     this.timer = null;
     this.timerAt = Infinity;
     this.promise = new Promise((resolve, reject) => {
-      this.resolve = (v) => (this.beginning ? queueMicrotask(() => resolve(v)) : resolve(v));
-      this.reject = (e) => (this.beginning ? queueMicrotask(() => reject(e)) : reject(e));
+      this.settleOk = resolve;
+      this.settleErr = reject;
     });
     if (d.signal !== null) ex.watch(this);
+  }
+
+  resolve(v) {
+    if (this.beginning) queueMicrotask(() => this.settleOk(v));
+    else this.settleOk(v);
+  }
+
+  reject(e) {
+    if (this.beginning) queueMicrotask(() => this.settleErr(e));
+    else this.settleErr(e);
+  }
+
+  /**
+   * Attempt `attempt` is in flight, aborted through `controller` (null: nothing may abort it);
+   * again for one listed already (a deferred attempt going out) replaces its controller.
+   */
+  fly(attempt, controller) {
+    const more = this.moreFlights;
+    if (more !== null && more.has(attempt)) {
+      more.set(attempt, controller);
+    } else if (this.flight === -1 || this.flight === attempt) {
+      this.flight = attempt;
+      this.flightController = controller;
+    } else {
+      (this.moreFlights ??= new Map()).set(attempt, controller);
+    }
+  }
+
+  flying(attempt) {
+    return this.flight === attempt || (this.moreFlights !== null && this.moreFlights.has(attempt));
+  }
+
+  /** Attempt `attempt` is no longer in flight: its controller (undefined if it was not). */
+  land(attempt) {
+    if (this.flight === attempt) {
+      const c = this.flightController;
+      this.flight = -1;
+      this.flightController = null;
+      return c;
+    }
+    const more = this.moreFlights;
+    if (more === null || !more.has(attempt)) return undefined;
+    const c = more.get(attempt);
+    more.delete(attempt);
+    return c;
   }
 
   failed(attempt, err) {
@@ -156,8 +208,13 @@ class Call {
     if (this.held !== null) discard(this.held);
     this.held = null;
     if (this.d.signal !== null) this.ex.unwatch(this);
-    for (const c of this.flights.values()) if (c !== null) c.abort();
-    this.flights.clear();
+    const first = this.flight === -1 ? null : this.flightController;
+    const more = this.moreFlights;
+    this.flight = -1;
+    this.flightController = null;
+    this.moreFlights = null;
+    if (first !== null) first.abort();
+    if (more !== null) for (const c of more.values()) if (c !== null) c.abort();
     this.ex.calls.delete(this.task);
     if (this.timer !== null) {
       try {
@@ -407,8 +464,7 @@ export class Executor {
         const urlAt = out[at + b.F_ARG2];
         this.start(call, attempt, urlAt < 0 ? undefined : detail[urlAt], out[at + b.F_ARG1]);
       } else if (kind === b.ABORT) {
-        const controller = call.flights.get(attempt);
-        call.flights.delete(attempt);
+        const controller = call.land(attempt);
         const reason = out[at + b.F_ARG0];
         let err;
         if (reason === b.ABORT_ATTEMPT_TIMEOUT) {
@@ -442,7 +498,7 @@ export class Executor {
   /** Sends attempt `attempt` of `call` (to `url` when routed; `flags`: strip, hedge). */
   start(call, attempt, url, flags) {
     const controller = this.timed ? new AbortController() : null;
-    call.flights.set(attempt, controller);
+    call.fly(attempt, controller);
     const strip = (flags & this.b.STRIP) !== 0;
     const go = (init) =>
       this.beforeAttempt === null
@@ -572,11 +628,11 @@ export class Executor {
 
   /** Attempt `attempt` of `call` settled (its promise): reports it to the engine. */
   answered(call, attempt, url, ok, v) {
-    if (!call.flights.has(attempt) || this.calls.get(call.task) !== call) {
+    if (!call.flying(attempt) || this.calls.get(call.task) !== call) {
       if (ok && isResponse(v)) discard(v); // over already (timed out, lost a race, aborted)
       return;
     }
-    call.flights.delete(attempt);
+    call.land(attempt);
     const task = call.task;
     const signal = call.d.signal;
     if (!ok && signal !== null && signal.aborted === true) {

@@ -54,7 +54,7 @@ export class WorkersExecutor extends ServerExecutor {
     }
     // Until it goes out, nothing may abort it: the flight is listed without a controller, and an
     // abort meanwhile removes it, so `resumer` sends only what is still listed.
-    call.flights.set(attempt, null);
+    call.fly(attempt, null);
     (call.deferred ??= new Map()).set(attempt, [url, flags]);
     call.resume();
   }
@@ -73,7 +73,7 @@ export class WorkersExecutor extends ServerExecutor {
       call.deferred = null;
       if (deferred !== null) {
         for (const [attempt, [url, flags]] of deferred) {
-          if (call.flights.has(attempt)) super.start(call, attempt, url, flags);
+          if (call.flying(attempt)) super.start(call, attempt, url, flags);
         }
       }
       this.armOwn(call);
