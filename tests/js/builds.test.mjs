@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { mulberry32 } from "../origin/server.mjs";
 import { bind } from "../../pkg/api.js";
 import * as server from "../../pkg/server.js";
+import { VirtualClock } from "./helpers.mjs";
 
 const gen = new URL("../../pkg/gen/", import.meta.url);
 const BUILDS = ["ballast_bg.wasm", "ballast_fast_bg.wasm"];
@@ -66,35 +67,6 @@ test("only the fast build has state snapshots: the small one refuses them, namin
     (err) => err.name === "ConfigError" && err.path === "initialState" && /no state snapshots/.test(err.message),
   );
 });
-
-/** Time that moves only when nothing is left to do now: timers in order, microtasks drained. */
-class VirtualClock {
-  t = 1000;
-  seq = 0;
-  timers = [];
-  now = () => this.t;
-  wall = () => 1_700_000_000_000 + this.t;
-  set = (fn, ms) => {
-    const timer = { at: this.t + ms, seq: ++this.seq, fn };
-    this.timers.push(timer);
-    return timer;
-  };
-  clear = (timer) => {
-    timer.cancelled = true;
-  };
-  /** Runs until no timer is left. */
-  async run() {
-    for (;;) {
-      await new Promise((r) => setImmediate(r)); // every promise reaction due now
-      this.timers = this.timers.filter((t) => !t.cancelled);
-      if (this.timers.length === 0) return;
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.timers.shift();
-      this.t = Math.max(this.t, next.at);
-      next.fn();
-    }
-  }
-}
 
 /**
  * 400 calls through the JS executor on a virtual clock, against two routes whose answers (200,

@@ -128,3 +128,43 @@ export async function instrumented(patch = () => {}) {
   });
   return { createFetch, instances };
 }
+
+/**
+ * Time that moves only when nothing is left to do now: timers in order (equal instants in the
+ * order set), microtasks drained before each. A clock for `bind(getModule, { clock })`.
+ */
+export class VirtualClock {
+  t = 1000;
+  seq = 0;
+  timers = [];
+  now = () => this.t;
+  wall = () => 1_700_000_000_000 + this.t;
+  set = (fn, ms) => {
+    const timer = this.timer(this.t + ms, fn);
+    this.timers.push(timer);
+    return timer;
+  };
+  clear = (timer) => {
+    timer.cancelled = true;
+  };
+  /** A timer due at `at` (a subclass adds what it tracks). */
+  timer(at, fn) {
+    return { at, seq: ++this.seq, fn };
+  }
+  /** Fires a timer that came due (a subclass may check it first). */
+  fire(timer) {
+    timer.fn();
+  }
+  /** Runs until no timer is left. */
+  async run() {
+    for (;;) {
+      await new Promise((r) => setImmediate(r)); // every promise reaction due now
+      this.timers = this.timers.filter((t) => !t.cancelled);
+      if (this.timers.length === 0) return;
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers.shift();
+      this.t = Math.max(this.t, next.at);
+      this.fire(next);
+    }
+  }
+}

@@ -13,45 +13,29 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { bind } from "../../pkg/api.js";
 import * as server from "../../pkg/server.js";
 import { WorkersExecutor } from "../../pkg/workers-executor.js";
+import { VirtualClock } from "./helpers.mjs";
 
 const module = new WebAssembly.Module(readFileSync(new URL("../../pkg/gen/ballast_fast_bg.wasm", import.meta.url)));
 
 /** A virtual clock whose timers belong to the request that set them (`requests.current()`). */
-class RequestClock {
-  t = 1000;
-  seq = 0;
-  timers = [];
+class RequestClock extends VirtualClock {
   constructor(requests) {
+    super();
     this.requests = requests;
   }
-  now = () => this.t;
-  wall = () => 1_700_000_000_000 + this.t;
-  set = (fn, ms) => {
-    const timer = { at: this.t + ms, seq: ++this.seq, fn, owner: this.requests.current() };
-    this.timers.push(timer);
-    return timer;
-  };
-  clear = (timer) => {
-    timer.cancelled = true;
-  };
+  timer(at, fn) {
+    return { ...super.timer(at, fn), owner: this.requests.current() };
+  }
   /** The test's own timer: `fn` starts requests (it runs outside any). */
   schedule(ms, fn) {
-    this.timers.push({ at: this.t + ms, seq: ++this.seq, fn, test: true });
+    this.timers.push({ ...super.timer(this.t + ms, fn), test: true });
   }
-  /** Runs until no timer is left: each in its request, none of a request that is over. */
-  async run() {
-    for (;;) {
-      await new Promise((r) => setImmediate(r)); // every promise reaction due now
-      this.timers = this.timers.filter((t) => !t.cancelled);
-      if (this.timers.length === 0) return;
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.timers.shift();
-      this.t = Math.max(this.t, next.at);
-      if (next.test) next.fn();
-      else if (next.owner === undefined) this.requests.breach(`a timer set outside any request fired at ${this.t}`);
-      else if (!this.requests.alive.has(next.owner)) this.requests.breach(`${next.owner}'s timer was due at ${this.t}, after ${next.owner} was over`);
-      else this.requests.als.run(next.owner, next.fn);
-    }
+  /** Each timer in its request, none of a request that is over. */
+  fire(next) {
+    if (next.test) next.fn();
+    else if (next.owner === undefined) this.requests.breach(`a timer set outside any request fired at ${this.t}`);
+    else if (!this.requests.alive.has(next.owner)) this.requests.breach(`${next.owner}'s timer was due at ${this.t}, after ${next.owner} was over`);
+    else this.requests.als.run(next.owner, next.fn);
   }
 }
 
