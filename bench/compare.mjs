@@ -24,7 +24,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { BENCH, REPO, SMOKE, args, argValue, median, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, args, argValue, mean, median, startOrigin } from "./lib/common.mjs";
 
 const A = path.resolve(argValue("a", REPO));
 const B = path.resolve(argValue("b", REPO));
@@ -42,7 +42,6 @@ for (const dir of [A, B]) {
 const run = promisify(execFile);
 const child = path.join(BENCH, "lib/compare-child.mjs");
 
-const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 /** Mean and standard error of paired differences. */
 function paired(diffs) {
   const m = mean(diffs);

@@ -10,7 +10,8 @@ export class ServerExecutor extends Executor {
   /**
    * The engine wants retry tokens leased (src/core/lease.rs): asks the coordinator in the
    * background and reports its answer. Nothing waits for it: the engine times the request
-   * itself (its timer is armed here) and drops an answer that comes after that.
+   * itself (`leaseTimer` sees that something wakes it then) and drops an answer that comes after
+   * that.
    */
   lease() {
     let r;

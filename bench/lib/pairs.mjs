@@ -27,7 +27,7 @@ export function median(xs) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * Closed-loop load: `concurrency` workers call `call()` back to back until `maxCount` calls were
