@@ -14,7 +14,13 @@
 // checkouts' own code and what it allocates, with far less noise than the loopback loop (which is
 // what users meet, and what the targets are judged on).
 //
-//   node bench/compare.mjs --a=<checkout> --b=<checkout> [--rounds=N] [--memory] [--smoke]
+// With --in-process the three take turns in one process, a batch of requests each per round
+// (bench/lib/compare-batches.mjs): a round then costs no process start or warm-up, so several
+// times as many rounds fit in the same time, and the standard error shrinks with their square
+// root. On loopback at concurrency 1 a batch's CPU per request varies by several percent from the
+// next, more than ballast adds, so this is the mode that can tell a few µs apart.
+//
+//   node bench/compare.mjs --a=<checkout> --b=<checkout> [--rounds=N] [--memory] [--in-process] [--smoke]
 //
 // A checkout is a directory with a built pkg/gen (bash scripts/build.sh), for instance:
 //   git worktree add /tmp/before <ref> && (cd /tmp/before && bash scripts/build.sh)
@@ -28,11 +34,13 @@ import { BENCH, REPO, SMOKE, args, argValue, mean, median, startOrigin } from ".
 
 const A = path.resolve(argValue("a", REPO));
 const B = path.resolve(argValue("b", REPO));
-const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 10));
 const MEMORY = args.includes("--memory");
+const IN_PROCESS = args.includes("--in-process");
+const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : IN_PROCESS ? 60 : 10));
+// Requests per sample: per process, or per batch (--in-process).
 const PLAN = [
-  { concurrency: 1, requests: SMOKE ? 100 : MEMORY ? 100_000 : 10_000 },
-  { concurrency: 64, requests: SMOKE ? 300 : MEMORY ? 100_000 : 40_000 },
+  { concurrency: 1, requests: SMOKE ? 100 : IN_PROCESS ? (MEMORY ? 10_000 : 2_000) : MEMORY ? 100_000 : 10_000 },
+  { concurrency: 64, requests: SMOKE ? 300 : IN_PROCESS ? (MEMORY ? 20_000 : 8_000) : MEMORY ? 100_000 : 40_000 },
 ];
 for (const dir of [A, B]) {
   if (!existsSync(path.join(dir, "pkg/gen/ballast_fast_bg.wasm"))) {
@@ -41,6 +49,7 @@ for (const dir of [A, B]) {
 }
 const run = promisify(execFile);
 const child = path.join(BENCH, "lib/compare-child.mjs");
+const batches = path.join(BENCH, "lib/compare-batches.mjs");
 
 /** Mean and standard error of paired differences. */
 function paired(diffs) {
@@ -62,7 +71,13 @@ const subjects = [
 // samples[concurrency][id] = [{ rps, cpuUsPerReq, ... }] by round
 const samples = {};
 try {
-  for (let r = 0; r < ROUNDS; r++) {
+  for (const p of IN_PROCESS ? PLAN : []) {
+    const argv = [batches, url, A, B, String(p.concurrency), String(p.requests), String(ROUNDS)];
+    const { stdout } = await run(process.execPath, argv, { maxBuffer: 16 << 20 });
+    samples[p.concurrency] = JSON.parse(stdout.trim().split("\n").at(-1));
+    process.stderr.write(`compare: concurrency ${p.concurrency}, ${ROUNDS} rounds done\n`);
+  }
+  for (let r = 0; r < (IN_PROCESS ? 0 : ROUNDS); r++) {
     for (const p of PLAN) {
       for (let i = 0; i < subjects.length; i++) {
         const s = subjects[(i + r) % subjects.length];
@@ -79,7 +94,8 @@ try {
 }
 
 const where = MEMORY ? "an in-memory transport" : "the loopback origin";
-console.log(`A: ${A}\nB: ${B}\n${ROUNDS} rounds against ${where}; CPU per request in µs (whole process), +CPU against the floor of the same round.\n`);
+const how = IN_PROCESS ? "in one process, a batch each per round" : "a process per sample";
+console.log(`A: ${A}\nB: ${B}\n${ROUNDS} rounds against ${where}, ${how}; CPU per request in µs (whole process), +CPU against the floor of the same round.\n`);
 console.log("| concurrency | floor CPU | A CPU | B CPU | A +CPU | B +CPU | B - A (mean ± s.e.) | verdict | A req/s | B req/s |");
 console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
 const out = [];
@@ -105,4 +121,4 @@ for (const p of PLAN) {
     `| ${p.concurrency} | ${row.floorCpu.toFixed(1)} | ${row.aCpu.toFixed(1)} | ${row.bCpu.toFixed(1)} | ${signed(row.aAdded)} | ${signed(row.bAdded)} | ${signed(diff.mean)} ± ${Number.isNaN(diff.se) ? "–" : diff.se.toFixed(1)} | ${row.verdict} | ${row.aRps.toFixed(0)} | ${row.bRps.toFixed(0)} |`,
   );
 }
-console.log(`\n@@RESULT ${JSON.stringify({ a: A, b: B, rounds: ROUNDS, transport: MEMORY ? "memory" : "loopback", rows: out })}`);
+console.log(`\n@@RESULT ${JSON.stringify({ a: A, b: B, rounds: ROUNDS, transport: MEMORY ? "memory" : "loopback", inProcess: IN_PROCESS, rows: out })}`);

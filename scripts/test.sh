@@ -75,6 +75,7 @@ node tests/demo/run.mjs
 step "benchmark smoke (each benchmark briefly; no timing assertions)"
 node bench/run.mjs --smoke
 node bench/compare.mjs --smoke >/dev/null
+node bench/compare.mjs --smoke --in-process >/dev/null
 
 step "publishable: npm publish --dry-run (pkg/) and cargo package"
 (cd pkg && npm publish --dry-run --ignore-scripts 2>&1 | grep -v "requires you to be logged in")
