@@ -40,9 +40,15 @@ export function internalError(host, err) {
   return new BallastError("INTERNAL", "internal", `ballast: internal error: ${detail}`, err, []);
 }
 
+/** The monotonic clock, looked up on first use (Node defines `performance` as a global getter). */
+let clockNow = null;
+
 export function now() {
-  const p = globalThis.performance;
-  return p && typeof p.now === "function" ? p.now() : Date.now();
+  if (clockNow === null) {
+    const p = globalThis.performance;
+    clockNow = p && typeof p.now === "function" ? () => p.now() : Date.now;
+  }
+  return clockNow();
 }
 
 /** The real clock and timers (tests pass a virtual clock of the same shape). */

@@ -38,7 +38,7 @@ mapfile -t wasm_opt_flags < scripts/wasm-opt.flags
 mapfile -t wasm_opt_browser < scripts/wasm-opt-browser.flags
 if [ "$what" = all ]; then
 # Two builds of the same crate (Cargo.toml says why): `wasm` (opt-level z, wasm-opt -Oz) is
-# gen/ballast_bg.wasm for browsers; `wasm-fast` (opt-level s, wasm-opt -O3) is
+# gen/ballast_bg.wasm for browsers; `wasm-fast` (opt-level 3, wasm-opt -O3) is
 # gen/ballast_fast_bg.wasm for Node, Deno and workerd. Both have the same exports and imports, so
 # they share one JS glue; the build fails if wasm-bindgen generates different glue for them.
 rm -rf pkg/gen pkg/gen-fast

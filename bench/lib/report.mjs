@@ -419,7 +419,7 @@ export function renderResults(r) {
         [
           ["ballast_bg.wasm (browsers: opt-level z, wasm-opt -Oz)", kb(sz.wasm.raw), kb(sz.wasm.gzip), kb(sz.wasm.brotli)],
           ...(sz.wasmFast
-            ? [["ballast_fast_bg.wasm (Node, Deno, workerd: opt-level s, wasm-opt -O3; in no browser bundle)", kb(sz.wasmFast.raw), kb(sz.wasmFast.gzip), kb(sz.wasmFast.brotli)]]
+            ? [["ballast_fast_bg.wasm (Node, Deno, workerd: opt-level 3, wasm-opt -O3; in no browser bundle)", kb(sz.wasmFast.raw), kb(sz.wasmFast.gzip), kb(sz.wasmFast.brotli)]]
             : []),
           ["JS glue (gen/ballast.js, wasm-bindgen)", kb(sz.glue.raw), kb(sz.glue.gzip), kb(sz.glue.brotli)],
           ["hand-written JS (the browser entry and the modules it loads, glue snippet)", kb(sz.handwrittenJs.raw), kb(sz.handwrittenJs.gzip), kb(sz.handwrittenJs.brotli)],
