@@ -102,9 +102,10 @@ function stepDriver(module, config, statuses) {
   let wake = Infinity;
   let calls = 0;
   let settled = 0;
-  /** After every input: what the executor reads, and the timer it would arm. */
+  /** After every input: what the executor reads (copied into a buffer kept across steps, as it does), and the timer it would arm. */
+  let kept;
   const after = (ptr) => {
-    const out = host.stepOut(ptr);
+    const out = (kept = host.copyOut(ptr, kept));
     const pending = out[b.H_PENDING];
     if (pending & b.PENDING_DETAIL) client.detail();
     if (pending & b.PENDING_EVENTS) client.events();

@@ -417,14 +417,7 @@ export class Executor {
    * again), and each level keeps its own, so no step allocates for its output.
    */
   take(ptr, depth) {
-    const mem = this.host.view();
-    const b = this.b;
-    const at = ptr / 8;
-    const n = b.HEADER + mem[at + b.H_COUNT] * b.WIDTH;
-    let out = this.outs[depth];
-    if (out === undefined || out.length < n) out = this.outs[depth] = new Float64Array(Math.max(n, 64));
-    for (let i = 0; i < n; i++) out[i] = mem[at + i];
-    return out;
+    return (this.outs[depth] = this.host.copyOut(ptr, this.outs[depth]));
   }
 
   run(input, begun, depth) {

@@ -31,14 +31,18 @@ export class Host {
 
   /**
    * A step's output, copied out of the module's memory at `ptr` (what each input of a Client
-   * returns): its header, then as many actions as the header says, in a new array (the executor
-   * copies into buffers it keeps instead: `Executor.take`).
+   * returns): its header, then as many actions as the header says, into `buf` when it fits (the
+   * caller keeps it for the next step, so a step allocates nothing), else into a new array.
+   * Returns the array it copied into.
    */
-  stepOut(ptr) {
+  copyOut(ptr, buf) {
     const mem = this.view();
     const b = this.boundary;
     const at = ptr / 8;
-    return mem.slice(at, at + b.HEADER + mem[at + b.H_COUNT] * b.WIDTH);
+    const n = b.HEADER + mem[at + b.H_COUNT] * b.WIDTH;
+    const out = buf !== undefined && buf.length >= n ? buf : new Float64Array(Math.max(n, 64));
+    for (let i = 0; i < n; i++) out[i] = mem[at + i];
+    return out;
   }
 
   /** The module's memory as numbers; made again after the memory grew (which empties the old). */
