@@ -102,7 +102,7 @@ function stepDriver(module, config, statuses) {
   let wake = Infinity;
   let calls = 0;
   let settled = 0;
-  /** After every input: what the executor reads (copied into a buffer kept across steps, as it does), and the timer it would arm. */
+  /** After every input: what the executor reads (copied into a kept buffer, as it does), and the timer it would arm. */
   let kept;
   const after = (ptr) => {
     const out = (kept = host.copyOut(ptr, kept));

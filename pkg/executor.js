@@ -198,8 +198,8 @@ class Call {
       return c;
     }
     const more = this.moreFlights;
-    if (more === null || !more.has(attempt)) return undefined;
-    const c = more.get(attempt);
+    if (more === null) return undefined;
+    const c = more.get(attempt); // a listed flight's controller is one or null, never undefined
     more.delete(attempt);
     return c;
   }
@@ -214,7 +214,7 @@ class Call {
     if (this.held !== null) discard(this.held);
     this.held = null;
     if (this.d.signal !== null) this.ex.unwatch(this);
-    const first = this.flight === -1 ? null : this.flightController;
+    const first = this.flightController; // null when no flight is in the fields
     const more = this.moreFlights;
     this.flight = -1;
     this.flightController = null;
@@ -627,11 +627,10 @@ export class Executor {
 
   /** Attempt `attempt` of `call` settled (its promise): reports it to the engine. */
   answered(call, attempt, url, ok, v) {
-    if (!call.flying(attempt) || this.calls.get(call.task) !== call) {
+    if (this.calls.get(call.task) !== call || call.land(attempt) === undefined) {
       if (ok && isResponse(v)) discard(v); // over already (timed out, lost a race, aborted)
       return;
     }
-    call.land(attempt);
     const task = call.task;
     const signal = call.d.signal;
     if (!ok && signal !== null && signal.aborted === true) {
