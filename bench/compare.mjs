@@ -30,7 +30,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { BENCH, REPO, SMOKE, args, argValue, mean, median, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, args, argValue, meanSe, median, startOrigin } from "./lib/common.mjs";
 
 const A = path.resolve(argValue("a", REPO));
 const B = path.resolve(argValue("b", REPO));
@@ -51,12 +51,6 @@ const run = promisify(execFile);
 const child = path.join(BENCH, "lib/compare-child.mjs");
 const batches = path.join(BENCH, "lib/compare-batches.mjs");
 
-/** Mean and standard error of paired differences. */
-function paired(diffs) {
-  const m = mean(diffs);
-  const sd = diffs.length > 1 ? Math.sqrt(diffs.reduce((s, d) => s + (d - m) ** 2, 0) / (diffs.length - 1)) : NaN;
-  return { mean: m, se: sd / Math.sqrt(diffs.length) };
-}
 const signed = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
 const verdict = ({ mean: m, se }) =>
   !(se > 0) ? "one round: no spread" : Math.abs(m) <= 2 * se ? "within noise" : m > 0 ? "more" : "less";
@@ -103,7 +97,7 @@ for (const p of PLAN) {
   const s = samples[p.concurrency];
   const cpu = (id) => s[id].map((x) => x.cpuUsPerReq);
   const over = (id) => cpu(id).map((x, r) => x - cpu("floor")[r]);
-  const diff = paired(cpu("B").map((x, r) => x - cpu("A")[r]));
+  const diff = meanSe(cpu("B").map((x, r) => x - cpu("A")[r]));
   const row = {
     concurrency: p.concurrency,
     floorCpu: median(cpu("floor")),

@@ -27,16 +27,14 @@ import { BENCH, REPO, SMOKE, emit, median } from "./lib/common.mjs";
 
 const N = SMOKE ? 2_000 : 12_000; // calls per sample
 const SAMPLES = SMOKE ? 2 : 7;
-// Run with --expose-gc (bench/run.mjs does): a collection before each timing keeps one variant's
-// garbage from being collected on the next one's time.
-const gc = globalThis.gc ?? (() => {});
+// No forced collection before a timing: after one, V8 runs the code two to three times slower for
+// the next few thousand calls (bench/lib/pairs.mjs), which a sample of this size would measure.
 const URL_ = "http://127.0.0.1:9/items?id=42";
 
 const transport = async () => new Response("x");
 
 /** ns per call of an async function, awaited one at a time. */
 async function timeAsync(fn, n = N) {
-  gc();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await fn();
   return ((performance.now() - t0) * 1e6) / n;
@@ -45,7 +43,6 @@ async function timeAsync(fn, n = N) {
 /** ns per call of a sync function (results kept alive so nothing is optimised away). */
 const sink = new Array(1024);
 function timeSync(fn, n = N) {
-  gc();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) sink[i & 1023] = fn();
   return ((performance.now() - t0) * 1e6) / n;
@@ -54,7 +51,6 @@ function timeSync(fn, n = N) {
 /** ns per call with 64 calls in flight at once (Promise.all batches). */
 async function timeBatch(fn, n = N) {
   const batches = Math.max(1, Math.floor(n / 64));
-  gc();
   const t0 = performance.now();
   for (let b = 0; b < batches; b++) {
     const ps = new Array(64);

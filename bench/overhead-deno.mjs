@@ -5,7 +5,7 @@
 // bench/overhead.mjs (bench/lib/pairs.mjs), without CPU time; run by it (it starts the origin
 // and passes its URL).
 //
-//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/overhead-deno.mjs URL SETTINGS_JSON
+//   deno run --allow-net=127.0.0.1 bench/overhead-deno.mjs URL SETTINGS_JSON
 //
 // SETTINGS_JSON: `{ plan, rounds, latRounds, latPairs }` as bench/overhead.mjs measures with.
 

@@ -5,9 +5,10 @@
 // The machine is small (2 cores shared by client and origin) and throughput drifts by ±20% from
 // one second to the next, so every client is measured in pairs with raw fetch (bench/lib/pairs.mjs
 // says how). The client process's CPU time per request (user + system) is reported too: it is
-// much less sensitive to the rest of the machine than wall-clock throughput.
+// much less sensitive to the rest of the machine than wall-clock throughput. The throughput target
+// pairs ballast with the timeout floor directly, in many more pairs (`measurePaired`).
 //
-//   node --expose-gc bench/overhead.mjs [--smoke] [--rounds=N]
+//   node bench/overhead.mjs [--smoke] [--rounds=N] [--target-pairs=N]
 
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -16,9 +17,11 @@ import { promisify } from "node:util";
 import { BALLAST } from "./scenarios.mjs";
 import { makeClients } from "./clients.mjs";
 import { BENCH, REPO, SMOKE, argValue, emit, median, startOrigin } from "./lib/common.mjs";
-import { measureOverhead } from "./lib/pairs.mjs";
+import { measureOverhead, measurePaired } from "./lib/pairs.mjs";
 
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
+// The throughput target: ballast directly against the timeout floor, block pairs per concurrency.
+const TARGET_PAIRS = Number(argValue("target-pairs", SMOKE ? 2 : 100));
 // Latency at concurrency 1, request by request: rounds x pairs per client.
 const LAT_ROUNDS = SMOKE ? 1 : 6;
 const LAT_PAIRS = SMOKE ? 50 : 500;
@@ -29,6 +32,11 @@ const PLAN = [
 // What measureOverhead takes from this run, for Node here and for Deno (passed as one argument).
 const SETTINGS = { plan: PLAN, rounds: ROUNDS, latRounds: LAT_ROUNDS, latPairs: LAT_PAIRS };
 const run = promisify(execFile);
+
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+};
 
 const origin = await startOrigin();
 const url = `${origin.url}/json`;
@@ -44,15 +52,22 @@ try {
       { concurrency: 64, durationMs: SMOKE ? 50 : 400, maxCount: 3000 },
       { concurrency: 1, durationMs: SMOKE ? 20 : 150, maxCount: 500 },
     ],
-    cpuNow: () => {
-      const c = process.cpuUsage();
-      return c.user + c.system;
-    },
+    cpuNow,
     onRound: (r) => process.stderr.write(`overhead: round ${r + 1}/${ROUNDS} done\n`),
+  });
+  const vsFloor = await measurePaired({
+    subject: clients.find((c) => c.id === "ballast"),
+    base: clients.find((c) => c.id === "fetch-deadline"),
+    plan: PLAN,
+    pairs: TARGET_PAIRS,
+    cpuNow,
+    onPair: (c, k) => {
+      if ((k + 1) % 25 === 0 || k + 1 === TARGET_PAIRS) process.stderr.write(`overhead: vs the floor, concurrency ${c}: ${k + 1}/${TARGET_PAIRS} pairs\n`);
+    },
   });
   const deno = await inDeno();
   const cpu = await whereCpuGoes();
-  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, deno, cpu });
+  emit({ rounds: ROUNDS, plan: PLAN, rows, latency, latencyPairs: LAT_ROUNDS * LAT_PAIRS, vsFloor, deno, cpu });
 } finally {
   await origin.close();
 }
@@ -107,7 +122,7 @@ async function inDeno() {
   if (!existsSync(deno)) return { skipped: "deno is not installed (npm ci at the repository root)" };
   const { stdout } = await run(
     deno,
-    ["run", "--allow-net=127.0.0.1", "--v8-flags=--expose-gc", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(SETTINGS)],
+    ["run", "--allow-net=127.0.0.1", path.join(BENCH, "overhead-deno.mjs"), url, JSON.stringify(SETTINGS)],
     { maxBuffer: 1 << 24, timeout: 600_000 },
   );
   const line = stdout.split("\n").find((l) => l.startsWith("@@RESULT "));

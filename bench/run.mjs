@@ -144,14 +144,14 @@ async function section(name, fn) {
 
 results.machine = machine();
 results.machine.loadAvgStart = os.loadavg();
-await section("overhead", () => node("overhead.mjs", [], { timeoutMs: 900_000, nodeFlags: ["--expose-gc"] }));
+await section("overhead", () => node("overhead.mjs", [], { timeoutMs: 900_000 }));
 await section("faults", () => node("faults.mjs", [], { timeoutMs: 900_000 }));
 await section("size", () =>
   node("size.mjs", !SMOKE && hasTwiggy() ? ["--twiggy"] : [], { timeoutMs: 900_000 }),
 );
 await section("coldstart", () => node("coldstart.mjs", [], { timeoutMs: 600_000 }));
 await section("engine", async () => {
-  const wasm = await node("engine-wasm.mjs", [], { timeoutMs: 600_000, nodeFlags: ["--expose-gc"] });
+  const wasm = await node("engine-wasm.mjs", [], { timeoutMs: 600_000 });
   // Native: divan. Its own target dir (target/ is left alone, and the lead's builds are not
   // blocked on cargo's lock). Smoke mode: few samples, and a faster-to-build profile.
   const env = { CARGO_TARGET_DIR: path.join(os.tmpdir(), "ballast-bench-target") };

@@ -70,7 +70,7 @@ export async function closedPort() {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The overhead method's helpers live in pairs.mjs (runtime-neutral: Deno runs it too).
-export { quantile, mean, median, loadLoop } from "./pairs.mjs";
+export { quantile, mean, meanSe, median, loadLoop } from "./pairs.mjs";
 
 /**
  * Runs `tasks` tasks with at most `concurrency` at once; each task is `call()` resolving

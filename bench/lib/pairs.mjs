@@ -2,16 +2,23 @@
 // (bench/overhead-deno.mjs), so both runtimes are measured exactly alike. Runtime-neutral: only
 // fetch, timers and performance.now(); CPU time is measured when the caller passes a clock for it.
 //
-// Two measurements, each suited to what it judges:
+// Three measurements, each suited to what it judges:
 // - block pairs, for throughput: every client runs for a block of time right after (or before) a
-//   block of raw fetch, the order alternating, a GC and a short pause before each block; ratios
-//   and differences are medians over the per-pair figures. Each client's garbage is collected on
-//   its own time there.
+//   block of raw fetch, the order alternating, a short pause before each block; ratios and
+//   differences are medians over the per-pair figures.
+// - the same blocks paired with the timeout floor directly, many more of them, for the throughput
+//   target (`measurePaired`): a mean with its standard error.
 // - request by request, for latency at concurrency 1: raw fetch and the client alternate, which
 //   one goes first flipping every pair, so the machine's drift (±20% from one second to the next)
 //   hits both alike; blocks of 0.4 s still differ by tens of µs from drift alone. Garbage
 //   collection lands on whichever request triggers it, so mean-based figures here share GC
 //   between the two clients of a pair.
+//
+// No block starts with a forced collection (`gc()`): after one, V8 runs every client's code two to
+// three times slower for the next few thousand calls, so a block of a thousand requests after it
+// measures that recovery, which a service under load never forces, and charges each client by how
+// much code it runs. Garbage a block leaves behind costs the next one little: a scavenge's cost
+// follows what survives it, not what died.
 
 export function quantile(sorted, q) {
   if (sorted.length === 0) return NaN;
@@ -70,6 +77,48 @@ export async function loadLoop(call, { concurrency, durationMs, maxCount }, cpuN
   };
 }
 
+/** One block of client `c` under load `p`, after a short pause; throws on errors. */
+async function measureBlock(c, p, cpuNow) {
+  await sleep(20);
+  const res = await loadLoop(c.call, p, cpuNow);
+  if (res.errors) throw new Error(`${c.label}: ${res.errors} errors at concurrency ${p.concurrency}`);
+  return res;
+}
+
+/** Mean and standard error of `xs` (NaN standard error for fewer than two). */
+export function meanSe(xs) {
+  const m = mean(xs);
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)) : NaN;
+  return { mean: m, se: sd / Math.sqrt(xs.length) };
+}
+
+/**
+ * `subject` directly against `base` (the timeout floor, for the throughput target), in `pairs`
+ * block pairs per concurrency of `plan`, which goes first alternating. Judging a client against
+ * the floor through two medians of ratios to raw fetch compounds the spread of both; a pair of
+ * adjacent blocks shares the machine's drift, so the per-pair ratio is the steadier figure, and
+ * enough of them give a mean whose standard error says how far to trust it.
+ * Returns per concurrency `{ concurrency, pairs, rpsRatio: { mean, se }, addedCpuUs: { mean, se } }`.
+ */
+export async function measurePaired({ subject, base, plan, pairs, cpuNow, onPair }) {
+  const out = [];
+  for (const p of plan) {
+    const ratios = [];
+    const added = [];
+    for (let k = 0; k < pairs; k++) {
+      const baseFirst = k % 2 === 0;
+      const a = await measureBlock(baseFirst ? base : subject, p, cpuNow);
+      const b = await measureBlock(baseFirst ? subject : base, p, cpuNow);
+      const [x, y] = baseFirst ? [b, a] : [a, b];
+      ratios.push(x.rps / y.rps);
+      added.push(x.cpuUsPerReq - y.cpuUsPerReq);
+      onPair?.(p.concurrency, k);
+    }
+    out.push({ concurrency: p.concurrency, pairs, rpsRatio: meanSe(ratios), addedCpuUs: meanSe(added) });
+  }
+  return out;
+}
+
 /**
  * The least a wrapper that enforces a timeout does: a signal, and a timer that would abort it,
  * cleared once the response has arrived. `read` consumes the response; `transport` is the fetch
@@ -95,13 +144,7 @@ export async function fetchWithTimeout(url, read, transport = fetch) {
 export async function measureOverhead({ clients, plan, rounds, latRounds, latPairs, warm, cpuNow, onRound }) {
   const raw = clients.find((c) => c.id === "fetch");
   const others = clients.filter((c) => c !== raw);
-  const measure = async (c, p) => {
-    globalThis.gc?.();
-    await sleep(20);
-    const res = await loadLoop(c.call, p, cpuNow);
-    if (res.errors) throw new Error(`${c.label}: ${res.errors} errors at concurrency ${p.concurrency}`);
-    return res;
-  };
+  const measure = (c, p) => measureBlock(c, p, cpuNow);
 
   // Warm-up: JIT, connection pools, wasm instantiation.
   for (const c of clients) for (const w of warm) await loadLoop(c.call, w);
@@ -152,7 +195,6 @@ export async function measureOverhead({ clients, plan, rounds, latRounds, latPai
   for (let r = 0; r < latRounds; r++) {
     for (let i = 0; i < others.length; i++) {
       const c = others[(i + r) % others.length];
-      globalThis.gc?.();
       await sleep(20);
       const l = (lat[c.id] ??= { x: [], base: [] });
       for (let k = 0; k < latPairs; k++) {
