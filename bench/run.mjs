@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The benchmark suite: ballast beside raw fetch, ky, ofetch, p-retry and cockatiel, same run.
 //
-//   node bench/run.mjs            full run (about 8-10 minutes on 2 cores); writes bench/RESULTS.md,
+//   node bench/run.mjs            full run (about 16 minutes on 2 cores); writes bench/RESULTS.md,
 //                                 bench/chart.svg and bench/results.json
 //   node bench/run.mjs --smoke    every benchmark briefly (CI: so it cannot rot). Asserts nothing
 //                                 about timings; exits non-zero only if a benchmark crashes.
