@@ -16,7 +16,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { BALLAST } from "./scenarios.mjs";
 import { makeClients } from "./clients.mjs";
-import { BENCH, REPO, SMOKE, argValue, emit, median, startOrigin } from "./lib/common.mjs";
+import { BENCH, REPO, SMOKE, argValue, cpuNow, emit, median, startOrigin } from "./lib/common.mjs";
 import { measureOverhead, measurePaired } from "./lib/pairs.mjs";
 
 const ROUNDS = Number(argValue("rounds", SMOKE ? 1 : 8));
@@ -32,11 +32,6 @@ const PLAN = [
 // What measureOverhead takes from this run, for Node here and for Deno (passed as one argument).
 const SETTINGS = { plan: PLAN, rounds: ROUNDS, latRounds: LAT_ROUNDS, latPairs: LAT_PAIRS };
 const run = promisify(execFile);
-
-const cpuNow = () => {
-  const c = process.cpuUsage();
-  return c.user + c.system;
-};
 
 const origin = await startOrigin();
 const url = `${origin.url}/json`;

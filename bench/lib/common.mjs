@@ -69,6 +69,12 @@ export async function closedPort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time of the whole process so far, every thread (the collector's helpers too), in µs. */
+export function cpuNow() {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 // The overhead method's helpers live in pairs.mjs (runtime-neutral: Deno runs it too).
 export { quantile, mean, meanSe, median, loadLoop } from "./pairs.mjs";
 

@@ -7,7 +7,8 @@
 //
 //   node bench/lib/compare-batches.mjs <url | memory> <checkout A> <checkout B> <concurrency> <requests per batch> <rounds>
 
-import { cpuNow, subjectCall } from "./compare-subject.mjs";
+import { cpuNow } from "./common.mjs";
+import { subjectCall } from "./compare-subject.mjs";
 import { loadLoop } from "./pairs.mjs";
 
 const [url, a, b, concurrency, batch, rounds] = process.argv.slice(2);

@@ -5,7 +5,8 @@
 //
 //   node bench/lib/compare-child.mjs <url | memory> <floor | path of a checkout> <concurrency> <requests>
 
-import { cpuNow, subjectCall } from "./compare-subject.mjs";
+import { cpuNow } from "./common.mjs";
+import { subjectCall } from "./compare-subject.mjs";
 import { loadLoop } from "./pairs.mjs";
 
 const [url, what, concurrency, requests] = process.argv.slice(2);

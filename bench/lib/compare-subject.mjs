@@ -20,9 +20,3 @@ export async function subjectCall(url, what) {
   const f = createFetch({ ...BALLAST.overhead.config({}), ...(memory ? { transport } : {}) });
   return async () => read(await f(target));
 }
-
-/** CPU time of the whole process so far, every thread, in µs. */
-export function cpuNow() {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
